@@ -1,0 +1,82 @@
+/** Serialise the graph IR to an ONNX ModelProto (onnx-proto / protobufjs), opset 17. */
+import { onnx } from 'onnx-proto';
+import type { Graph, Shape, TensorData, Value } from './graph';
+import { isTensorData } from './graph';
+import { DTYPE_CODE } from '../ops/Cast';
+
+export const OPSET = 17;
+export const IR_VERSION = 8;
+
+/** Attributes that are floats even when their value happens to be an integer. */
+const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta', 'gamma', 'momentum', 'cubic_coeff_a', 'extrapolation_value']);
+
+function tensorProto(name: string, t: TensorData): onnx.ITensorProto {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dims: t.shape, dataType: DTYPE_CODE[t.dtype], rawData: bytes };
+}
+
+function typeProto(shape: Shape, dtype: Value['dtype']): onnx.ITypeProto {
+  return {
+    tensorType: {
+      elemType: DTYPE_CODE[dtype],
+      shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  };
+}
+
+function attribute(name: string, v: unknown): onnx.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === 'number') {
+    return FLOAT_ATTRS.has(name) ? { name, type: A.FLOAT, f: v } : { name, type: A.INT, i: v };
+  }
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === 'string')) return { name, type: A.STRINGS, strings: v.map((s) => new TextEncoder().encode(s as string)) };
+    return { name, type: A.INTS, ints: v as number[] };
+  }
+  if (isTensorData(v)) return { name, type: A.TENSOR, t: tensorProto('', v) };
+  throw new Error(`proto: attribute '${name}' has an unsupported value ${String(v)}`);
+}
+
+export interface SerializeOptions {
+  /** Declare every intermediate shape (value_info) so a checker can compare them with its inference. */
+  valueInfo?: boolean;
+  docString?: string;
+}
+
+export function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
+  const declared = new Set([...g.inputs, ...g.outputs].map((v) => v.name));
+  const graph: onnx.IGraphProto = {
+    name: g.name,
+    node: g.nodes.map((n) => ({
+      opType: n.op,
+      domain: n.domain,
+      input: n.inputs,
+      output: n.outputs,
+      name: n.name,
+      attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+    })),
+    initializer: [...g.initializers].map(([name, t]) => tensorProto(name, t)),
+    input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v.shape, v.dtype) })),
+    output: g.outputs.map((v) => ({ name: v.name, type: typeProto(v.shape, v.dtype) })),
+    valueInfo: opts.valueInfo
+      ? g.nodes.flatMap((n) => n.outputs).filter((o) => !declared.has(o)).map((o) => {
+          const v = g.value(o);
+          return { name: o, type: typeProto(v.shape, v.dtype) };
+        })
+      : [],
+  };
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'melseg',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph,
+    docString: opts.docString ?? '',
+  });
+}
+
+export function serialize(g: Graph, opts: SerializeOptions = {}): Uint8Array {
+  const unlowered = g.nodes.filter((n) => n.domain !== '');
+  if (unlowered.length) throw new Error(`proto: graph still holds composite ops (${unlowered[0].op}); call g.lower() first`);
+  return onnx.ModelProto.encode(toModelProto(g, opts)).finish();
+}

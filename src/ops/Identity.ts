@@ -1,0 +1,4 @@
+import type { OpDef } from './types';
+import { sameShape } from './elementwise';
+
+export const Identity: OpDef = { shape: sameShape, grad: ({ dOut: [dy] }) => [dy] };

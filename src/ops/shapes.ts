@@ -1,0 +1,47 @@
+/** Shape arithmetic shared by the op rules: broadcasting and reducing a gradient back to an input. */
+import type { Dim, Graph, Shape, Value } from '../onnx/graph';
+
+export function sameDim(a: Dim, b: Dim): boolean {
+  return a === b;
+}
+
+/** Numpy broadcasting of two shapes; a symbolic dim broadcasts against 1 or itself. */
+export function broadcast(a: Shape, b: Shape): Shape {
+  const n = Math.max(a.length, b.length);
+  const out: Shape = [];
+  for (let i = 0; i < n; i++) {
+    const x = i < n - a.length ? 1 : a[i - (n - a.length)];
+    const y = i < n - b.length ? 1 : b[i - (n - b.length)];
+    if (x === y || y === 1) out.push(x);
+    else if (x === 1) out.push(y);
+    // A symbolic dim against a number can only be valid at run time if they are equal.
+    else if (typeof x === 'string' && typeof y === 'number') out.push(y);
+    else if (typeof y === 'string' && typeof x === 'number') out.push(x);
+    else throw new Error(`cannot broadcast [${a}] with [${b}]`);
+  }
+  return out;
+}
+
+/** Normalise possibly negative axes against a rank. */
+export function normAxes(axes: number[], rank: number): number[] {
+  return axes.map((a) => (a < 0 ? a + rank : a));
+}
+
+/**
+ * Sum a gradient of broadcast shape `full` down to `target`'s shape: ReduceSum over the leading
+ * axes the input lacks and over the axes where the input has 1, then Reshape to the input's rank.
+ */
+export function unbroadcast(g: Graph, grad: Value, target: Shape): Value {
+  const full = grad.shape;
+  const lead = full.length - target.length;
+  const axes: number[] = [];
+  for (let i = 0; i < full.length; i++) {
+    if (i < lead) axes.push(i);
+    else if (target[i - lead] === 1 && full[i] !== 1) axes.push(i);
+  }
+  let out = grad;
+  if (axes.length) out = g.op1('ReduceSum', [grad, g.i64(axes)], { keepdims: 1 });
+  // After a keepdims sum the leading axes are 1: squeezing them keeps symbolic dims intact.
+  if (lead > 0) out = g.op1('Squeeze', [out, g.i64(Array.from({ length: lead }, (_, i) => i))]);
+  return out;
+}
