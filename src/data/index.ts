@@ -1,0 +1,22 @@
+/** Public API of the data pipeline: loading, splitting, augmenting and batching lesion datasets. */
+export { decodeImage, decodeMask, resizeBilinear, resizeNearest, MASK_TOLERANCE, type Image, type FloatImage, type Mask } from './image';
+export { loadDataset, defaultCacheDir, type Dataset, type LoadOptions } from './datasets';
+export { detectLayout, listPairs, LAYOUT_HELP, type DetectedLayout, type Layout, type SamplePair } from './layouts';
+export { makeSplit, loadSplit, saveSplit, indicesOf, type Split, type SplitOptions } from './split';
+export {
+  drawParams,
+  applyAugment,
+  identityParams,
+  toTensor,
+  maskToTensor,
+  STUDY_AUGMENT,
+  GEOMETRY_ONLY,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type AugmentConfig,
+  type AugmentParams,
+} from './augment';
+export { augmentParamsFor, collate } from './collate';
+export { BatchLoader, defaultWorkerScript, type Batch, type BatchLoaderOptions, type BatchSource } from './batches';
+export { Rng, STREAM } from './rng';
+export { generateSynthetic } from './synthetic';

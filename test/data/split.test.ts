@@ -1,0 +1,65 @@
+import { readFileSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { indicesOf, loadSplit, makeSplit, saveSplit } from '../../src/data/split';
+import { removeDir, tmpDir } from './helpers/fixtures';
+
+const ph2Ids = Array.from({ length: 200 }, (_, i) => `IMD${String(i + 2).padStart(3, '0')}`);
+
+let dir: string;
+beforeAll(() => {
+  dir = tmpDir('split');
+});
+afterAll(() => removeDir(dir));
+
+describe('makeSplit', () => {
+  it('cuts 200 ids into 150 / 25 / 25 disjoint parts that cover them all', () => {
+    const s = makeSplit(ph2Ids, { seed: 1 });
+    expect([s.train.length, s.valid.length, s.test.length]).toEqual([150, 25, 25]);
+    expect([...s.train, ...s.valid, ...s.test].sort()).toEqual([...ph2Ids].sort());
+  });
+
+  it('is a function of the seed and the id set only, not of the input order', () => {
+    const a = makeSplit(ph2Ids, { seed: 7 });
+    const b = makeSplit([...ph2Ids].reverse(), { seed: 7 });
+    const c = makeSplit(ph2Ids, { seed: 8 });
+    expect(b).toEqual(a);
+    expect(c.test).not.toEqual(a.test);
+  });
+
+  it('allows an empty test part, e.g. [0.9, 0.1, 0]', () => {
+    const s = makeSplit(ph2Ids.slice(0, 33), { seed: 3, fractions: [0.9, 0.1, 0] });
+    expect([s.train.length, s.valid.length, s.test.length]).toEqual([30, 3, 0]);
+  });
+
+  it('rejects fractions that do not sum to 1', () => {
+    expect(() => makeSplit(ph2Ids, { seed: 1, fractions: [0.5, 0.2, 0.2] })).toThrow('summing to 1, found [0.5, 0.2, 0.2]');
+  });
+});
+
+describe('loadSplit / saveSplit', () => {
+  it('round-trips a split through an atomically written JSON file', async () => {
+    const s = makeSplit(ph2Ids, { seed: 1 });
+    const file = path.join(dir, 'split.json');
+    await saveSplit(file, s);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')))).toEqual(['train', 'valid', 'test']);
+    expect(loadSplit(file, ph2Ids)).toEqual(s);
+    expect(indicesOf(ph2Ids, s.valid).map((i) => ph2Ids[i])).toEqual(s.valid);
+  });
+
+  it('lists the ids that are not in the dataset, naming the file', () => {
+    const file = path.join(dir, 'unknown.json');
+    writeFileSync(file, JSON.stringify({ train: ['IMD002', 'IMD999'], valid: ['ISIC_1'], test: [] }));
+    expect(() => loadSplit(file, ph2Ids)).toThrow(`Split file ${file} names 2 id(s) that are not in the dataset: IMD999, ISIC_1`);
+  });
+
+  it('explains malformed files: bad JSON, wrong types, an id in two parts, a missing file', () => {
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{"train": [');
+    expect(() => loadSplit(bad, ph2Ids)).toThrow(`Split file ${bad} is not valid JSON`);
+    writeFileSync(bad, JSON.stringify({ train: [1, 2] }));
+    expect(() => loadSplit(bad, ph2Ids)).toThrow(`Split file ${bad}: "train" must be an array of id strings`);
+    writeFileSync(bad, JSON.stringify({ train: ['IMD002'], test: ['IMD002'] }));
+    expect(() => loadSplit(bad, ph2Ids)).toThrow('id IMD002 appears in both "train" and "test"');
+    expect(() => loadSplit(path.join(dir, 'absent.json'), ph2Ids)).toThrow(`Cannot read split file ${path.join(dir, 'absent.json')}`);
+  });
+});
