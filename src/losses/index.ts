@@ -1,0 +1,25 @@
+/** The loss table: numbers and names are part of melseg's interface (the study's numbering). */
+import { BCELoss, bceLoss } from './bce';
+import type { LossDef } from './common';
+import { diceLoss } from './dice';
+import { focalLoss } from './focal';
+import { tversky } from './tversky';
+
+export type { LossDef, LossInputs } from './common';
+
+export const LOSSES: readonly LossDef[] = [BCELoss, bceLoss, diceLoss, focalLoss, ...Array.from({ length: 11 }, (_, k) => tversky(k + 4))];
+
+function table(): string {
+  return LOSSES.map((l) => `  ${String(l.id).padStart(2)}  ${l.name}`).join('\n');
+}
+
+export function resolveLoss(spec: string | number): LossDef {
+  const s = String(spec).trim();
+  const hit = /^\d+$/.test(s) ? LOSSES[Number(s)] : LOSSES.find((l) => l.name.toLowerCase() === s.toLowerCase());
+  if (!hit) throw new Error(`unknown loss '${s}': expected a number or a name from\n${table()}`);
+  return hit;
+}
+
+export function lossTable(): string {
+  return `losses:\n${table()}`;
+}

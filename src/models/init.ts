@@ -1,0 +1,37 @@
+/**
+ * PyTorch's default initialisation, seeded: conv weights kaiming-uniform with a = sqrt(5), which is
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm weight 1,
+ * bias 0, running mean 0, running var 1. PyTorch computes a weight's fan_in from dims 1.. of the tensor,
+ * so a ConvTranspose [Cin, Cout, k, k] uses Cout*k*k.
+ */
+import type { ParamSpec } from './builder';
+
+/** mulberry32: a small seeded generator; parameter order fixes the stream. */
+export function seededUniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function initParam(p: ParamSpec, rand: () => number): Float32Array | BigInt64Array {
+  const n = p.shape.reduce((a, b) => a * b, 1);
+  switch (p.init) {
+    case 'uniform': {
+      const bound = 1 / Math.sqrt(p.fanIn!);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = (2 * rand() - 1) * bound;
+      return out;
+    }
+    case 'ones':
+      return new Float32Array(n).fill(1);
+    case 'zeros':
+      return new Float32Array(n);
+    case 'count':
+      return new BigInt64Array(Math.max(n, 1));
+  }
+}
