@@ -41,7 +41,8 @@ export async function openSession(model: Uint8Array | string, device: Device, ex
       : await ort.InferenceSession.create(model, sessionOptions(device, extra));
   } catch (e) {
     const msg = (e as Error).message;
-    if (device !== 'cpu') throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${msg.split('\n')[0]})`);
+    const said = msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg;
+    if (device !== 'cpu') throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
     throw e;
   }
 }

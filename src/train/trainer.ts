@@ -162,6 +162,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (bak) log(`started a fresh ${paths.results} (the old one is kept as ${bak})`);
   }
 
+  // graphs
+  const graphs = await ensureGraphs(c, opts.graphsDir ?? 'graphs', log);
+  const stepInputs = graphs.manifest.graphs.trainStep.inputs;
+  const evalInputs = graphs.manifest.graphs.eval.inputs;
+  const trainSession = await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device);
+  const evalSession = await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device);
+  const paramCount = specs.filter((p) => p.trainable).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+  log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${paramCount.toLocaleString('en-US')} parameters, device ${device}`);
+
   // data
   const progress = opts.progress !== false;
   const bars: { decode?: ReturnType<typeof createProgress> } = {};
@@ -182,15 +191,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const trainIdx = indicesOf(dataset.ids, split.train);
   const validIdx = indicesOf(dataset.ids, split.valid);
   log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
-
-  // graphs
-  const graphs = await ensureGraphs(c, opts.graphsDir ?? 'graphs', log);
-  const stepInputs = graphs.manifest.graphs.trainStep.inputs;
-  const evalInputs = graphs.manifest.graphs.eval.inputs;
-  const trainSession = await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device);
-  const evalSession = await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device);
-  const paramCount = specs.filter((p) => p.trainable).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${paramCount.toLocaleString('en-US')} parameters, device ${device}`);
 
   const plateau = ts ? ReduceLROnPlateau.fromState(ts.plateau) : new ReduceLROnPlateau(baseLr, { mode: 'max' });
   const history: EpochRecord[] = ts ? [...ts.history] : [];

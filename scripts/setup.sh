@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One-command set-up on a fresh Debian/Ubuntu machine: system libraries for the native `canvas`
+# (charts), the test oracles (python3-onnx, python3-torch), node modules, and the compiled CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev python3-onnx python3-torch python3-numpy)
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "setup: no apt-get here; install cairo, pango, libjpeg, giflib and librsvg development packages for 'canvas' yourself" >&2
+fi
+
+# onnxruntime-node's install step fetches the CUDA provider from a feed offline machines cannot
+# reach: skip it (the CPU and WebGPU providers ship in the npm package). GPU users: see README "GPU".
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
+npm ci --no-audit --no-fund
+npm run build
+echo "setup: done. Run the tests with: npm test"

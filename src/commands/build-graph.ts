@@ -1,0 +1,43 @@
+import { Command, Flags } from '@oclif/core';
+import { buildGraphs } from '../graphs';
+import { lossTable } from '../losses';
+import { modelTable } from '../models';
+import { modelFlags, positiveNumber } from '../cli/flags';
+
+export default class BuildGraph extends Command {
+  static override summary = 'Compile a model x loss into ONNX graphs: training (loss + gradients), AdamW, fused train step, eval, inference, and initial weights.';
+  static override description = `Writes graphs/<Model>_<loss>/ (or --out DIR) with training_model.onnx, optimizer_model.onnx,
+train_step_model.onnx, eval_model.onnx, inference_model.onnx, checkpoint.ckpt (safetensors, PyTorch
+state_dict names) and manifest.json. Every gradient is made of standard ONNX ops (opset 17).`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --model 1 --loss 9',
+    '<%= config.bin %> <%= command.id %> --model UNet_dilate --loss tversky_loss_alpha_0.10 --image-size 128 --width 0.25',
+    '<%= config.bin %> <%= command.id %> --list',
+  ];
+  static override flags = {
+    ...modelFlags,
+    model: Flags.string({ ...modelFlags.model, required: false }),
+    loss: Flags.string({ ...modelFlags.loss, required: false }),
+    out: Flags.string({ char: 'o', summary: 'Output folder (default graphs/<Model>_<loss>[_s<S>_w<W>]).' }),
+    seed: Flags.integer({ summary: 'Seed of the initial weights.', default: 0 }),
+    list: Flags.boolean({ summary: 'Print the model and loss tables.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(BuildGraph);
+    if (flags.list) {
+      this.log(`${modelTable()}\n\n${lossTable()}`);
+      return;
+    }
+    if (flags.model === undefined || flags.loss === undefined) this.error(`--model and --loss are required (see --list):\n\n${modelTable()}\n\n${lossTable()}`);
+    const r = await buildGraphs(
+      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: positiveNumber('width', flags.width), seed: flags.seed },
+      flags.out,
+      { log: (s) => this.log(s) },
+    );
+    const m = r.manifest;
+    this.log(`${m.model.name} x ${m.loss.name}, image ${m.imageSize}, width ${m.width}: ${m.parameterCount.toLocaleString('en-US')} trainable parameters`);
+    for (const f of r.files) this.log(`  ${f.file.padEnd(26)} ${(f.bytes / 1024).toFixed(1).padStart(10)} KiB${f.nodes ? `  ${f.nodes} nodes` : ''}`);
+    this.log(`wrote ${r.dir} in ${r.seconds.toFixed(2)} s`);
+  }
+}
