@@ -1,0 +1,49 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { train } from '../../src/train/trainer';
+import { melseg } from '../helpers/cli';
+import { Jimp } from 'jimp';
+
+describe('melseg evaluate and predict', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-eval-'));
+  let best = '';
+  beforeAll(async () => {
+    const r = await train({ model: 1, loss: 0, data: 'synthetic:24', epochs: 1, batchSize: 6, imageSize: 32, width: 1 / 16, seed: 2, out, graphsDir: path.join(out, 'graphs'), cacheDir: null, log: () => undefined, progress: false });
+    best = r.bestCheckpoint!;
+  });
+
+  test('evaluate reads the configuration from the checkpoint and prints every metric', () => {
+    const r = melseg(['evaluate', '--checkpoint', best, '--split', 'valid', '--save-masks', path.join(out, 'masks')]);
+    expect(r.status).toBe(0);
+    for (const k of ['IoU', 'Dice', 'accuracy', 'sensitivity', 'specificity']) expect(r.stdout).toMatch(new RegExp(`${k}\\s+[01]\\.\\d{4}`));
+    const csv = fs.readFileSync(path.join(path.dirname(best), 'eval_valid.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('id,iou,dice,accuracy,sensitivity,specificity,tp,fp,fn,tn');
+    expect(csv.length - 1).toBe(3);
+    expect(fs.readdirSync(path.join(out, 'masks'))).toHaveLength(3);
+  });
+
+  test('evaluate on a missing or truncated checkpoint names the file and what is wrong', () => {
+    const missing = melseg(['evaluate', '--checkpoint', path.join(out, 'nope.ckpt')]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/nope\.ckpt does not exist/);
+    const bad = path.join(out, 'truncated.ckpt');
+    fs.writeFileSync(bad, fs.readFileSync(best).subarray(0, 100));
+    const r = melseg(['evaluate', '--checkpoint', bad]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/truncated\.ckpt/);
+  });
+
+  test('predict writes a 0/255 mask at the original size and an overlay', async () => {
+    const img = new Jimp({ width: 50, height: 40, color: 0xc08060ff });
+    const file = path.join(out, 'lesion.png');
+    await img.write(file as `${string}.png`);
+    const r = melseg(['predict', '--checkpoint', best, file, '--out', path.join(out, 'pred')]);
+    expect(r.status).toBe(0);
+    const maskPng = fs.readFileSync(path.join(out, 'pred', 'lesion_mask.png'));
+    // PNG IHDR: width and height at bytes 16..23
+    expect(maskPng.readUInt32BE(16)).toBe(50);
+    expect(maskPng.readUInt32BE(20)).toBe(40);
+    expect(fs.existsSync(path.join(out, 'pred', 'lesion_overlay.png'))).toBe(true);
+  });
+});
