@@ -5,18 +5,10 @@
  * so a ConvTranspose [Cin, Cout, k, k] uses Cout*k*k.
  */
 import type { ParamSpec } from './builder';
+import { mulberry32 } from '../util/mulberry32';
 
-/** mulberry32: a small seeded generator; parameter order fixes the stream. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Parameters draw from one mulberry32 stream in state_dict order, so the order fixes the values. */
+export const seededUniform = mulberry32;
 
 export function initParam(p: ParamSpec, rand: () => number): Float32Array | BigInt64Array {
   const n = p.shape.reduce((a, b) => a * b, 1);

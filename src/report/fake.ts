@@ -6,18 +6,9 @@
  */
 import { LOSS_NAMES, MODEL_NAMES } from './names';
 import type { ResultRow } from './results';
+import { mulberry32 } from '../util/mulberry32';
 
-/** mulberry32: a 32-bit seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export interface FakeResultsOptions {
   seed?: number;

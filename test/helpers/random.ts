@@ -1,14 +1,7 @@
-/** Seeded randomness for tests (mulberry32): tiny, deterministic, no dependencies. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for tests. */
+import { mulberry32 } from '../../src/util/mulberry32';
+
+export const seeded = mulberry32;
 
 export function randn(rand: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
