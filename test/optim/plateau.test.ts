@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { ReduceLROnPlateau, type PlateauOptions } from '../../src/optim/plateau';
-import { createRng } from '../../src/util/rng';
+import { Rng } from '../../src/data/rng';
 
 const PY = '/usr/bin/python3';
 const hasTorch = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
@@ -17,7 +17,7 @@ interface Case {
 
 /** Seeded metric sequences: a rising-then-noisy-plateau Dice curve and a falling noisy loss. */
 function cases(): Case[] {
-  const r = createRng(2024);
+  const r = Rng.derive(2024);
   const dice = Array.from({ length: 60 }, (_, i) => Math.min(0.85, 0.4 + 0.05 * i) + 0.002 * (r.float() - 0.5));
   // After the first, every value is within +0.009% of the best: below the 1e-4 relative threshold.
   const tinyGains = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0.8 : 0.8 * (1 + 9e-5 * r.float())));

@@ -12,7 +12,7 @@ import {
   type CheckpointMeta,
 } from '../../src/train/checkpoint';
 import { decodeSafetensors, encodeSafetensors } from '../../src/train/safetensors';
-import { createRng } from '../../src/util/rng';
+import { Rng } from '../../src/data/rng';
 
 const PY = '/usr/bin/python3';
 const hasTorch = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
@@ -21,7 +21,7 @@ const itTorch = hasTorch ? it : it.skip;
 
 /** state_dict of torch.nn.Sequential(Conv2d(3, 4, 3), BatchNorm2d(4)), seeded values. */
 function tinyCheckpoint(seed = 1): Checkpoint {
-  const r = createRng(seed);
+  const r = Rng.derive(seed);
   const f = (shape: number[]) => {
     const n = shape.reduce((a, b) => a * b, 1);
     return { dtype: 'float32' as const, shape, data: Float32Array.from({ length: n }, () => r.normal()) };
@@ -45,7 +45,7 @@ function tinyCheckpoint(seed = 1): Checkpoint {
     meta,
     params,
     optimizer: { step: 700, m: moments(0.1), v: moments(0.01) },
-    trainerState: { scheduler: sched.state(), rng: createRng(5).state(), history: [{ epoch: 1, dice: 0.5 }] },
+    trainerState: { scheduler: sched.state(), rng: Rng.derive(5).getState(), history: [{ epoch: 1, dice: 0.5 }] },
   };
 }
 
