@@ -43,3 +43,15 @@ describe('train', () => {
     expect(strip(readResults(resumed.resultsFile))).toEqual(strip(readResults(whole.resultsFile)));
   });
 });
+
+describe('train on bad numbers', () => {
+  test('a loss that turns NaN stops the run with a message and keeps the last good checkpoint', async () => {
+    const out = tmp();
+    const cfg = { model: 1, loss: 1, data: 'synthetic:24', batchSize: 6, imageSize: 32, width: 1 / 16, seed: 3, out, graphsDir: path.join(out, 'graphs'), cacheDir: null, ...quiet };
+    const first = await train({ ...cfg, epochs: 1 });
+    const before = fs.readFileSync(first.lastCheckpoint);
+    // An absurd learning rate drives the weights to infinity within a few steps.
+    await expect(train({ ...cfg, epochs: 3, lr: 1e38, runId: first.runId, resume: false })).rejects.toThrow(/loss is (NaN|Infinity|-Infinity); the run stopped without updating the weights/);
+    expect(fs.readFileSync(first.lastCheckpoint).equals(before)).toBe(true);
+  });
+});
