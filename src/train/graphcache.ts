@@ -12,18 +12,22 @@ const COMPILER_PARTS = ['ops', 'models', 'losses', 'onnx', 'optim/adamw', 'autod
 
 let cached: string | undefined;
 
-/** sha256 over the compiler's source (or compiled) files, in a stable order. */
+/**
+ * sha256 over the compiler's TypeScript sources when they are present (a checkout: the same key for
+ * ts-jest and the compiled CLI), else over the compiled files (an installed package).
+ */
 export function compilerFingerprint(): string {
   if (cached) return cached;
-  const root = path.join(__dirname, '..');
+  const src = path.join(__dirname, '..', '..', 'src');
+  const root = fs.existsSync(path.join(src, 'graphs.ts')) ? src : path.join(__dirname, '..');
   const files: string[] = [];
   const visit = (p: string) => {
-    for (const ext of ['', '.ts', '.js']) {
+    for (const ext of root === src ? ['', '.ts'] : ['', '.js']) {
       const f = p + ext;
       if (!fs.existsSync(f)) continue;
       const st = fs.statSync(f);
       if (st.isDirectory()) for (const e of fs.readdirSync(f).sort()) visit(path.join(f, e));
-      else if (/\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')) files.push(f);
+      else if (/\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.map')) files.push(f);
       return;
     }
   };

@@ -69,6 +69,8 @@ export interface TrainOptions {
   /** Stop after this many epochs of this invocation (tests: simulate an interruption). */
   stopAfterEpochs?: number;
   log?: (line: string) => void;
+  /** Called after each finished epoch (its checkpoint and CSV rows are written by then). */
+  onEpoch?: (rec: EpochRecord, epochs: number) => void;
   /** Progress bars (default: when stderr is a terminal or plain lines otherwise); false = none. */
   progress?: boolean;
 }
@@ -152,6 +154,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const ck = loadCheckpoint(paths.last);
     state = ModelState.fromCheckpoint(ck, specs, c);
     ts = ck.trainerState as TrainerState;
+    if (ts.dataset !== opts.data) {
+      throw new Error(
+        `${paths.last} belongs to a run trained on --data ${ts.dataset}, not ${opts.data}; resume with the same --data, ` +
+          `or start a new run (another --run-id or --out, or without --resume)`,
+      );
+    }
     log(`resuming ${runId} after epoch ${ts.epoch} from ${paths.last}`);
   } else {
     if (opts.resume) log(`no ${paths.last} yet: starting ${runId} from scratch`);
@@ -293,7 +301,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const trainerState: TrainerState = { epoch, plateau: plateau.state(), history, best, split, dataset: opts.data };
       await saveCheckpoint(paths.last, state.toCheckpoint(c, metaExtra, { optimizer: true, trainerState }));
       await upsertRunRows(paths.results, runId, history.map(rowOf));
+      opts.onEpoch?.(rec, epochs);
     }
+    // A run that had already finished: make sure its rows are in this results file.
+    if (ts && startEpoch > epochs && history.length) await upsertRunRows(paths.results, runId, history.map(rowOf));
   } finally {
     await loader.close();
   }

@@ -1,0 +1,33 @@
+import { Command, Flags } from '@oclif/core';
+import { chartResults } from '../sweep';
+
+export default class Chart extends Command {
+  static override summary = 'Draw the charts and the HTML report of one or more results CSVs.';
+  static override description = `Writes curves.png (per loss: train/valid loss and validation IoU per epoch, one colour per model),
+curves_top.png (the --top best combinations), metrics.png (best validation IoU per model and loss) and
+report.html (all of them, a sortable table, and each combination's predictions_best.png from
+<artifacts>/<run>/ when found). Several --results files are read together (e.g. the shards of a sweep);
+each combination is charted from its latest run.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --results /tmp/sw/results.csv --top 10',
+    '<%= config.bin %> <%= command.id %> --results sw/results.shard-0-of-2.csv sw/results.shard-1-of-2.csv --artifacts sw/artifacts --out sw/charts',
+  ];
+  static override flags = {
+    results: Flags.string({ char: 'r', summary: 'Results CSV(s); repeat the flag or list several.', multiple: true, default: ['results/results.csv'] }),
+    out: Flags.string({ char: 'o', summary: 'Folder for the charts and report.html (default: the folder of the first --results file).' }),
+    artifacts: Flags.string({ summary: 'Folder(s) holding <run>/predictions_best.png (default: artifacts/ next to each results file, then ./artifacts).', multiple: true }),
+    top: Flags.integer({ summary: 'Combinations in curves_top.png.', default: 5 }),
+    title: Flags.string({ summary: 'Title of the figures and the report.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Chart);
+    const r = await chartResults({ results: flags.results, out: flags.out, artifacts: flags.artifacts, top: flags.top, title: flags.title });
+    this.log(`${r.rows} rows, ${r.combinations} combinations, ${r.grids} prediction grid(s) from ${flags.results.join(', ')}`);
+    this.log(`curves: ${r.files.curves}`);
+    this.log(`top ${flags.top}: ${r.files.curvesTop}`);
+    this.log(`metrics: ${r.files.metrics}`);
+    this.log(`report: ${r.files.report}`);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Charting and merging results files (the library behind `melseg chart` and `melseg merge`, also used at
+ * the end of a sweep).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { ChartFiles, ResultRow, bestPerCombination, drawCharts, mergeResults, readResults } from '../report';
+
+const HOW_TO_PRODUCE =
+  'Results files are written by `melseg train` (one run) and `melseg sweep` (results/results.csv, <out>/results.csv, ' +
+  'or results.shard-<i>-of-<n>.csv per shard; combine shards with `melseg merge`).';
+
+/** Throws one error naming every missing results file and how to produce one. */
+export function checkResultFiles(files: readonly string[], flag = '--results'): void {
+  if (files.length === 0) throw new Error(`${flag}: expected at least one results CSV. ${HOW_TO_PRODUCE}`);
+  const missing = files.filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) return;
+  throw new Error(
+    `${flag}: ${missing.length === 1 ? 'results file' : 'results files'} ${missing.join(', ')} not found (cwd ${process.cwd()}). ${HOW_TO_PRODUCE}`,
+  );
+}
+
+/**
+ * "model|criterion" -> `<artifacts>/<run>/predictions_best.png` of the run each combination is charted
+ * from (its latest run), for the combinations where that file exists. The first artifacts folder holding
+ * the run's grid wins.
+ */
+export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, string> {
+  const grids: Record<string, string> = {};
+  for (const b of bestPerCombination(rows)) {
+    if (!b.run) continue;
+    for (const dir of artifactDirs) {
+      const f = path.join(dir, b.run, 'predictions_best.png');
+      if (fs.existsSync(f)) {
+        grids[`${b.model}|${b.criterion}`] = f;
+        break;
+      }
+    }
+  }
+  return grids;
+}
+
+export interface ChartOptions {
+  /** Results CSVs (read in order; all rows are charted). */
+  results: readonly string[];
+  /** Folder for the charts (default: the folder of the first results file). */
+  out?: string;
+  /** Folders holding <run>/predictions_best.png (default: <folder of each results file>/artifacts, then artifacts/). */
+  artifacts?: readonly string[];
+  top?: number;
+  title?: string;
+}
+
+export interface ChartSummary {
+  files: ChartFiles;
+  rows: number;
+  combinations: number;
+  grids: number;
+}
+
+export function defaultArtifactDirs(results: readonly string[]): string[] {
+  return [...new Set([...results.map((f) => path.join(path.dirname(f), 'artifacts')), 'artifacts'])];
+}
+
+export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
+  checkResultFiles(opts.results);
+  const rows = readResults(opts.results);
+  if (rows.length === 0) {
+    throw new Error(`${opts.results.join(', ')}: no result rows yet (only a header). Train something first: ${HOW_TO_PRODUCE}`);
+  }
+  const out = opts.out ?? path.dirname(opts.results[0]);
+  const grids = gridsFor(rows, opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results));
+  fs.mkdirSync(out, { recursive: true });
+  const files = await drawCharts(rows, out, { grids, title: opts.title, top: opts.top });
+  return { files, rows: rows.length, combinations: bestPerCombination(rows).length, grids: Object.keys(grids).length };
+}
+
+export interface MergeSummary {
+  output: string;
+  inputRows: number;
+  rows: number;
+  combinations: number;
+}
+
+/** Checks the inputs exist, then mergeResults (one row per run, model, loss and epoch; study order). */
+export async function mergeResultFiles(inputs: readonly string[], output: string): Promise<MergeSummary> {
+  checkResultFiles(inputs);
+  if (!output) throw new Error('--out: expected the merged CSV path, e.g. --out results/results.csv');
+  const inputRows = readResults(inputs).length;
+  const merged = await mergeResults(inputs, output);
+  return { output, inputRows, rows: merged.length, combinations: bestPerCombination(merged).length };
+}

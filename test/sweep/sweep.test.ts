@@ -1,0 +1,109 @@
+/**
+ * End-to-end sweeps on tiny synthetic data (32 px, width 1/16): the whole grid, an interrupted sweep
+ * resumed twice, lost CSV rows restored from checkpoints, --new-dataframe only at a sweep's start.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { formatResultsCsv, readResults, ResultRow, sortRows } from '../../src/report/results';
+import { runSweep, SweepOptions } from '../../src/sweep';
+
+const GRAPHS = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-sweep-graphs-'));
+const BASE: SweepOptions = {
+  models: '0-1',
+  losses: 'dice_loss,bce_loss',
+  data: 'synthetic:12',
+  epochs: 2,
+  batchSize: 6,
+  imageSize: 32,
+  width: 1 / 16,
+  seed: 3,
+  workers: 0,
+  cacheDir: null,
+  graphsDir: GRAPHS,
+  progress: false,
+  log: () => undefined,
+};
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-sweep-'));
+}
+
+/** Rows without the wall-time columns, in study order. */
+const strip = (rows: ResultRow[]) => sortRows(rows).map(({ seconds, images_per_s, ...rest }) => rest);
+const keys = (rows: ResultRow[]) => rows.map((r) => `${r.run}#${r.epoch}`);
+
+describe('runSweep', () => {
+  const whole = tmp();
+  let wholeRows: ResultRow[] = [];
+
+  test('runs every model x loss with one split, one CSV, checkpoints and charts; a re-run skips them all', async () => {
+    const lines: string[] = [];
+    const r = await runSweep({ ...BASE, out: whole, status: (s) => lines.push(s) });
+    expect(r.complete).toBe(true);
+    expect(r.interrupted).toBe(false);
+    expect(r.runs.map((x) => [x.model, x.loss, x.outcome])).toEqual([
+      ['SegNet', 'bce_loss', 'trained'],
+      ['SegNet', 'dice_loss', 'trained'],
+      ['UNet', 'bce_loss', 'trained'],
+      ['UNet', 'dice_loss', 'trained'],
+    ]);
+    wholeRows = readResults(path.join(whole, 'results.csv'));
+    expect(wholeRows).toHaveLength(8);
+    expect(new Set(keys(wholeRows)).size).toBe(8);
+    // one split for all, saved with the sweep and used by every run
+    const split = fs.readFileSync(path.join(whole, 'sweep_split.json'), 'utf8');
+    for (const run of r.runs) expect(fs.readFileSync(path.join(whole, 'artifacts', run.runId, 'split.json'), 'utf8')).toBe(split);
+    // charts, with every run's prediction grid in the report
+    for (const f of ['curves.png', 'curves_top.png', 'metrics.png', 'report.html']) expect(fs.statSync(path.join(whole, f)).size).toBeGreaterThan(1000);
+    const html = fs.readFileSync(path.join(whole, 'report.html'), 'utf8');
+    for (const run of r.runs) expect(html).toContain(`${run.model} + ${run.loss}`);
+    // progress lines across the sweep
+    expect(lines).toContainEqual(expect.stringMatching(/^sweep 3\/4 UNet x bce_loss \| epoch 1\/2 \| elapsed \S+ \| ETA \S+ \(3 epochs left\)$/));
+    expect(JSON.parse(fs.readFileSync(r.stateFile, 'utf8')).status).toBe('complete');
+
+    const again = await runSweep({ ...BASE, out: whole });
+    expect(again.runs.map((x) => x.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+    expect(readResults(path.join(whole, 'results.csv'))).toEqual(wholeRows);
+  });
+
+  test('interrupted mid-run, then after one more run, then resumed: the same rows as one uninterrupted sweep', async () => {
+    const out = tmp();
+    // an older CSV: --new-dataframe 1 moves it aside when the sweep starts...
+    const csv = path.join(out, 'results.csv');
+    fs.writeFileSync(csv, formatResultsCsv([{ ...wholeRows[0], run: 'older', metric: 0.123 }]));
+    const a = await runSweep({ ...BASE, out, newDataframe: true, stopAfterEpochs: 3 });
+    expect(a.interrupted).toBe(true);
+    expect(a.backup).toMatch(/results\.csv\..*\.bak$/);
+    expect(readResults(csv)).toHaveLength(3);
+    // ...but not when the interrupted sweep is re-run with the same flags
+    const b = await runSweep({ ...BASE, out, newDataframe: true, stopAfterCombinations: 1 });
+    expect(b.resumedSweep).toBe(true);
+    expect(b.backup).toBeNull();
+    expect(b.runs.map((x) => x.outcome)).toEqual(['skipped', 'resumed', 'not run', 'not run']);
+    const c = await runSweep({ ...BASE, out, newDataframe: true });
+    expect(c.resumedSweep).toBe(true);
+    expect(c.complete).toBe(true);
+    expect(c.runs.map((x) => x.outcome)).toEqual(['skipped', 'skipped', 'trained', 'trained']);
+    expect(fs.readdirSync(out).filter((f) => f.endsWith('.bak'))).toHaveLength(1);
+    const rows = readResults(csv);
+    expect(new Set(keys(rows)).size).toBe(rows.length);
+    expect(strip(rows)).toEqual(strip(wholeRows));
+  });
+
+  test('rows lost from the CSV after a run finished are restored from its checkpoint', async () => {
+    const csv = path.join(whole, 'results.csv');
+    fs.writeFileSync(csv, formatResultsCsv(wholeRows.slice(0, 3)));
+    const r = await runSweep({ ...BASE, out: whole, charts: false });
+    expect(r.runs.every((x) => x.outcome === 'skipped')).toBe(true);
+    expect(sortRows(readResults(csv))).toEqual(sortRows(wholeRows)); // timings too: they come from the history
+  });
+
+  test('another recipe in the same folder is refused; --new-dataframe 1 starts a new sweep that retrains', async () => {
+    await expect(runSweep({ ...BASE, out: whole, lr: 1e-3 })).rejects.toThrow(/records a different sweep .*lr: 0\.0003 -> 0\.001.*--new-dataframe 1/);
+    const r = await runSweep({ ...BASE, out: whole, models: '0', losses: '2', newDataframe: true, charts: false });
+    expect(r.backup).not.toBeNull();
+    expect(r.runs.map((x) => x.outcome)).toEqual(['trained']);
+    expect(strip(readResults(path.join(whole, 'results.csv')))).toEqual(strip(wholeRows.filter((x) => x.model === 'SegNet' && x.criterion === 'dice_loss')));
+  });
+});
