@@ -176,6 +176,7 @@ export interface GraphInfo {
 }
 
 export interface Manifest {
+  compiler?: string;
   model: { id: number; name: string };
   loss: { id: number; name: string };
   imageSize: number;
@@ -200,7 +201,11 @@ export interface BuildReport {
 }
 
 /** Build every graph and the initial checkpoint into `dir` (atomic writes). */
-export async function buildGraphs(config: GraphConfig, dir?: string, opts: { valueInfo?: boolean; log?: (s: string) => void } = {}): Promise<BuildReport> {
+export async function buildGraphs(
+  config: GraphConfig,
+  dir?: string,
+  opts: { valueInfo?: boolean; log?: (s: string) => void; /** fingerprint of the compiler, recorded for caches */ compiler?: string } = {},
+): Promise<BuildReport> {
   const t0 = Date.now();
   const c = resolveConfig(config);
   const out = dir ?? path.join('graphs', graphDirName(c));
@@ -227,6 +232,7 @@ export async function buildGraphs(config: GraphConfig, dir?: string, opts: { val
   await writeFileAtomic(path.join(out, 'checkpoint.ckpt'), ck);
   files.push({ file: 'checkpoint.ckpt', bytes: ck.length });
   const manifest: Manifest = {
+    ...(opts.compiler ? { compiler: opts.compiler } : {}),
     model: { id: c.model.id, name: c.model.name },
     loss: { id: c.loss.id, name: c.loss.name },
     imageSize: c.imageSize,
