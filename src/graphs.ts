@@ -11,10 +11,11 @@ import { LossDef, resolveLoss } from './losses';
 import { ModelDef, baseWidth, checkImageSize, forward, resolveModel } from './models';
 import type { ParamSpec } from './models/builder';
 import { initParam, seededUniform } from './models/init';
-import { Graph, Value } from './onnx/graph';
+import { Graph, Lowering, Value } from './onnx/graph';
 import * as N from './onnx/names';
 import { OPSET, serialize } from './onnx/proto';
 import { adamwScalars, adamwUpdate } from './optim/adamw';
+import { nchwcConvs } from './ops/Nchwc';
 import type { Checkpoint } from './train/checkpoint';
 import { encodeCheckpoint } from './train/checkpoint';
 import { writeFileAtomic } from './util/atomic';
@@ -34,6 +35,8 @@ export interface GraphConfig {
   imageSize?: number;
   width?: number;
   seed?: number;
+  /** formulation choices (src/onnx/graph.ts Lowering); absent = melseg's defaults */
+  lowering?: Lowering;
 }
 
 export interface ResolvedConfig {
@@ -42,6 +45,7 @@ export interface ResolvedConfig {
   imageSize: number;
   width: number;
   seed: number;
+  lowering?: Lowering;
 }
 
 export function resolveConfig(c: GraphConfig): ResolvedConfig {
@@ -49,7 +53,7 @@ export function resolveConfig(c: GraphConfig): ResolvedConfig {
   const width = c.width ?? 1;
   checkImageSize(imageSize);
   baseWidth(width);
-  return { model: resolveModel(c.model), loss: resolveLoss(c.loss), imageSize, width, seed: c.seed ?? 0 };
+  return { model: resolveModel(c.model), loss: resolveLoss(c.loss), imageSize, width, seed: c.seed ?? 0, ...(c.lowering ? { lowering: c.lowering } : {}) };
 }
 
 interface Head {
@@ -66,6 +70,7 @@ interface Head {
 
 function head(c: ResolvedConfig, mode: 'train' | 'eval', name: string): Head {
   const g = new Graph(name);
+  g.lowering = { ...c.lowering };
   const { mb, image, logits } = forward(g, c.model, mode, c.imageSize, c.width);
   const mask = g.input(N.MASK, [N.BATCH, 1, c.imageSize, c.imageSize]);
   const prob = g.op1('Sigmoid', [logits], {}, 'prob');
@@ -77,6 +82,7 @@ const trainable = (h: Head) => h.params.filter((p) => p.trainable && p.graphInpu
 
 function finish(g: Graph): Graph {
   g.lower();
+  if (g.lowering.nchwc) nchwcConvs(g, g.lowering.nchwc);
   g.prune();
   return g;
 }
@@ -144,6 +150,7 @@ export function evalGraph(c: ResolvedConfig): Graph {
 
 export function inferenceGraph(c: ResolvedConfig): Graph {
   const g = new Graph('inference');
+  g.lowering = { ...c.lowering };
   const { logits } = forward(g, c.model, 'eval', c.imageSize, c.width);
   g.output(g.op1('Sigmoid', [logits]), N.PROBABILITY);
   return finish(g);

@@ -5,6 +5,8 @@
  */
 import type { Graph, Value } from '../onnx/graph';
 import { BATCH } from '../onnx/names';
+import { upsampleConv3x3 } from '../ops/upsample-conv';
+import { pixelShuffleConvTranspose, quadrantConv, quadrantConvTranspose } from '../ops/quadrant-conv';
 
 export interface ParamSpec {
   name: string;
@@ -30,6 +32,8 @@ export class ModelBuilder {
   readonly params: ParamSpec[] = [];
   readonly paramValues = new Map<string, Value>();
   readonly bnUpdates: BnUpdate[] = [];
+  /** outputs of upsample(), which conv() may fold into a sub-pixel convolution */
+  private readonly upsampled = new Set<string>();
 
   constructor(readonly g: Graph, readonly mode: 'train' | 'eval') {}
 
@@ -52,7 +56,25 @@ export class ModelBuilder {
     const p = o.pad ?? (k === 3 ? 1 : 0);
     const s = o.stride ?? 1;
     const d = o.dilation ?? 1;
+    // A 3x3 conv of a nearest 2x upsampling runs on the low-resolution input (src/ops/upsample-conv.ts);
+    // the Resize is then unused and pruned.
+    const up = this.upsampledFrom(x);
+    if (up && k === 3 && p === 1 && s === 1 && d === 1 && (this.g.lowering.upsampleConv ?? 'subpixel') === 'subpixel') {
+      return upsampleConv3x3(this.g, up, w, b, name.replace(/\./g, '_'));
+    }
+    // UNet_dilate's pooling: 2x2 taps dilated by half the image, one per quadrant (src/ops/quadrant-conv.ts)
+    const [H, W] = [x.shape[2] as number, x.shape[3] as number];
+    if (k === 2 && p === 0 && s === 1 && H % 2 === 0 && W === H && d === H / 2 && (this.g.lowering.dilatedPool ?? 'quadrants') === 'quadrants') {
+      return quadrantConv(this.g, x, w, b, name.replace(/\./g, '_'));
+    }
     return this.g.op1('Conv', [x, w, b], { kernel_shape: [k, k], pads: [p, p, p, p], strides: [s, s], dilations: [d, d] }, name.replace(/\./g, '_'));
+  }
+
+  /** The input of `x` if x is this builder's nearest 2x upsampling of it. */
+  private upsampledFrom(x: Value): Value | undefined {
+    const n = this.g.producerOf(x.name);
+    if (!n || n.op !== 'Resize' || !this.upsampled.has(x.name)) return undefined;
+    return this.g.value(n.inputs[0]);
   }
 
   /** nn.ConvTranspose2d(cin, cout, k, stride, dilation), no padding; weight [cin, cout, k, k]. */
@@ -62,8 +84,15 @@ export class ModelBuilder {
     const b = this.param({ name: `${name}.bias`, shape: [cout], trainable: true, init: 'uniform', fanIn })!;
     const s = o.stride ?? 1;
     const d = o.dilation ?? 1;
-    return this.g.op1('ConvTranspose', [x, w, b], { kernel_shape: [o.k, o.k], strides: [s, s], dilations: [d, d] }, name.replace(/\./g, '_'));
+    const hint = name.replace(/\./g, '_');
+    // optionally, 2x2 up-convolutions as one 1x1 conv and a data move (src/ops/quadrant-conv.ts)
+    if (o.k === 2 && this.g.lowering.upConv2x2 === 'gemm') {
+      if (s === 2 && d === 1) return pixelShuffleConvTranspose(this.g, x, w, b, hint);
+      if (s === 1 && d === x.shape[2] && d === x.shape[3]) return quadrantConvTranspose(this.g, x, w, b, hint);
+    }
+    return this.g.op1('ConvTranspose', [x, w, b], { kernel_shape: [o.k, o.k], strides: [s, s], dilations: [d, d] }, hint);
   }
+
 
   /**
    * nn.BatchNorm2d(c). Training: batch statistics; running_mean' = (1-m) running_mean + m mean,
@@ -108,7 +137,9 @@ export class ModelBuilder {
 
   /** nn.Upsample(scale_factor=2, mode='nearest'). */
   upsample(x: Value): Value {
-    return this.g.op1('Resize', [x, null, this.g.f32([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+    const y = this.g.op1('Resize', [x, null, this.g.f32([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+    this.upsampled.add(y.name);
+    return y;
   }
 
   /** conv + BN + ReLU, the unit of every block. */

@@ -46,7 +46,45 @@ export function numel(shape: Shape): number {
   return n;
 }
 
+/**
+ * Choices between equivalent formulations, read by op rules (src/ops) and layers when they emit ops.
+ * Absent = melseg's default (picked by shape); tests pin them to cover every path.
+ */
+export interface Lowering {
+  /** Conv weight gradient: shifted copies + one product, or im2col + one Gemm (src/ops/Conv.ts). */
+  convWeightGrad?: 'auto' | 'shifted' | 'im2col';
+  /** Layout of the weight-gradient products: per image ('batched') or channel-major ('channels'). */
+  weightGradLayout?: 'batched' | 'channels';
+  /**
+   * BatchNorm's per-channel affine steps: one-pass eval-mode BatchNormalization kernels (default) or
+   * separate Mul/Add/Sub ops with xhat materialised ('elementwise', the textbook lowering).
+   */
+  batchNorm?: 'fused' | 'elementwise';
+  /**
+   * A 3x3 conv of a nearest 2x upsampling: four 2x2 convs on the low-resolution input ('subpixel',
+   * src/ops/upsample-conv.ts) or Resize then the conv at full resolution ('resize').
+   */
+  upsampleConv?: 'subpixel' | 'resize';
+  /**
+   * UNet_dilate's and UNet_stride's 2x2 layers as a 1x1 conv plus a data move
+   * (src/ops/quadrant-conv.ts) or as the op itself: the dilated pooling Conv ('quadrants', default)
+   * and the 2x2 ConvTransposes ('op', default: onnxruntime's ConvTranspose was faster, bench:ops).
+   */
+  dilatedPool?: 'quadrants' | 'op';
+  /** The stride-1 input gradient's weight: flipped by a product with the tap reversal ('matmul') or a Slice with step -1 ('slice'). */
+  flipSwap?: 'matmul' | 'slice';
+  upConv2x2?: 'op' | 'gemm';
+  /**
+   * Optional, onnxruntime-specific: run narrow convolutions with the blocked NCHWc kernels of
+   * com.microsoft.nchwc (src/ops/Nchwc.ts); the value is the CPU's block size, from
+   * nchwcBlockSize() in src/onnx/run.ts (16 with AVX-512, 8 with AVX2). Absent or 0: standard ops.
+   */
+  nchwc?: number;
+}
+
 export class Graph {
+  /** Formulation choices for the rules that build this graph (see Lowering). */
+  lowering: Lowering = {};
   readonly values = new Map<string, Value>();
   nodes: Node[] = [];
   readonly inputs: Value[] = [];
@@ -222,17 +260,27 @@ export class Graph {
    * The expansion's outputs take the composite node's output names.
    */
   lower(): void {
+    this.rewrite((n) => {
+      const def = getOp(n.op);
+      return def.lower ? def.lower(this, n.inputs.map((x) => (x ? this.value(x) : null)), n.attrs) : undefined;
+    });
+  }
+
+  /**
+   * Replace nodes in place: `fn` either returns undefined (keep the node) or emits replacement ops
+   * with this graph's op() and returns the values that stand for the node's outputs, which then take
+   * the node's output names (so consumers and graph outputs are untouched).
+   */
+  rewrite(fn: (n: Node) => Value[] | undefined): void {
     const old = this.nodes;
     this.nodes = [];
     for (const n of old) {
-      const def = getOp(n.op);
-      if (!def.lower) {
+      const before = this.nodes.length;
+      const outs = fn(n);
+      if (!outs) {
         this.nodes.push(n);
         continue;
       }
-      const ins = n.inputs.map((x) => (x ? this.value(x) : null));
-      const before = this.nodes.length;
-      const outs = def.lower(this, ins, n.attrs);
       outs.forEach((o, i) => {
         const target = n.outputs[i];
         if (!target) return;

@@ -3,6 +3,7 @@ import { onnx } from 'onnx-proto';
 import type { Graph, Shape, TensorData, Value } from './graph';
 import { isTensorData } from './graph';
 import { DTYPE_CODE } from '../ops/Cast';
+import { getOp } from '../ops/registry';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -44,17 +45,22 @@ export interface SerializeOptions {
   docString?: string;
 }
 
+/** Opset versions of the onnxruntime contrib domains melseg's optional lowerings emit. */
+const CONTRIB_OPSETS: Record<string, number> = { 'com.microsoft': 1, 'com.microsoft.nchwc': 1 };
+
 export function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
+  const domains = new Set(g.nodes.map((n) => n.domain).filter((d) => d in CONTRIB_OPSETS));
   const declared = new Set([...g.inputs, ...g.outputs].map((v) => v.name));
   const graph: onnx.IGraphProto = {
     name: g.name,
     node: g.nodes.map((n) => ({
-      opType: n.op,
+      opType: getOp(n.op).onnxType ?? n.op,
       domain: n.domain,
       input: n.inputs,
       output: n.outputs,
       name: n.name,
-      attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+      // Attributes named `_x` are melseg's own notes for shape rules (e.g. a block size), not ONNX's.
+      attribute: Object.entries(n.attrs).filter(([k]) => !k.startsWith('_')).map(([k, v]) => attribute(k, v)),
     })),
     initializer: [...g.initializers].map(([name, t]) => tensorProto(name, t)),
     input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v.shape, v.dtype) })),
@@ -69,14 +75,16 @@ export function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelP
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'melseg',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: [{ domain: '', version: OPSET }, ...[...domains].sort().map((domain) => ({ domain, version: CONTRIB_OPSETS[domain] }))],
     graph,
     docString: opts.docString ?? '',
   });
 }
 
 export function serialize(g: Graph, opts: SerializeOptions = {}): Uint8Array {
-  const unlowered = g.nodes.filter((n) => n.domain !== '');
+  const unlowered = g.nodes.filter((n) => n.domain === 'melseg');
+  const unknown = g.nodes.find((n) => n.domain !== '' && n.domain !== 'melseg' && !(n.domain in CONTRIB_OPSETS));
+  if (unknown) throw new Error(`proto: node ${unknown.name} (${unknown.op}) is in domain '${unknown.domain}', which has no opset version in CONTRIB_OPSETS (src/onnx/proto.ts)`);
   if (unlowered.length) throw new Error(`proto: graph still holds composite ops (${unlowered[0].op}); call g.lower() first`);
   return onnx.ModelProto.encode(toModelProto(g, opts)).finish();
 }

@@ -1,13 +1,25 @@
-import type { Value } from '../onnx/graph';
+import type { Graph, Value } from '../onnx/graph';
 import type { OpDef } from './types';
 import { convAttrs, convOut, flipSwap } from './conv-attrs';
 import { im2col } from './im2col';
+import { defaultWeightGradLayout, pointwiseWeightGrad, shiftedGradCost, shiftedWeightGrad } from './conv-weight-grad';
+
+/**
+ * When im2col is preferred to the shifted formulation, which multiplies R/Ho - 1 extra zero rows:
+ * beyond 50% waste always; beyond 10% when the layer is wide enough to be bound by its GEMM rather
+ * than by copies (bench:ops conv-dw: 1024 channels at 16x16, im2col ~1.1x faster).
+ */
+function preferIm2col(cost: number, C: number, O: number): boolean {
+  return cost > 1.5 || (cost > 1.1 && Math.min(C, O) >= 512);
+}
 
 /**
  * 2-D convolution, group 1.
  * dX: for stride 1, a Conv of dy with the flipped, channel-swapped weight and pads d(k-1)-p
  *     (measured ~1.6x faster than ConvTranspose); otherwise ConvTranspose, the conv's adjoint.
- * dW: im2col of x and one Gemm with dy (see im2col.ts).  dB: sum of dy over n, h, w.
+ * dW: stride 1: shifted copies of dy and x and one product (conv-weight-grad.ts); 1x1: one product
+ *     of dy and x; otherwise (strided, or when the shift would mostly multiply zeros) im2col and one
+ *     Gemm (im2col.ts).  dB: sum of dy over n, h, w.
  */
 export const Conv: OpDef = {
   shape: ([x, w], attrs) => {
@@ -22,6 +34,10 @@ export const Conv: OpDef = {
     const [kh, kw] = a.k;
     const H = x!.shape[2] as number;
     const W = x!.shape[3] as number;
+    // dW first: x is then free before dX is allocated, and dW's shifted copies never coexist with dX
+    // (the step's peak memory is in these rules, at the widest full-resolution layers).
+    const dw = weightGrad(g, x!, dy!, w!, a);
+    const db = b ? g.op1('ReduceSum', [dy!, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
     let dx: Value;
     const flipPads = [a.d[0] * (kh - 1) - a.pads[0], a.d[1] * (kw - 1) - a.pads[1], a.d[0] * (kh - 1) - a.pads[2], a.d[1] * (kw - 1) - a.pads[3]];
     if (a.s[0] === 1 && a.s[1] === 1 && flipPads.every((p) => p >= 0)) {
@@ -32,12 +48,24 @@ export const Conv: OpDef = {
         kernel_shape: a.k, strides: a.s, dilations: a.d, pads: a.pads, output_padding: [H - full[0], W - full[1]],
       }, 'dx');
     }
-    const O = w!.shape[0] as number;
-    const cols = im2col(g, x!, a.k, a.s, a.d, a.pads, [y.shape[2] as number, y.shape[3] as number]);
-    const dy2 = g.op1('Reshape', [g.op1('Transpose', [dy!], { perm: [1, 0, 2, 3] }), g.i64([O, -1])]);
-    const dw2 = g.op1('Gemm', [dy2, cols], { transB: 1 });
-    const dw = g.op1('Reshape', [dw2, g.i64(w!.shape as number[])], {}, 'dw');
-    const db = b ? g.op1('ReduceSum', [dy!, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
     return [dx, dw, db];
   },
 };
+
+function weightGrad(g: Graph, x: Value, dy: Value, w: Value, a: ReturnType<typeof convAttrs>): Value {
+  const [Ho, Wo] = [dy.shape[2] as number, dy.shape[3] as number];
+  const pointwise = a.k[0] === 1 && a.k[1] === 1 && a.s.every((s) => s === 1) && a.pads.every((p) => p === 0);
+  const cost = shiftedGradCost(a, Ho);
+  // g.lowering pins the formulation (tests); by default: shifted unless it would mostly multiply zeros.
+  const mode = g.lowering.convWeightGrad ?? 'auto';
+  const layout = g.lowering.weightGradLayout;
+  if (pointwise && mode !== 'im2col') return pointwiseWeightGrad(g, x, dy, w, layout ?? defaultWeightGradLayout(Ho, Wo));
+  if (cost !== undefined && (mode === 'shifted' || (mode === 'auto' && !preferIm2col(cost, w.shape[1] as number, w.shape[0] as number)))) {
+    return shiftedWeightGrad(g, x, dy, w, a, layout ?? defaultWeightGradLayout(Ho + a.d[0] * (a.k[0] - 1), Wo));
+  }
+  const O = w.shape[0] as number;
+  const cols = im2col(g, x, a.k, a.s, a.d, a.pads, [Ho, Wo]);
+  const dy2 = g.op1('Reshape', [g.op1('Transpose', [dy], { perm: [1, 0, 2, 3] }), g.i64([O, -1])]);
+  const dw2 = g.op1('Gemm', [dy2, cols], { transB: 1 });
+  return g.op1('Reshape', [dw2, g.i64(w.shape as number[])], {}, 'dw');
+}

@@ -1,6 +1,8 @@
+import type { Graph, Value } from '../onnx/graph';
 import type { OpDef } from './types';
+import { broadcast, unbroadcast } from './shapes';
 
-/** Matrix products appear only inside gradient rules (im2col weight gradients): shape rules only. */
+/** Gemm appears only inside gradient rules (weight gradients): shape rule only. */
 export const Gemm: OpDef = {
   shape: ([a, b], attrs) => {
     const m = attrs.transA ? a!.shape[1] : a!.shape[0];
@@ -9,6 +11,25 @@ export const Gemm: OpDef = {
   },
 };
 
+/** Swap the last two axes. */
+function transposeLast(g: Graph, v: Value): Value {
+  const r = v.shape.length;
+  if (r < 2) throw new Error(`MatMul: operand of rank ${r}: expected at least 2 (melseg does not differentiate vector products)`);
+  return g.op1('Transpose', [v], { perm: [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2] });
+}
+
+// Y = A @ B with batch broadcasting: dA = dY @ B^T, dB = A^T @ dY, each summed back over the batch
+// axes its operand was broadcast along.
 export const MatMul: OpDef = {
-  shape: ([a, b]) => [{ shape: [...a!.shape.slice(0, -1), b!.shape[b!.shape.length - 1]], dtype: a!.dtype }],
+  shape: ([a, b]) => {
+    const [as, bs] = [a!.shape, b!.shape];
+    if (as.length < 2 || bs.length < 2) throw new Error(`operands of rank ${as.length} and ${bs.length}: expected at least 2`);
+    if (as[as.length - 1] !== bs[bs.length - 2]) throw new Error(`inner dimensions ${as[as.length - 1]} and ${bs[bs.length - 2]} differ`);
+    const batch = broadcast(as.slice(0, -2), bs.slice(0, -2));
+    return [{ shape: [...batch, as[as.length - 2], bs[bs.length - 1]], dtype: a!.dtype }];
+  },
+  grad: ({ g, inputs: [a, b], dOut: [dy] }) => [
+    unbroadcast(g, g.op1('MatMul', [dy!, transposeLast(g, b!)]), a!.shape),
+    unbroadcast(g, g.op1('MatMul', [transposeLast(g, a!), dy!]), b!.shape),
+  ],
 };

@@ -1,7 +1,7 @@
 import type { Shape as S } from '../onnx/graph';
 import type { OpDef } from './types';
 import { shapeOperand } from './Shape';
-import { broadcast, unbroadcast } from './shapes';
+import { broadcast, reshapeTarget, unbroadcast } from './shapes';
 
 /** Resolve ONNX Reshape's 0 (copy) and -1 (infer) against the input shape. */
 export function resolveReshape(inShape: S, target: S): S {
@@ -14,7 +14,17 @@ export function resolveReshape(inShape: S, target: S): S {
     let n = 1;
     let d = 1;
     const sym: string[] = [];
-    for (const x of num) typeof x === 'number' ? (n *= x) : sym.push(x);
+    // A symbolic dim may be a product 'N*k' (from an earlier -1): a symbol times a number.
+    for (const x of num) {
+      if (typeof x === 'number') n *= x;
+      else {
+        const m = /^(.+)\*(\d+)$/.exec(x);
+        if (m) {
+          sym.push(m[1]);
+          n *= Number(m[2]);
+        } else sym.push(x);
+      }
+    }
     for (const x of den) {
       if (typeof x === 'number') d *= x;
       else {
@@ -30,14 +40,14 @@ export function resolveReshape(inShape: S, target: S): S {
   return out;
 }
 
-// d reshape(x) = reshape(dy, shape(x))
+// d reshape(x) = reshape(dy, shape(x)) (a constant target where possible: see reshapeTarget)
 export const Reshape: OpDef = {
   shape: ([x, shape], _attrs, g) => {
     const t = shapeOperand(shape!, g);
     if (!t) throw new Error('the shape operand must be a constant or Shape(x)');
     return [{ shape: resolveReshape(x!.shape, t), dtype: x!.dtype }];
   },
-  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, g.op1('Shape', [x!])]), null],
+  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, reshapeTarget(g, x!)]), null],
 };
 
 export const Expand: OpDef = {

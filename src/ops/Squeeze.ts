@@ -1,5 +1,5 @@
 import type { OpDef } from './types';
-import { normAxes } from './shapes';
+import { normAxes, reshapeTarget } from './shapes';
 
 // Opset 13+: axes is an input. The gradient reshapes dy back to the input's shape.
 export const Unsqueeze: OpDef = {
@@ -11,7 +11,7 @@ export const Unsqueeze: OpDef = {
     for (let i = 0; i < rank; i++) out.push(ax.includes(i) ? 1 : x!.shape[k++]);
     return [{ shape: out, dtype: x!.dtype }];
   },
-  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, g.op1('Shape', [x!])]), null],
+  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, reshapeTarget(g, x!)]), null],
 };
 
 export const Squeeze: OpDef = {
@@ -19,5 +19,5 @@ export const Squeeze: OpDef = {
     const ax = normAxes(g.constInts(axes!)!, x!.shape.length);
     return [{ shape: x!.shape.filter((_, i) => !ax.includes(i)), dtype: x!.dtype }];
   },
-  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, g.op1('Shape', [x!])]), null],
+  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Reshape', [dy!, reshapeTarget(g, x!)]), null],
 };

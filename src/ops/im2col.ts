@@ -1,6 +1,8 @@
 /**
  * Weight gradients of convolutions as im2col + one Gemm (measured 1.3x faster than one Gemm per tap,
- * 3-4x faster than a Conv whose kernel is the whole image).
+ * 3-4x faster than a Conv whose kernel is the whole image). Since conv-weight-grad.ts, only the
+ * fallback: strided convolutions (ConvTranspose's dW, UNet_stride's pooling), and stride-1 ones where
+ * the shifted form would mostly multiply zeros or is GEMM-bound with little to save (Conv.ts).
  *
  * For a conv y[n,o,i,j] = sum_{c,a,b} w[o,c,a,b] * xp[n,c,i*s+a*d, j*s+b*d] (xp = padded x):
  *   dW[o,(c,a,b)] = sum_{n,i,j} dy[n,o,i,j] * cols[(c,a,b),(n,i,j)],  cols = the strided, dilated taps of xp.

@@ -11,6 +11,7 @@ import { Equal, Greater, GreaterOrEqual, Less } from './compare';
 import { Concat, Split } from './Concat';
 import { Conv } from './Conv';
 import { ConvTranspose } from './ConvTranspose';
+import { DepthToSpace, SpaceToDepth } from './DepthToSpace';
 import { Div } from './Div';
 import { Exp } from './Exp';
 import { Gemm, MatMul } from './Gemm';
@@ -18,12 +19,14 @@ import { Identity } from './Identity';
 import { Log } from './Log';
 import { AveragePool, MaxPool, MaxUnpool } from './MaxPool';
 import { Mul } from './Mul';
+import { NchwcConv, ReorderInput, ReorderOutput } from './Nchwc';
 import { Neg } from './Neg';
 import { Pad } from './Pad';
 import { Pow } from './Pow';
 import { Reciprocal } from './Reciprocal';
 import { ReduceMax, ReduceMean, ReduceProd } from './ReduceMean';
 import { ReduceSum } from './ReduceSum';
+import { ReduceSumSquare } from './ReduceSumSquare';
 import { Relu } from './Relu';
 import { Expand, Reshape } from './Reshape';
 import { Resize } from './Resize';
@@ -38,10 +41,10 @@ import { Transpose } from './Transpose';
 import { Where } from './Where';
 
 export const OPS = {
-  Abs, Add, AveragePool, BatchNormalization, BatchNormTrain, Cast, Clip, Concat, Conv, ConvTranspose, Div,
+  Abs, Add, AveragePool, BatchNormalization, BatchNormTrain, Cast, Clip, Concat, Conv, ConvTranspose, DepthToSpace, Div,
   Equal, Exp, Expand, Gather, Gemm, Greater, GreaterOrEqual, Identity, Less, Log, MatMul, MaxPool, MaxUnpool,
-  Mul, Neg, Pad, Pow, Reciprocal, ReduceMax, ReduceMean, ReduceProd, ReduceSum, Relu, Reshape, Resize,
-  Shape, Sigmoid, Sign, Slice, Softplus, Split, Sqrt, Squeeze, Sub, Transpose, Unsqueeze, Where,
+  Mul, NchwcConv, Neg, Pad, Pow, Reciprocal, ReduceMax, ReduceMean, ReduceProd, ReduceSum, ReduceSumSquare, Relu, ReorderInput, ReorderOutput, Reshape, Resize,
+  Shape, Sigmoid, Sign, Slice, Softplus, SpaceToDepth, Split, Sqrt, Squeeze, Sub, Transpose, Unsqueeze, Where,
 } satisfies Record<string, OpDef>;
 
 export type OpType = keyof typeof OPS;

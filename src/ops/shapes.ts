@@ -45,3 +45,14 @@ export function unbroadcast(g: Graph, grad: Value, target: Shape): Value {
   if (lead > 0) out = g.op1('Squeeze', [out, g.i64(Array.from({ length: lead }, (_, i) => i))]);
   return out;
 }
+
+/**
+ * A Reshape target giving x's shape. With at most one symbolic dim it is a constant (-1 there):
+ * a Shape(x) node would keep x itself alive until the backward pass reads its shape, which for an
+ * activation costs the whole tensor's memory.
+ */
+export function reshapeTarget(g: Graph, x: Value): Value {
+  const sym = x.shape.filter((d) => typeof d !== 'number').length;
+  if (sym <= 1) return g.i64(x.shape.map((d) => (typeof d === 'number' ? d : -1)));
+  return g.op1('Shape', [x]);
+}

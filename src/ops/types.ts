@@ -22,7 +22,10 @@ export interface GradContext {
 }
 
 export interface OpDef {
+  /** '' (standard ONNX, the default), 'melseg' (composite: has `lower`), or an onnxruntime contrib domain */
   domain?: string;
+  /** the op type written to the file, where the registry key differs (contrib ops named like standard ones) */
+  onnxType?: string;
   shape(inputs: (Value | undefined)[], attrs: Attrs, g: Graph): OutInfo[];
   grad?(ctx: GradContext): (Value | null)[];
   lower?(g: Graph, inputs: (Value | null)[], attrs: Attrs): Value[];

@@ -3,6 +3,14 @@ import { gradCheck, input } from '../helpers/gradcheck';
 const TOL = 2e-3;
 
 describe('convolution gradients match finite differences', () => {
+  test('3x3 conv, padding 1, dX weight flipped by a Slice with step -1 (lowering.flipSwap slice)', async () => {
+    const r = await gradCheck((g, [x, w]) => {
+      g.lowering = { flipSwap: 'slice' };
+      return g.op1('Conv', [x, w], { pads: [1, 1, 1, 1] });
+    }, [input('x', [2, 3, 5, 5], 60), input('w', [4, 3, 3, 3], 61, 0.3)]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
   test('3x3 conv, padding 1, with bias (dX by flipped-weight Conv)', async () => {
     const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1] }), [
       input('x', [2, 3, 6, 6], 1), input('w', [4, 3, 3, 3], 2, 0.3), input('b', [4], 3),
@@ -64,17 +72,30 @@ describe('pooling, resizing and normalisation gradients match finite differences
     expect(r.worst).toBeLessThan(TOL);
   });
 
-  test('BatchNorm in training mode (closed form)', async () => {
-    const r = await gradCheck((g, [x, gm, bt]) => g.op('BatchNormTrain', [x, gm, bt], { epsilon: 1e-5 })[0], [
-      input('x', [3, 4, 3, 3], 23), input('gamma', [4], 24), input('beta', [4], 25),
-    ]);
+  test.each(['fused', 'elementwise'] as const)('BatchNorm in training mode (closed form), %s lowering', async (bn) => {
+    const r = await gradCheck((g, [x, gm, bt]) => {
+      g.lowering = { batchNorm: bn };
+      return g.op('BatchNormTrain', [x, gm, bt], { epsilon: 1e-5 })[0];
+    }, [input('x', [3, 4, 3, 3], 23), input('gamma', [4], 24), input('beta', [4], 25)]);
     expect(r.worst).toBeLessThan(TOL);
   });
 
-  test('BatchNorm with a symbolic batch counts N*H*W at run time', async () => {
-    const r = await gradCheck((g, [x, gm, bt]) => g.op('BatchNormTrain', [x, gm, bt], { epsilon: 1e-5 })[0], [
-      input('x', [2, 3, 4, 4], 26), input('gamma', [3], 27), input('beta', [3], 28),
-    ], { symbolicBatch: ['x'] });
+  test.each(['fused', 'elementwise'] as const)('BatchNorm with a symbolic batch counts N*H*W at run time, %s lowering', async (bn) => {
+    const r = await gradCheck((g, [x, gm, bt]) => {
+      g.lowering = { batchNorm: bn };
+      return g.op('BatchNormTrain', [x, gm, bt], { epsilon: 1e-5 })[0];
+    }, [input('x', [2, 3, 4, 4], 26), input('gamma', [3], 27), input('beta', [3], 28)], { symbolicBatch: ['x'] });
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test.each(['fused', 'elementwise'] as const)('BatchNorm on inputs far from zero mean (two-pass variance), %s lowering', async (bn) => {
+    // mean 20, std 0.5: E[x^2] - mean^2 would lose ~7 of float32's 24 bits here
+    const x = input('x', [2, 3, 4, 4], 29);
+    for (let i = 0; i < x.data.length; i++) x.data[i] = 20 + 0.5 * x.data[i];
+    const r = await gradCheck((g, [v, gm, bt]) => {
+      g.lowering = { batchNorm: bn };
+      return g.op('BatchNormTrain', [v, gm, bt], { epsilon: 1e-5 })[0];
+    }, [x, input('gamma', [3], 30), input('beta', [3], 31)]);
     expect(r.worst).toBeLessThan(TOL);
   });
 });

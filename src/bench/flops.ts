@@ -1,0 +1,47 @@
+/**
+ * FLOP model of one training step, from the convolutions of the forward graph (every other op is
+ * memory-bound and small in FLOPs next to them):
+ *   Conv           2 * N * Cout * Ho * Wo * Cin * kh * kw      (a multiply-add = 2 FLOPs)
+ *   ConvTranspose  2 * N * Cin  * H  * W  * Cout * kh * kw      (each input pixel scatters a k x k patch)
+ * Backward = dW (the same count) + dX (the same count, except for a layer whose input is the image,
+ * which needs no dX: neither melseg's autodiff nor PyTorch computes it). So a step is ~3x forward.
+ * The count is of the model as defined (a 3x3 conv of an upsampled image counted at full resolution,
+ * a dilated conv by its taps), independent of how melseg lowers it, so it is the same number for
+ * melseg and PyTorch; melseg's sub-pixel up-convolutions do fewer multiply-adds than counted.
+ */
+import { Graph } from '../onnx/graph';
+import { forward } from '../models';
+import type { ResolvedConfig } from '../graphs';
+import { IMAGE } from '../onnx/names';
+
+export interface FlopCount {
+  forward: number;
+  backward: number;
+  step: number;
+  convs: number;
+}
+
+export function stepFlops(c: ResolvedConfig, batch: number): FlopCount {
+  const g = new Graph('flops');
+  // the layers as the model defines them (melseg's own lowerings, e.g. sub-pixel up-convolutions,
+  // do less work: the count is of the model, the same for melseg and PyTorch)
+  g.lowering = { upsampleConv: 'resize', dilatedPool: 'op', upConv2x2: 'op' };
+  forward(g, c.model, 'train', c.imageSize, c.width);
+  let fwd = 0;
+  let bwd = 0;
+  let convs = 0;
+  for (const n of g.nodes) {
+    if (n.op !== 'Conv' && n.op !== 'ConvTranspose') continue;
+    const x = g.value(n.inputs[0]);
+    const w = g.value(n.inputs[1]);
+    const y = g.value(n.outputs[0]);
+    const [kh, kw] = [w.shape[2] as number, w.shape[3] as number];
+    const f = n.op === 'Conv'
+      ? 2 * batch * (y.shape[1] as number) * (y.shape[2] as number) * (y.shape[3] as number) * (x.shape[1] as number) * kh * kw
+      : 2 * batch * (x.shape[1] as number) * (x.shape[2] as number) * (x.shape[3] as number) * (w.shape[1] as number) * kh * kw;
+    fwd += f;
+    bwd += n.inputs[0] === IMAGE ? f : 2 * f;
+    convs++;
+  }
+  return { forward: fwd, backward: bwd, step: fwd + bwd, convs };
+}

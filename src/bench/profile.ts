@@ -1,0 +1,81 @@
+/**
+ * onnxruntime's profiler output (enableProfiling): a JSON array of trace events. Node events are
+ * named `<node>_kernel_time` (also `_fence_before/after`), with `args.op_name` the op type and `dur`
+ * in microseconds; `model_run` (cat Session) spans one whole Run.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+interface TraceEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  args?: { op_name?: string; [k: string]: unknown };
+}
+
+export interface OpRow {
+  op: string;
+  ms: number;
+  calls: number;
+  share: number;
+}
+
+export interface ProfileSummary {
+  runs: number;
+  /** mean model_run duration, ms (graph execution inside onnxruntime) */
+  modelRunMs: number;
+  /** mean summed kernel time per run, ms */
+  kernelMs: number;
+  ops: OpRow[];
+  nodes: { name: string; op: string; ms: number }[];
+}
+
+/** A fresh prefix for onnxruntime's profile file (it appends _<timestamp>.json). */
+export function profilePrefix(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-profile-'));
+  return path.join(dir, 'melseg');
+}
+
+export function findProfile(prefix: string): string {
+  const dir = path.dirname(prefix);
+  const base = path.basename(prefix);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'));
+  if (!files.length) throw new Error(`profile: no file ${prefix}_*.json was written; was the session created with enableProfiling and endProfiling() called?`);
+  return path.join(dir, files.sort().at(-1)!);
+}
+
+/**
+ * Per-op-type kernel time over the profiled runs, skipping the first `skipRuns` (warm-up) runs:
+ * events are in time order, and each run ends with its model_run event.
+ */
+export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8')) as TraceEvent[];
+  const byOp = new Map<string, { us: number; calls: number }>();
+  const byNode = new Map<string, { op: string; us: number }>();
+  let run = 0;
+  let runUs = 0;
+  let kernelUs = 0;
+  for (const e of events) {
+    if (e.cat === 'Session' && e.name === 'model_run') {
+      if (run >= skipRuns) runUs += e.dur;
+      run++;
+      continue;
+    }
+    if (run < skipRuns || e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const op = e.args?.op_name ?? '?';
+    const o = byOp.get(op) ?? { us: 0, calls: 0 };
+    o.us += e.dur;
+    o.calls++;
+    byOp.set(op, o);
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const nd = byNode.get(node) ?? { op, us: 0 };
+    nd.us += e.dur;
+    byNode.set(node, nd);
+    kernelUs += e.dur;
+  }
+  const runs = Math.max(run - skipRuns, 1);
+  const ops = [...byOp].map(([op, o]) => ({ op, ms: o.us / 1000 / runs, calls: o.calls / runs, share: o.us / kernelUs })).sort((a, b) => b.ms - a.ms);
+  const nodes = [...byNode].map(([name, n]) => ({ name, op: n.op, ms: n.us / 1000 / runs })).sort((a, b) => b.ms - a.ms);
+  return { runs, modelRunMs: runUs / 1000 / runs, kernelMs: kernelUs / 1000 / runs, ops, nodes };
+}

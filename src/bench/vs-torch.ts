@@ -1,0 +1,149 @@
+/**
+ * npm run bench:vs-torch [-- --configs 1:128:0.25:8,3:256:1:2 --rounds 3 --steps 2 --warmup 1 --threads 2 --json FILE]
+ *
+ * melseg against PyTorch on the same networks (scripts/torch_models.py via scripts/torch_bench.py),
+ * same batch, image size and width, both training steps = forward + tversky loss (alpha 0.5) +
+ * backward + AdamW(lr 3e-4, wd 0.01), 2 threads each. Both sides run as child processes that stay up
+ * for the whole config (set up and warmed up once) and take turns: each round runs `steps` steps on
+ * one side, then on the other (the order alternates), so the machine's load falls on both alike;
+ * the table reports the median step of each side. Child processes (not melseg in this process)
+ * because peak RSS is a per-process high-water mark: in one process the second config would report
+ * the first one's peak.
+ */
+import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+import * as os from 'os';
+import { fmtBytes, median, parseArgs, PEAK_GFLOPS, table } from './args';
+import { stepFlops } from './flops';
+import { resolveConfig, trainStepGraph } from '../graphs';
+import { nchwcBlockSize } from '../onnx/run';
+
+const USAGE = `usage: npm run bench:vs-torch -- [--configs MODEL:SIZE:WIDTH:BATCH,...] [--rounds R] [--steps K] [--warmup W] [--threads T] [--json FILE] [--no-nchwc]
+  default configs: 1:128:0.25:8, 3:128:0.25:8, 1:256:1:2, 3:256:1:2 (UNet and UNet_dilate)
+  melseg runs twice per config: its default (standard ONNX ops) and, where this onnxruntime has the
+  com.microsoft.nchwc kernels, with the optional --nchwc lowering (skip it with --no-nchwc)`;
+
+const DEFAULT_CONFIGS = '1:128:0.25:8,3:128:0.25:8,1:256:1:2,3:256:1:2';
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** A child speaking the bench protocol: one JSON line when ready, one per command. */
+class Child {
+  private lines: AsyncIterator<string>;
+  private constructor(readonly name: string, private readonly p: ChildProcessWithoutNullStreams) {
+    this.lines = readline.createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+    p.stderr.on('data', (d) => process.stderr.write(`[${name}] ${d}`));
+  }
+
+  static async start(name: string, cmd: string, args: string[]): Promise<{ child: Child; hello: Record<string, unknown> }> {
+    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = new Child(name, p);
+    const hello = await child.read();
+    return { child, hello };
+  }
+
+  async read(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`${this.name}: the child process ended without answering (see its stderr above)`);
+      const s = r.value.trim();
+      if (s.startsWith('{')) return JSON.parse(s);
+    }
+  }
+
+  async ask(cmd: string): Promise<Record<string, unknown>> {
+    this.p.stdin.write(cmd + '\n');
+    return this.read();
+  }
+
+  async quit(): Promise<number> {
+    const r = await this.ask('quit');
+    this.p.stdin.end();
+    await new Promise((res) => this.p.once('exit', res));
+    return r.peakRssBytes as number;
+  }
+}
+
+function findPython(): string | undefined {
+  for (const py of [process.env.MELSEG_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return undefined;
+}
+
+interface Side {
+  ms: number;
+  peakRss: number;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2), { configs: 'string', rounds: 'number', steps: 'number', warmup: 'number', threads: 'number', json: 'string', 'no-nchwc': 'flag' }, USAGE);
+  const configs = ((a.configs as string) ?? DEFAULT_CONFIGS).split(',').map((s) => {
+    const [model, size, width, batch] = s.split(':').map(Number);
+    if ([model, size, width, batch].some((x) => !Number.isFinite(x))) throw new Error(`--configs entry '${s}': expected MODEL:SIZE:WIDTH:BATCH, e.g. 1:128:0.25:8`);
+    return { model, size, width, batch };
+  });
+  const threads = (a.threads as number) ?? 2;
+  const py = findPython();
+  if (!py) console.log('PyTorch is absent (no python3 with `import torch`; on Debian: apt-get install python3-torch, or set MELSEG_PYTHON): timing melseg only.');
+  const load = os.loadavg();
+  console.log(`machine: ${os.cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')} at start; ${threads} threads per side; each side in turn, medians`);
+  const block = a['no-nchwc'] ? 0 : await nchwcBlockSize();
+  const rows = [['config', 'variant', 'ms/img', 'torch ms/img', 'ratio', 'GFLOP/s (% peak)', 'torch GFLOP/s', 'peak RSS', 'torch RSS', 'RSS ratio']];
+  const results: unknown[] = [];
+  for (const cf of configs) {
+    const c = resolveConfig({ model: cf.model, loss: 9, imageSize: cf.size, width: cf.width });
+    const flop = stepFlops(c, cf.batch).step;
+    // Defaults sized to keep the four default configs under ~10 minutes on 2 cores.
+    const big = flop > 2e11;
+    const rounds = (a.rounds as number) ?? 4;
+    const steps = (a.steps as number) ?? (big ? 1 : 3);
+    const warmup = (a.warmup as number) ?? (big ? 1 : 2);
+    const common = ['--model', String(cf.model), '--image-size', String(cf.size), '--width', String(cf.width), '--batch-size', String(cf.batch), '--threads', String(threads), '--warmup', String(warmup), '--serve'];
+    const label = `${c.model.name} ${cf.size}px w${cf.width} b${cf.batch}`;
+    process.stdout.write(`${label}: ${(flop / 1e9).toFixed(1)} GFLOP/step; ${rounds} rounds x ${steps} steps after ${warmup} warm-up ...`);
+    const sides: { name: string; child: Child; ms: number[] }[] = [];
+    const mel = await Child.start('melseg', process.execPath, [path.join(__dirname, 'train.js'), ...common]);
+    sides.push({ name: 'melseg', child: mel.child, ms: [] });
+    // the --nchwc side only where its filter picks some convolution (none for 64+ channels)
+    const nchwcConvCount = block ? trainStepGraph(resolveConfig({ model: cf.model, loss: 9, imageSize: cf.size, width: cf.width, lowering: { nchwc: block } })).opCounts().NchwcConv ?? 0 : 0;
+    if (nchwcConvCount) {
+      const nc = await Child.start('melseg --nchwc', process.execPath, [path.join(__dirname, 'train.js'), ...common, '--nchwc']);
+      sides.push({ name: 'melseg --nchwc', child: nc.child, ms: [] });
+    }
+    if (py) {
+      const t = await Child.start('torch', py, [path.join(ROOT, 'scripts', 'torch_bench.py'), ...common]);
+      sides.push({ name: 'torch', child: t.child, ms: [] });
+    }
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 ? [...sides].reverse() : sides;
+      for (const s of order) s.ms.push(...((await s.child.ask(`run ${steps}`)).ms as number[]));
+      process.stdout.write('.');
+    }
+    const out: Record<string, Side> = {};
+    for (const s of sides) out[s.name] = { ms: median(s.ms), peakRss: await s.child.quit() };
+    process.stdout.write(' done\n');
+    const t = out.torch;
+    const gf = (ms: number) => flop / (ms / 1000) / 1e9;
+    const pct = (ms: number) => `${gf(ms).toFixed(1)} (${((100 * gf(ms)) / PEAK_GFLOPS).toFixed(1)}%)`;
+    for (const s of sides.filter((x) => x.name !== 'torch')) {
+      const m = out[s.name];
+      rows.push([
+        label, s.name, (m.ms / cf.batch).toFixed(1), t ? (t.ms / cf.batch).toFixed(1) : '-', t ? (t.ms / m.ms).toFixed(2) : '-',
+        pct(m.ms), t ? pct(t.ms) : '-', fmtBytes(m.peakRss), t ? fmtBytes(t.peakRss) : '-', t ? (m.peakRss / t.peakRss).toFixed(2) : '-',
+      ]);
+    }
+    results.push({ ...cf, model: c.model.name, stepGflop: flop / 1e9, sides: Object.fromEntries(sides.map((s) => [s.name, { ...out[s.name], steps: s.ms }])) });
+  }
+  console.log(`\nratio = melseg throughput / PyTorch throughput (> 1: melseg faster); GFLOP/s (% of ${PEAK_GFLOPS} peak) from the conv FLOP model in src/bench/flops.ts;`);
+  console.log('peak RSS = each process\'s resident high-water mark (process.resourceUsage / getrusage); RSS ratio = melseg / PyTorch');
+  console.log(table(rows));
+  console.log(`load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (a.json) fs.writeFileSync(a.json as string, JSON.stringify({ threads, loadStart: load, loadEnd: os.loadavg(), results }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(`bench:vs-torch: ${(e as Error).message}`);
+  process.exit(1);
+});
