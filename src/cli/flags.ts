@@ -1,5 +1,6 @@
 /** Flags shared by several commands, with the study's own spellings as aliases. */
 import { Flags } from '@oclif/core';
+import { parseDevice } from '../train/device';
 
 export const modelFlags = {
   model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).', required: true }),
@@ -49,4 +50,31 @@ export function fractions(v: string): [number, number, number] {
     throw new Error(`--split-fractions ${v}: expected three non-negative numbers that sum to 1, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
   }
   return [f[0], f[1], f[2]];
+}
+
+/** The run settings shared by `train` and `sweep`, from their parsed flags. */
+export function runSettings(flags: {
+  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string;
+  out?: string; split?: string; 'split-fractions': string; 'new-dataframe': string; 'save-model': string; evaluate: string;
+  augment: boolean; workers: number; quiet: boolean;
+}) {
+  return {
+    data: flags.data!,
+    epochs: flags.epochs,
+    batchSize: flags['batch-size'],
+    lr: positiveNumber('lr', flags.lr),
+    imageSize: flags['image-size'],
+    width: positiveNumber('width', flags.width),
+    seed: flags.seed,
+    device: parseDevice(flags.device),
+    out: flags.out,
+    split: flags.split,
+    splitFractions: fractions(flags['split-fractions']),
+    newDataframe: bool01('new-dataframe', flags['new-dataframe']),
+    saveModel: bool01('save-model', flags['save-model']),
+    evaluate: bool01('evaluate', flags.evaluate),
+    augment: flags.augment,
+    workers: flags.workers,
+    progress: !flags.quiet,
+  };
 }

@@ -1,7 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { LAYOUT_HELP } from '../data';
-import { bool01, fractions, modelFlags, positiveNumber, trainFlags } from '../cli/flags';
-import { parseDevice } from '../train/device';
+import { modelFlags, runSettings, trainFlags } from '../cli/flags';
 import { runSweep } from '../sweep';
 
 // A sweep always resumes what it finds, so train's --resume is accepted but hidden (it changes nothing).
@@ -44,28 +43,12 @@ artifacts together), then \`melseg merge\` and \`melseg chart\`.`;
     const { flags } = await this.parse(Sweep);
     if (!flags.data) this.error(`--data is required.\n${LAYOUT_HELP}`);
     const r = await runSweep({
+      ...runSettings(flags),
       models: flags.models,
       losses: flags.losses,
-      data: flags.data,
-      epochs: flags.epochs,
-      batchSize: flags['batch-size'],
-      lr: positiveNumber('lr', flags.lr),
-      imageSize: flags['image-size'],
-      width: positiveNumber('width', flags.width),
-      seed: flags.seed,
-      device: parseDevice(flags.device),
-      out: flags.out,
-      split: flags.split,
-      splitFractions: fractions(flags['split-fractions']),
-      augment: flags.augment,
-      workers: flags.workers,
-      saveModel: bool01('save-model', flags['save-model']),
-      evaluate: bool01('evaluate', flags.evaluate),
-      newDataframe: bool01('new-dataframe', flags['new-dataframe']),
       shard: flags.shard,
       charts: flags.charts,
       top: flags.top,
-      progress: !flags.quiet,
       log: (s) => this.log(s),
     });
     const count = (o: string) => r.runs.filter((x) => x.outcome === o).length;

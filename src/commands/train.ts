@@ -1,7 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { LAYOUT_HELP } from '../data';
-import { bool01, fractions, modelFlags, positiveNumber, trainFlags } from '../cli/flags';
-import { parseDevice } from '../train/device';
+import { modelFlags, runSettings, trainFlags } from '../cli/flags';
 import { train } from '../train/trainer';
 
 export default class Train extends Command {
@@ -20,27 +19,11 @@ last.ckpt (every epoch, with optimizer state: --resume continues a killed run ex
     const { flags } = await this.parse(Train);
     if (!flags.data) this.error(`--data is required.\n${LAYOUT_HELP}`);
     const r = await train({
+      ...runSettings(flags),
       model: flags.model,
       loss: flags.loss,
-      data: flags.data,
-      epochs: flags.epochs,
-      batchSize: flags['batch-size'],
-      lr: positiveNumber('lr', flags.lr),
-      imageSize: flags['image-size'],
-      width: positiveNumber('width', flags.width),
-      seed: flags.seed,
-      device: parseDevice(flags.device),
-      out: flags.out,
-      split: flags.split,
-      splitFractions: fractions(flags['split-fractions']),
-      newDataframe: bool01('new-dataframe', flags['new-dataframe']),
-      saveModel: bool01('save-model', flags['save-model']),
-      evaluate: bool01('evaluate', flags.evaluate),
-      augment: flags.augment,
       resume: flags.resume,
-      workers: flags.workers,
       runId: flags['run-id'],
-      progress: !flags.quiet,
       log: (s) => this.log(s),
     });
     this.log(`results: ${r.resultsFile} (run ${r.runId})`);
