@@ -26,7 +26,6 @@ import { Pow } from './Pow';
 import { Reciprocal } from './Reciprocal';
 import { ReduceMax, ReduceMean, ReduceProd } from './ReduceMean';
 import { ReduceSum } from './ReduceSum';
-import { ReduceSumSquare } from './ReduceSumSquare';
 import { Relu } from './Relu';
 import { Expand, Reshape } from './Reshape';
 import { Resize } from './Resize';
@@ -43,7 +42,7 @@ import { Where } from './Where';
 export const OPS = {
   Abs, Add, AveragePool, BatchNormalization, BatchNormTrain, Cast, Clip, Concat, Conv, ConvTranspose, DepthToSpace, Div,
   Equal, Exp, Expand, Gather, Gemm, Greater, GreaterOrEqual, Identity, Less, Log, MatMul, MaxPool, MaxUnpool,
-  Mul, NchwcConv, Neg, Pad, Pow, Reciprocal, ReduceMax, ReduceMean, ReduceProd, ReduceSum, ReduceSumSquare, Relu, ReorderInput, ReorderOutput, Reshape, Resize,
+  Mul, NchwcConv, Neg, Pad, Pow, Reciprocal, ReduceMax, ReduceMean, ReduceProd, ReduceSum, Relu, ReorderInput, ReorderOutput, Reshape, Resize,
   Shape, Sigmoid, Sign, Slice, Softplus, SpaceToDepth, Split, Sqrt, Squeeze, Sub, Transpose, Unsqueeze, Where,
 } satisfies Record<string, OpDef>;
 

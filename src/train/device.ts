@@ -26,7 +26,8 @@ const HOW_TO: Record<Exclude<Device, 'cpu'>, string> = {
 
 export function sessionOptions(device: Device, extra: ort.InferenceSession.SessionOptions = {}): ort.InferenceSession.SessionOptions {
   const providers: ort.InferenceSession.SessionOptions['executionProviders'] = device === 'cpu' ? ['cpu'] : [device, 'cpu'];
-  return { executionProviders: providers, graphOptimizationLevel: 'all', ...extra };
+  // Memory patterns off: same speed here, 1.6-1.8x lower peak RSS for training graphs (bench:train).
+  return { executionProviders: providers, graphOptimizationLevel: 'all', enableMemPattern: false, ...extra };
 }
 
 /** Open a session on `device`, turning provider failures into an error that says how to fix them. */
