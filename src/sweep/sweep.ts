@@ -27,8 +27,7 @@ import * as path from 'path';
 import { loadDataset, makeSplit } from '../data';
 import { resolveConfig } from '../graphs';
 import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, startFresh, upsertRunRows } from '../report';
-import type { Device } from '../train/device';
-import { EpochRecord, NaNLossError, defaultRunId, runPaths, train } from '../train/trainer';
+import { EpochRecord, NaNLossError, TrainOptions, defaultRunId, runPaths, train } from '../train/trainer';
 import { writeFileAtomic } from '../util/atomic';
 import { formatDuration } from '../util/progress';
 import { SweepClock } from './eta';
@@ -37,19 +36,14 @@ import { gridsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
 import { SweepRecipe, SweepState, readState, recipeDifferences, splitRecipe, writeState } from './state';
 
-export interface SweepOptions {
+/** Settings every run of the sweep shares, with the trainer's meaning. */
+type SharedRunOptions = Pick<TrainOptions, 'data' | 'epochs' | 'batchSize' | 'lr' | 'imageSize' | 'width' | 'seed' | 'device'>;
+
+export interface SweepOptions extends SharedRunOptions {
   /** Model indices/names, or a spec such as '0-3' or '1,3' (default all). */
   models?: string | readonly (number | string)[];
   /** Loss indices/names, or a spec such as '0-14' or '4,5,9-14' (default all). */
   losses?: string | readonly (number | string)[];
-  data: string;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  imageSize?: number;
-  width?: number;
-  seed?: number;
-  device?: Device;
   /** Root of everything the sweep writes (see the layout above); default results/ and artifacts/. */
   out?: string;
   /** A split file for every run; default one seeded split saved as <root>/sweep_split.json. */
