@@ -193,11 +193,15 @@ export interface Manifest {
   parameters: { name: string; shape: number[]; trainable: boolean; dtype: string }[];
   parameterCount: number;
   graphs: Record<GraphKind, GraphInfo>;
+  /** non-default formulation choices the graphs were built with (absent: the standard-op defaults) */
+  lowering?: Lowering;
 }
 
 export function graphDirName(c: ResolvedConfig): string {
   const suffix = c.imageSize === 256 && c.width === 1 ? '' : `_s${c.imageSize}_w${c.width}`;
-  return `${c.model.name}_${c.loss.name}${suffix}`;
+  // graphs with other formulations hold the same function, but are other files
+  const lowering = c.lowering?.nchwc ? `_nchwc${c.lowering.nchwc}` : '';
+  return `${c.model.name}_${c.loss.name}${suffix}${lowering}`;
 }
 
 export interface BuildReport {
@@ -249,6 +253,7 @@ export async function buildGraphs(
     parameters: params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable, dtype: p.dtype })),
     parameterCount: countParameters(params),
     graphs,
+    ...(c.lowering && Object.keys(c.lowering).length ? { lowering: c.lowering } : {}),
   };
   const mj = JSON.stringify(manifest, null, 2) + '\n';
   await writeFileAtomic(path.join(out, 'manifest.json'), mj);

@@ -17,6 +17,7 @@ export const trainFlags = {
   lr: Flags.string({ summary: 'AdamW learning rate (ReduceLROnPlateau on validation IoU lowers it).', default: '3e-4' }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation.', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same results, ~1.25x faster at width 0.25).', default: false }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   split: Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
   'split-fractions': Flags.string({ summary: 'Train,valid,test fractions of the seeded split.', default: '0.75,0.125,0.125' }),
@@ -54,7 +55,7 @@ export function fractions(v: string): [number, number, number] {
 
 /** The run settings shared by `train` and `sweep`, from their parsed flags. */
 export function runSettings(flags: {
-  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string;
+  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string; nchwc: boolean;
   out?: string; split?: string; 'split-fractions': string; 'new-dataframe': string; 'save-model': string; evaluate: string;
   augment: boolean; workers: number; quiet: boolean;
 }) {
@@ -67,6 +68,7 @@ export function runSettings(flags: {
     width: positiveNumber('width', flags.width),
     seed: flags.seed,
     device: parseDevice(flags.device),
+    nchwc: flags.nchwc,
     out: flags.out,
     split: flags.split,
     splitFractions: fractions(flags['split-fractions']),

@@ -37,7 +37,7 @@ import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from
 import { SweepRecipe, SweepState, readState, recipeDifferences, splitRecipe, writeState } from './state';
 
 /** Settings every run of the sweep shares, with the trainer's meaning. */
-type SharedRunOptions = Pick<TrainOptions, 'data' | 'epochs' | 'batchSize' | 'lr' | 'imageSize' | 'width' | 'seed' | 'device'>;
+type SharedRunOptions = Pick<TrainOptions, 'data' | 'epochs' | 'batchSize' | 'lr' | 'imageSize' | 'width' | 'seed' | 'device' | 'nchwc'>;
 
 export interface SweepOptions extends SharedRunOptions {
   /** Model indices/names, or a spec such as '0-3' or '1,3' (default all). */
@@ -321,6 +321,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         width,
         seed,
         device: o.device,
+        nchwc: o.nchwc,
         out: o.out,
         resultsFile: paths.results,
         split: splitFile,

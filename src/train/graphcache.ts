@@ -45,7 +45,11 @@ export interface CachedGraphs {
 }
 
 function sameConfig(m: Manifest & { compiler?: string }, c: ResolvedConfig): boolean {
-  return m.model.id === c.model.id && m.loss.id === c.loss.id && m.imageSize === c.imageSize && m.width === c.width && m.compiler === compilerFingerprint();
+  const lowering = (l: object | undefined) => JSON.stringify(l && Object.keys(l).length ? l : {});
+  return (
+    m.model.id === c.model.id && m.loss.id === c.loss.id && m.imageSize === c.imageSize && m.width === c.width &&
+    lowering(m.lowering) === lowering(c.lowering) && m.compiler === compilerFingerprint()
+  );
 }
 
 /** The graphs of `c`, built into the cache root if missing or stale. */
@@ -61,7 +65,10 @@ export async function ensureGraphs(c: ResolvedConfig, root = 'graphs', log?: (s:
       // unreadable manifest: rebuild below
     }
   }
-  log?.(`building graphs for ${c.model.name} x ${c.loss.name} (image ${c.imageSize}, width ${c.width}) into ${dir}`);
-  const report = await buildGraphs({ model: c.model.id, loss: c.loss.id, imageSize: c.imageSize, width: c.width, seed: c.seed }, dir, { compiler: compilerFingerprint() });
+  const variant = c.lowering?.nchwc ? `, NCHWc lowering (block ${c.lowering.nchwc})` : '';
+  log?.(`building graphs for ${c.model.name} x ${c.loss.name} (image ${c.imageSize}, width ${c.width}${variant}) into ${dir}`);
+  const report = await buildGraphs({ model: c.model.id, loss: c.loss.id, imageSize: c.imageSize, width: c.width, seed: c.seed, lowering: c.lowering }, dir, {
+    compiler: compilerFingerprint(),
+  });
   return { dir, manifest: report.manifest, built: true };
 }

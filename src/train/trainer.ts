@@ -19,6 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { BatchLoader, Dataset, loadDataset, loadSplit, makeSplit, saveSplit, Split, indicesOf } from '../data';
 import { GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
+import { nchwcBlockSize } from '../onnx/run';
 import { ReduceLROnPlateau, PlateauState } from '../optim/plateau';
 import { predictionGrid } from '../report/grid';
 import { ResultRow, startFresh, upsertRunRows } from '../report/results';
@@ -42,6 +43,11 @@ export interface TrainOptions {
   width?: number;
   seed?: number;
   device?: Device;
+  /**
+   * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (the
+   * optional lowering of src/ops/Nchwc.ts; same function, other kernels). Default: standard ops.
+   */
+  nchwc?: boolean;
   /** Root for this run's outputs: <out>/artifacts/<run>/ and <out>/results.csv. Default: artifacts/ and results/. */
   out?: string;
   /** Results CSV (default results/results.csv, or <out>/results.csv). */
@@ -130,15 +136,24 @@ function resolveSplit(dataset: Dataset, opts: TrainOptions, saved: Split | null,
   return s;
 }
 
+/** The CPU's NCHWc block size for --nchwc, or an error saying why that lowering cannot run here. */
+async function nchwcLowering(device: Device): Promise<number> {
+  if (device !== 'cpu') throw new Error(`--nchwc with --device ${device}: the NCHWc lowering uses onnxruntime's CPU-only com.microsoft.nchwc kernels; drop --nchwc on ${device}`);
+  const block = await nchwcBlockSize();
+  if (!block) throw new Error('--nchwc: this onnxruntime-node build has no com.microsoft.nchwc kernels (or this CPU lacks AVX2); train without --nchwc');
+  return block;
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   // config
   const seed = opts.seed ?? 0;
-  const c = resolveConfig({ model: opts.model, loss: opts.loss, imageSize: opts.imageSize, width: opts.width, seed });
+  const device = opts.device ?? 'cpu';
+  const lowering = opts.nchwc ? { nchwc: await nchwcLowering(device) } : undefined;
+  const c = resolveConfig({ model: opts.model, loss: opts.loss, imageSize: opts.imageSize, width: opts.width, seed, lowering });
   const epochs = opts.epochs ?? 20;
   const batchSize = opts.batchSize ?? 25;
   const baseLr = opts.lr ?? 3e-4;
-  const device = opts.device ?? 'cpu';
   if (!(epochs >= 1) || !Number.isInteger(epochs)) throw new Error(`epochs ${epochs}: expected a whole number >= 1`);
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new Error(`batch size ${batchSize}: expected a whole number >= 1`);
   if (!(baseLr > 0)) throw new Error(`learning rate ${baseLr}: expected a positive number such as 3e-4`);

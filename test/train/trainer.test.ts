@@ -4,6 +4,7 @@ import * as path from 'path';
 import { train } from '../../src/train/trainer';
 import { readResults } from '../../src/report/results';
 import { loadCheckpoint } from '../../src/train/checkpoint';
+import { nchwcBlockSize } from '../../src/onnx/run';
 
 const quiet = { log: () => undefined, progress: false } as const;
 
@@ -41,6 +42,37 @@ describe('train', () => {
     for (const k of Object.keys(wa)) expect(Array.from(wb[k].data as Float32Array)).toEqual(Array.from(wa[k].data as Float32Array));
     const strip = (rows: ReturnType<typeof readResults>) => rows.map(({ seconds, images_per_s, ...rest }) => rest);
     expect(strip(readResults(resumed.resultsFile))).toEqual(strip(readResults(whole.resultsFile)));
+  });
+});
+
+describe('train with the NCHWc lowering', () => {
+  test('trains to the same losses as the standard-op graphs, from graphs cached apart', async () => {
+    const out = tmp();
+    const cfg = { model: 3, loss: 9, data: 'synthetic:20', epochs: 2, batchSize: 6, imageSize: 32, width: 1 / 4, seed: 2, cacheDir: null, graphsDir: path.join(out, 'graphs'), ...quiet };
+    const std = await train({ ...cfg, out: path.join(out, 'std') });
+    const block = await nchwcBlockSize();
+    if (!block) {
+      // builds without the com.microsoft.nchwc kernels: the flag must say so, not fall back silently
+      await expect(train({ ...cfg, out: path.join(out, 'nchwc'), nchwc: true })).rejects.toThrow(/--nchwc: .*no com\.microsoft\.nchwc kernels/);
+      return;
+    }
+    const nc = await train({ ...cfg, out: path.join(out, 'nchwc'), nchwc: true });
+    expect(fs.readdirSync(cfg.graphsDir).sort()).toEqual(['UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25', `UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25_nchwc${block}`]);
+    const a = readResults(std.resultsFile);
+    const b = readResults(nc.resultsFile);
+    for (let i = 0; i < a.length; i++) {
+      expect(b[i].train_loss).toBeCloseTo(a[i].train_loss, 4);
+      expect(b[i].valid_loss).toBeCloseTo(a[i].valid_loss, 4);
+    }
+    // (weights are not compared element-wise: AdamW's first steps move each weight by about
+    // lr * sign(g), so float-level differences flip the sign of near-zero gradients)
+  });
+
+  test('is refused on a GPU provider, with the reason', async () => {
+    const out = tmp();
+    await expect(
+      train({ model: 1, loss: 1, data: 'synthetic:12', epochs: 1, batchSize: 4, imageSize: 32, width: 1 / 16, out, cacheDir: null, device: 'webgpu', nchwc: true, ...quiet }),
+    ).rejects.toThrow(/--nchwc with --device webgpu: .*CPU-only/);
   });
 });
 
