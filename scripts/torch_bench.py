@@ -23,6 +23,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_models import loss_fn, make_model  # noqa: E402
 
 
+def blas_library():
+    """The BLAS this process loaded (Debian: the reference libblas unless OpenBLAS is installed, which
+    makes PyTorch's BLAS-backed ops several times slower)."""
+    try:
+        with open('/proc/self/maps') as f:
+            libs = {line.split()[-1] for line in f if 'blas' in line and '/' in line}
+        return ', '.join(sorted(os.path.basename(os.path.dirname(l)) + '/' + os.path.basename(l) for l in libs)) or 'none'
+    except OSError:
+        return 'unknown'
+
+
 def peak_rss_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
@@ -83,7 +94,7 @@ def main():
     for _ in range(a.warmup):
         s.step()
     if a.serve:
-        print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+        print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_library()}), flush=True)
         for line in sys.stdin:
             parts = line.split()
             if not parts:
@@ -99,11 +110,11 @@ def main():
     med = statistics.median(ms)
     res = {'model': a.model, 'imageSize': a.image_size, 'width': a.width, 'batch': a.batch_size, 'threads': torch.get_num_threads(),
            'msPerStep': med, 'msPerImage': med / a.batch_size, 'stepsMs': ms, 'peakRssBytes': peak_rss_bytes(), 'loss': s.last_loss,
-           'torch': torch.__version__}
+           'torch': torch.__version__, 'blas': blas_library()}
     if a.json:
         print(json.dumps(res))
     else:
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads: model {a.model}, image {a.image_size}, width {a.width}, "
+        print(f"torch {torch.__version__} ({blas_library()}), {torch.get_num_threads()} threads: model {a.model}, image {a.image_size}, width {a.width}, "
               f"batch {a.batch_size}: median {med:.1f} ms/step, {med / a.batch_size:.1f} ms/image, peak RSS {peak_rss_bytes() / 2**20:.0f} MiB")
 
 

@@ -105,7 +105,10 @@ export function trainStepGraph(c: ResolvedConfig): Graph {
   const grads = gradients(g, h.loss, params.map((p) => h.paramValues.get(p.name)!));
   const lr = g.input(N.LR, []);
   const step = g.input(N.STEP, []);
-  const s = adamwScalars(g, lr, step);
+  // the first parameter's gradient is the backward pass's last (it needs the input layer's dy)
+  // the first parameter's gradient is the backward pass's last (it needs the input layer's dy)
+  const last = c.lowering?.updates === 'interleaved' ? undefined : grads.get(params[0].name);
+  const s = adamwScalars(g, lr, step, last);
   g.output(h.loss, N.LOSS);
   for (const p of params) {
     const m = g.input(N.firstMoment(p.name), p.shape);

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   const load = os.loadavg();
   console.log(`machine: ${os.cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')} at start; ${threads} threads per side; each side in turn, medians`);
   const block = a['no-nchwc'] ? 0 : await nchwcBlockSize();
+  let torchInfo = '';
   const rows = [['config', 'variant', 'ms/img', 'torch ms/img', 'ratio', 'GFLOP/s (% peak)', 'torch GFLOP/s', 'peak RSS', 'torch RSS', 'RSS ratio']];
   const results: unknown[] = [];
   for (const cf of configs) {
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     if (py) {
       const t = await Child.start('torch', py, [path.join(ROOT, 'scripts', 'torch_bench.py'), ...common]);
       sides.push({ name: 'torch', child: t.child, ms: [] });
+      torchInfo = `PyTorch ${t.hello.torch} with ${t.hello.threads} threads, BLAS: ${t.hello.blas ?? 'unknown'}`;
     }
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 ? [...sides].reverse() : sides;
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
     }
     results.push({ ...cf, model: c.model.name, stepGflop: flop / 1e9, sides: Object.fromEntries(sides.map((s) => [s.name, { ...out[s.name], steps: s.ms }])) });
   }
+  if (torchInfo) console.log(`\n${torchInfo}${/openblas/i.test(torchInfo) ? '' : ' (Debian\'s reference BLAS slows PyTorch\'s BLAS-backed ops; apt-get install libopenblas0-pthread for a fair reference)'}`);
   console.log(`\nratio = melseg throughput / PyTorch throughput (> 1: melseg faster); GFLOP/s (% of ${PEAK_GFLOPS} peak) from the conv FLOP model in src/bench/flops.ts;`);
   console.log('peak RSS = each process\'s resident high-water mark (process.resourceUsage / getrusage); RSS ratio = melseg / PyTorch');
   console.log(table(rows));

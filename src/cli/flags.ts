@@ -17,7 +17,7 @@ export const trainFlags = {
   lr: Flags.string({ summary: 'AdamW learning rate (ReduceLROnPlateau on validation IoU lowers it).', default: '3e-4' }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation.', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
-  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same results, ~1.25x faster at width 0.25).', default: false }),
+  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same function; faster or not depending on the network and batch: compare with npm run bench:train -- --nchwc).', default: false }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   split: Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
   'split-fractions': Flags.string({ summary: 'Train,valid,test fractions of the seeded split.', default: '0.75,0.125,0.125' }),

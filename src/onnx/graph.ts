@@ -75,6 +75,11 @@ export interface Lowering {
   flipSwap?: 'matmul' | 'slice';
   upConv2x2?: 'op' | 'gemm';
   /**
+   * The fused train step's AdamW updates: all after the backward pass ('after-backward', default:
+   * less peak memory, src/optim/adamw.ts) or each as soon as its gradient exists ('interleaved').
+   */
+  updates?: 'after-backward' | 'interleaved';
+  /**
    * Optional, onnxruntime-specific: run narrow convolutions with the blocked NCHWc kernels of
    * com.microsoft.nchwc (src/ops/Nchwc.ts); the value is the CPU's block size, from
    * nchwcBlockSize() in src/onnx/run.ts (16 with AVX-512, 8 with AVX2). Absent or 0: standard ops.

@@ -13,23 +13,42 @@ export interface AdamWScalars {
   decay: Value;
   stepSize: Value;
   invSqrtBc2: Value;
+  /** the moment coefficients b1, 1-b1, b2, 1-b2: constants, or graph values gated by `after` */
+  b1: Value;
+  c1: Value;
+  b2: Value;
+  c2: Value;
 }
 
-export function adamwScalars(g: Graph, lr: Value, step: Value): AdamWScalars {
+/**
+ * The per-graph scalars of the update. With `after` (a tensor the backward pass computes last), every
+ * scalar, and so every update, data-depends on it: onnxruntime then runs all updates after the whole
+ * backward pass instead of each as soon as its gradient exists, so the new parameters and moments
+ * (3x the parameter bytes) are not held through the backward pass's activation peak; only the
+ * gradients (1x) are. gate = 0 * max(after) is 0 for finite gradients (NaN otherwise, which the NaN
+ * check of the loss catches on the next step).
+ */
+export function adamwScalars(g: Graph, lr: Value, step: Value, after?: Value): AdamWScalars {
   const { beta1, beta2, weightDecay } = ADAMW;
+  const gate = after ? g.op1('Mul', [g.op1('ReduceMax', [after], { keepdims: 0 }), g.f32(0)]) : undefined;
+  const k = (x: number) => (gate ? g.op1('Add', [gate, g.f32(x)]) : g.f32(x));
   const bc1 = g.op1('Sub', [g.f32(1), g.op1('Pow', [g.f32(beta1), step])]);
   const bc2 = g.op1('Sub', [g.f32(1), g.op1('Pow', [g.f32(beta2), step])]);
   return {
-    decay: g.op1('Sub', [g.f32(1), g.op1('Mul', [lr, g.f32(weightDecay)])]),
+    decay: g.op1('Sub', [k(1), g.op1('Mul', [lr, g.f32(weightDecay)])]),
     stepSize: g.op1('Div', [lr, bc1]),
     invSqrtBc2: g.op1('Reciprocal', [g.op1('Sqrt', [bc2])]),
+    b1: k(beta1),
+    c1: k(1 - beta1),
+    b2: k(beta2),
+    c2: k(1 - beta2),
   };
 }
 
 export function adamwUpdate(g: Graph, s: AdamWScalars, p: Value, grad: Value, m: Value, v: Value): { p: Value; m: Value; v: Value } {
-  const { beta1, beta2, eps } = ADAMW;
-  const m2 = g.op1('Add', [g.op1('Mul', [m, g.f32(beta1)]), g.op1('Mul', [grad, g.f32(1 - beta1)])]);
-  const v2 = g.op1('Add', [g.op1('Mul', [v, g.f32(beta2)]), g.op1('Mul', [g.op1('Mul', [grad, grad]), g.f32(1 - beta2)])]);
+  const { eps } = ADAMW;
+  const m2 = g.op1('Add', [g.op1('Mul', [m, s.b1]), g.op1('Mul', [grad, s.c1])]);
+  const v2 = g.op1('Add', [g.op1('Mul', [v, s.b2]), g.op1('Mul', [g.op1('Mul', [grad, grad]), s.c2])]);
   const denom = g.op1('Add', [g.op1('Mul', [g.op1('Sqrt', [v2]), s.invSqrtBc2]), g.f32(eps)]);
   const upd = g.op1('Mul', [g.op1('Div', [m2, denom]), s.stepSize]);
   const p2 = g.op1('Sub', [g.op1('Mul', [p, s.decay]), upd]);
