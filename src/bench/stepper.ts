@@ -49,11 +49,11 @@ export interface StepperInfo {
 }
 
 export class TrainStepper {
-  feeds: Record<string, ort.Tensor> = {};
+  private feeds: Record<string, ort.Tensor> = {};
   /** output name -> the input it feeds next step */
-  readonly loop: [string, string][] = [];
-  step = 0;
-  batches: { image: ort.Tensor; mask: ort.Tensor }[] = [];
+  private readonly loop: [string, string][] = [];
+  private step = 0;
+  private batches: { image: ort.Tensor; mask: ort.Tensor }[] = [];
 
   lastLoss = NaN;
 
