@@ -183,6 +183,8 @@ export interface GraphInfo {
   file: string;
   inputs: string[];
   outputs: string[];
+  /** the op types the file contains ('domain:Op' outside ai.onnx), sorted: what a provider must run */
+  ops: string[];
 }
 
 export interface Manifest {
@@ -240,7 +242,8 @@ export async function buildGraphs(
     const bytes = serialize(g, { valueInfo: opts.valueInfo });
     await writeFileAtomic(path.join(out, GRAPH_FILES[kind]), bytes);
     files.push({ file: GRAPH_FILES[kind], bytes: bytes.length, nodes: g.nodes.length });
-    graphs[kind] = { file: GRAPH_FILES[kind], inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name) };
+    const ops = [...new Set(g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op)))].sort();
+    graphs[kind] = { file: GRAPH_FILES[kind], inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), ops };
   }
   const ck = encodeCheckpoint(initialCheckpoint(c, params));
   await writeFileAtomic(path.join(out, 'checkpoint.ckpt'), ck);

@@ -19,6 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { BatchLoader, Dataset, loadDataset, loadSplit, makeSplit, saveSplit, Split, indicesOf } from '../data';
 import { GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
+import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/run';
 import { ReduceLROnPlateau, PlateauState } from '../optim/plateau';
 import { predictionGrid } from '../report/grid';
@@ -189,6 +190,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const graphs = await ensureGraphs(c, opts.graphsDir ?? 'graphs', log);
   const stepInputs = graphs.manifest.graphs.trainStep.inputs;
   const evalInputs = graphs.manifest.graphs.eval.inputs;
+  const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
+  if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
   const trainSession = await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device);
   const evalSession = await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device);
   const paramCount = specs.filter((p) => p.trainable).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);

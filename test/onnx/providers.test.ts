@@ -1,0 +1,49 @@
+import { evalGraph, inferenceGraph, resolveConfig, trainStepGraph } from '../../src/graphs';
+import { LOSSES } from '../../src/losses';
+import { MODELS } from '../../src/models';
+import type { Graph } from '../../src/onnx/graph';
+import { cpuFallbacks } from '../../src/onnx/providers';
+
+function opTypes(g: Graph): string[] {
+  g.lower();
+  g.prune();
+  return g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op));
+}
+
+const kinds = { trainStep: trainStepGraph, eval: evalGraph, inference: inferenceGraph };
+
+describe('GPU provider coverage of the default graphs', () => {
+  test('every op of every default graph (each model x loss; train step, eval, inference) was looked up in both providers', () => {
+    const unchecked = new Set<string>();
+    for (const m of MODELS) {
+      for (const l of LOSSES) {
+        const c = resolveConfig({ model: m.id, loss: l.id, imageSize: 32, width: 1 / 16 });
+        for (const build of Object.values(kinds)) for (const op of cpuFallbacks('cuda', opTypes(build(c))).unchecked) unchecked.add(op);
+      }
+    }
+    expect([...unchecked]).toEqual([]);
+  });
+
+  test('eval and inference run wholly on CUDA and WebGPU; training leaves only the max-pool gradient (and WebGPU SpaceToDepth) on the CPU', () => {
+    const seen: Record<string, Record<string, string>> = {};
+    for (const m of MODELS) {
+      const c = resolveConfig({ model: m.id, loss: 9, imageSize: 32, width: 1 / 16 });
+      for (const [kind, build] of Object.entries(kinds)) {
+        const ops = opTypes(build(c));
+        for (const device of ['cuda', 'webgpu'] as const) {
+          const f = cpuFallbacks(device, ops).fallback.join(',');
+          if (f) (seen[`${m.name} ${kind}`] ??= {})[device] = f;
+        }
+      }
+    }
+    expect(seen).toEqual({
+      'SegNet trainStep': { cuda: 'MaxUnpool', webgpu: 'MaxUnpool,SpaceToDepth' },
+      'UNet trainStep': { cuda: 'MaxUnpool', webgpu: 'MaxUnpool,SpaceToDepth' },
+    });
+  });
+
+  test('an op nobody looked up is reported, and the CPU provider never falls back', () => {
+    expect(cpuFallbacks('webgpu', ['Conv', 'Einsum'])).toEqual({ fallback: [], unchecked: ['Einsum'] });
+    expect(cpuFallbacks('cpu', ['MaxUnpool']).fallback).toEqual([]);
+  });
+});
