@@ -79,6 +79,10 @@ export interface Lowering {
    * less peak memory, src/optim/adamw.ts) or each as soon as its gradient exists ('interleaved').
    */
   updates?: 'after-backward' | 'interleaved';
+  /** MaxPool's gradient for 2x2 stride-2 windows: comparisons ('mask', default; runs on every GPU provider) or MaxUnpool ('unpool'). */
+  maxPoolGrad?: 'mask' | 'unpool';
+  /** DepthToSpace's gradient: Reshape/Transpose ('transpose', default; WebGPU has no SpaceToDepth) or the SpaceToDepth op ('op'). */
+  spaceToDepth?: 'transpose' | 'op';
   /**
    * Optional, onnxruntime-specific: run narrow convolutions with the blocked NCHWc kernels of
    * com.microsoft.nchwc (src/ops/Nchwc.ts); the value is the CPU's block size, from

@@ -29,7 +29,8 @@ describe('formulation switches agree on whole training graphs', () => {
 
   test.each(MODELS.map((m) => [m.name, m.id]))('%s', async (_name, model) => {
     const block = await nchwcBlockSize();
-    const variants: { name: string; lowering: Lowering }[] = [...chain(block), { name: 'upConv2x2 gemm', lowering: { upConv2x2: 'gemm' } }];
+    const variants: { name: string; lowering: Lowering }[] = [...chain(block), { name: 'upConv2x2 gemm', lowering: { upConv2x2: 'gemm' } },
+      { name: 'MaxUnpool and SpaceToDepth ops', lowering: { maxPoolGrad: 'unpool', spaceToDepth: 'op' } }];
     const size = model === 0 ? 64 : S;
     const base = resolveConfig({ model, loss: 9, imageSize: size, width: W, seed: 4 });
     const specs = parameterSpecs(base);

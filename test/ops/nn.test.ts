@@ -1,3 +1,7 @@
+import * as ort from 'onnxruntime-node';
+import { gradients } from '../../src/autodiff';
+import { Graph } from '../../src/onnx/graph';
+import { sessionFor } from '../../src/onnx/run';
 import { gradCheck, input } from '../helpers/gradcheck';
 
 const TOL = 2e-3;
@@ -65,6 +69,26 @@ describe('pooling, resizing and normalisation gradients match finite differences
   test('MaxPool 2x2 stride 2 routes dy to each window\'s maximum', async () => {
     const r = await gradCheck((g, [x]) => g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0], [input('x', [2, 3, 4, 6], 21)], { eps: 1e-3 });
     expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('MaxPool\'s gradient by comparisons sends a tied window\'s dy to its first maximum, as MaxUnpool does', async () => {
+    // values in {0, 1, 2}: most 2x2 windows hold tied maxima
+    const x = Float32Array.from({ length: 2 * 3 * 4 * 6 }, (_, i) => (i * 7 + (i >> 3)) % 3);
+    const dy = Float32Array.from({ length: 2 * 3 * 2 * 3 }, (_, i) => i + 1);
+    const run = async (maxPoolGrad: 'mask' | 'unpool') => {
+      const g = new Graph('ties');
+      g.lowering = { maxPoolGrad };
+      const xi = g.input('x', [2, 3, 4, 6]);
+      const y = g.op('MaxPool', [xi], { kernel_shape: [2, 2], strides: [2, 2] })[0];
+      const loss = g.op1('ReduceSum', [g.op1('Mul', [y, g.f32(dy, [2, 3, 2, 3])])], { keepdims: 0 });
+      g.output(gradients(g, loss, [xi]).get('x')!, 'dx');
+      const s = await sessionFor(g);
+      return (await s.run({ x: new ort.Tensor('float32', x, [2, 3, 4, 6]) })).dx.data as Float32Array;
+    };
+    const mask = await run('mask');
+    expect(Array.from(mask)).toEqual(Array.from(await run('unpool')));
+    // each window passes its dy on exactly once
+    expect(mask.reduce((a, v) => a + v, 0)).toBe(dy.reduce((a, v) => a + v, 0));
   });
 
   test('nearest upsampling x2', async () => {
