@@ -106,7 +106,6 @@ export function trainStepGraph(c: ResolvedConfig): Graph {
   const lr = g.input(N.LR, []);
   const step = g.input(N.STEP, []);
   // the first parameter's gradient is the backward pass's last (it needs the input layer's dy)
-  // the first parameter's gradient is the backward pass's last (it needs the input layer's dy)
   const last = c.lowering?.updates === 'interleaved' ? undefined : grads.get(params[0].name);
   const s = adamwScalars(g, lr, step, last);
   g.output(h.loss, N.LOSS);
@@ -242,8 +241,7 @@ export async function buildGraphs(
     const bytes = serialize(g, { valueInfo: opts.valueInfo });
     await writeFileAtomic(path.join(out, GRAPH_FILES[kind]), bytes);
     files.push({ file: GRAPH_FILES[kind], bytes: bytes.length, nodes: g.nodes.length });
-    const ops = [...new Set(g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op)))].sort();
-    graphs[kind] = { file: GRAPH_FILES[kind], inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), ops };
+    graphs[kind] = { file: GRAPH_FILES[kind], inputs: g.inputs.map((v) => v.name), outputs: g.outputs.map((v) => v.name), ops: g.opTypes() };
   }
   const ck = encodeCheckpoint(initialCheckpoint(c, params));
   await writeFileAtomic(path.join(out, 'checkpoint.ckpt'), ck);

@@ -313,4 +313,9 @@ export class Graph {
     for (const n of this.nodes) c[n.op] = (c[n.op] ?? 0) + 1;
     return c;
   }
+
+  /** The op types present, sorted, qualified as 'domain:Op' outside ai.onnx: what a provider must run. */
+  opTypes(): string[] {
+    return [...new Set(this.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op)))].sort();
+  }
 }

@@ -1,14 +1,7 @@
 import { evalGraph, inferenceGraph, resolveConfig, trainStepGraph } from '../../src/graphs';
 import { LOSSES } from '../../src/losses';
 import { MODELS } from '../../src/models';
-import type { Graph } from '../../src/onnx/graph';
 import { cpuFallbacks } from '../../src/onnx/providers';
-
-function opTypes(g: Graph): string[] {
-  g.lower();
-  g.prune();
-  return g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op));
-}
 
 const kinds = { trainStep: trainStepGraph, eval: evalGraph, inference: inferenceGraph };
 
@@ -18,7 +11,7 @@ describe('GPU provider coverage of the default graphs', () => {
     for (const m of MODELS) {
       for (const l of LOSSES) {
         const c = resolveConfig({ model: m.id, loss: l.id, imageSize: 32, width: 1 / 16 });
-        for (const build of Object.values(kinds)) for (const op of cpuFallbacks('cuda', opTypes(build(c))).unchecked) unchecked.add(op);
+        for (const build of Object.values(kinds)) for (const op of cpuFallbacks('cuda', build(c).opTypes()).unchecked) unchecked.add(op);
       }
     }
     expect([...unchecked]).toEqual([]);
@@ -29,7 +22,7 @@ describe('GPU provider coverage of the default graphs', () => {
     for (const m of MODELS) {
       const c = resolveConfig({ model: m.id, loss: 9, imageSize: 32, width: 1 / 16 });
       for (const [kind, build] of Object.entries(kinds)) {
-        const ops = opTypes(build(c));
+        const ops = build(c).opTypes();
         for (const device of ['cuda', 'webgpu'] as const) {
           const f = cpuFallbacks(device, ops).fallback.join(',');
           if (f) (seen[`${m.name} ${kind}`] ??= {})[device] = f;
@@ -41,7 +34,7 @@ describe('GPU provider coverage of the default graphs', () => {
 
   test('the formulations a provider lacks are reported, as is an op nobody looked up; the CPU provider never falls back', () => {
     const c = resolveConfig({ model: 1, loss: 9, imageSize: 32, width: 1 / 16, lowering: { maxPoolGrad: 'unpool', spaceToDepth: 'op' } });
-    const ops = opTypes(trainStepGraph(c));
+    const ops = trainStepGraph(c).opTypes();
     expect(cpuFallbacks('cuda', ops).fallback).toEqual(['MaxUnpool']);
     expect(cpuFallbacks('webgpu', ops).fallback).toEqual(['MaxUnpool', 'SpaceToDepth']);
     expect(cpuFallbacks('webgpu', ['Conv', 'Einsum'])).toEqual({ fallback: [], unchecked: ['Einsum'] });
