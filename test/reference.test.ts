@@ -12,6 +12,7 @@ import { initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph } from 
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
 import { saveCheckpointSync } from '../src/train/checkpoint';
+import { relErr } from './helpers/compare';
 import { randn, seeded } from './helpers/random';
 
 const PY = '/usr/bin/python3';
@@ -21,17 +22,8 @@ if (!hasTorch) console.warn('reference tests skipped: /usr/bin/python3 has no to
 const S = 32;
 const W = 1 / 16;
 
-/** |a-b| / max(|b|, floor): the floor absorbs float32 noise on gradients that are exactly zero in theory
- * (conv biases followed by BatchNorm). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), floor);
-}
+/** relErr's floor: absorbs float32 noise on gradients that are exactly zero in theory (conv biases followed by BatchNorm). */
+const FLOOR = 1e-12;
 
 (hasTorch ? describe : describe.skip)('training graphs match PyTorch', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-ref-'));
@@ -73,13 +65,13 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): numb
     for (const p of trainable) {
       const ours = r[N.gradName(p.name)].data as Float32Array;
       if (norm(ref.grads[p.name]) < 1e-9 * maxNorm) expect(norm(ours)).toBeLessThan(1e-5 * maxNorm);
-      else worst.push([p.name, relErr(ours, ref.grads[p.name])]);
+      else worst.push([p.name, relErr(ours, ref.grads[p.name], FLOOR)]);
     }
     worst.sort((a, b) => b[1] - a[1]);
     if (process.env.DEBUG_REF) console.log(`model ${model} loss ${loss}: worst gradient error ${worst[0][0]} ${worst[0][1].toExponential(2)}`);
     expect(worst[0][1]).toBeLessThan(1e-3);
     for (const [name, values] of Object.entries(ref.buffers as Record<string, number[]>)) {
-      expect(relErr(r[N.nextName(name)].data as Float32Array, values)).toBeLessThan(1e-4);
+      expect(relErr(r[N.nextName(name)].data as Float32Array, values, FLOOR)).toBeLessThan(1e-4);
     }
   });
 });

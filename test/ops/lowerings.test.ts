@@ -6,6 +6,7 @@ import type { Lowering } from '../../src/onnx/graph';
 import * as N from '../../src/onnx/names';
 import { serialize } from '../../src/onnx/proto';
 import { nchwcBlockSize } from '../../src/onnx/run';
+import { relErr } from '../helpers/compare';
 import { randn, seeded } from '../helpers/random';
 
 /**
@@ -17,15 +18,6 @@ describe('formulation switches agree on whole training graphs', () => {
   const S = 32;
   const W = 0.25;
   const norm = (a: Float32Array) => Math.sqrt(a.reduce((t, x) => t + x * x, 0));
-  const relErr = (a: Float32Array, b: Float32Array) => {
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num += (a[i] - b[i]) ** 2;
-      den += b[i] ** 2;
-    }
-    return Math.sqrt(num / Math.max(den, 1e-30));
-  };
 
   test.each(MODELS.map((m) => [m.name, m.id]))('%s', async (_name, model) => {
     const block = await nchwcBlockSize();

@@ -6,6 +6,7 @@ import { serialize } from '../../src/onnx/proto';
 import { nchwcBlockSize, sessionFor } from '../../src/onnx/run';
 import { nchwcConvs } from '../../src/ops/Nchwc';
 import { input } from '../helpers/gradcheck';
+import { relErr } from '../helpers/compare';
 import { randn, seeded } from '../helpers/random';
 
 /**
@@ -19,15 +20,6 @@ describe('NCHWc lowering of convolutions', () => {
     if (!B) console.warn('nchwc tests skipped: this onnxruntime build/CPU has no com.microsoft.nchwc kernels');
   });
 
-  const relErr = (a: Float32Array, b: Float32Array) => {
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num += (a[i] - b[i]) ** 2;
-      den += b[i] ** 2;
-    }
-    return Math.sqrt(num / Math.max(den, 1e-30));
-  };
 
   test.each([
     ['blocked input, 3x3 pad 1, bias', 16, 32, 3, { pads: [1, 1, 1, 1] }],
