@@ -1,33 +1,37 @@
 /**
- * Crash-safe file writes.
+ * Crash-safe, verified file writes: every file melseg writes goes through here.
  *
  * A plain `fs.writeFile` truncates the target first, so a run killed mid-write (OOM, Ctrl-C, power
  * loss) leaves a half-written `last.ckpt` and destroys the previous good one. Here the bytes go to a
- * temp file in the SAME directory (rename is only atomic within one filesystem), the temp file is
- * fsync'ed (data on disk before the name points at it), then renamed over the target; finally the
- * directory is fsync'ed so the rename itself survives a power loss. A reader therefore sees either
- * the old file or the new one, never a mix. Parent directories are created as needed.
- *
- * The temp-file / fsync / rename / cleanup-on-error part is write-file-atomic's; this module adds
- * `mkdir -p`, Uint8Array input without a copy, the directory fsync and error messages naming the file.
+ * temp file in the SAME directory (rename is only atomic within one filesystem), created exclusively
+ * (O_EXCL: a planted symlink is never followed). Every byte is written, looping over short writes
+ * (a nearly full disk returns short counts before it returns ENOSPC; write-file-atomic 6 took a
+ * short count for success and renamed a truncated file over the good one), in chunks of at most
+ * 1 GiB (a single write() of 2 GiB or more fails with ERR_OUT_OF_RANGE). The temp file is fsync'ed,
+ * its size checked against what was meant to be written, and only then renamed over the target;
+ * finally the directory is fsync'ed so the rename itself survives a power loss. A reader sees the
+ * old file or the new one, never a mix; on any failure the temp file is removed and the target is
+ * left as it was.
  */
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import writeFileAtomicLib from 'write-file-atomic';
 
-/** View a Uint8Array as a Buffer over the same memory (no copy); strings pass through. */
-function asBufferOrString(data: Uint8Array | string): Buffer | string {
-  if (typeof data === 'string') return data;
-  if (Buffer.isBuffer(data)) return data;
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+/** What can be written: text (UTF-8), bytes, or a list of byte chunks written back to back (no concatenation). */
+export type FileData = string | Uint8Array | readonly Uint8Array[];
+
+const CHUNK = 1 << 30;
+
+function chunksOf(data: FileData): Uint8Array[] {
+  if (typeof data === 'string') return [Buffer.from(data, 'utf8')];
+  return data instanceof Uint8Array ? [data] : [...data];
 }
 
 /**
  * fsync the directory so the new directory entry (the rename) is durable. Best effort: some
- * platforms (Windows) and filesystems refuse to open or fsync a directory; the file itself is
- * already fsync'ed by then, so we ignore those errors.
+ * filesystems refuse to fsync a directory; the file itself is already fsync'ed by then.
  */
-function fsyncDirSync(dir: string): void {
+function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
@@ -39,45 +43,109 @@ function fsyncDirSync(dir: string): void {
   }
 }
 
-function wrapError(file: string, err: unknown): Error {
+function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    /* nothing was created there */
+  }
+}
+
+const HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space, or write somewhere else',
+  EDQUOT: 'the disk quota is used up: free space, or write somewhere else',
+  EACCES: 'permission denied: make the folder writable, or write somewhere else',
+  EPERM: 'permission denied: make the folder writable, or write somewhere else',
+  EROFS: 'the filesystem is read-only: write somewhere else',
+  EISDIR: 'a folder has that name: move it aside, or write somewhere else',
+};
+
+export class WriteError extends Error {
+  constructor(readonly file: string, readonly code: string | undefined, message: string) {
+    super(message);
+    this.name = 'WriteError';
+  }
+}
+
+function wrapError(file: string, err: unknown): WriteError {
   const e = err as NodeJS.ErrnoException;
-  const hint =
-    e?.code === 'ENOSPC'
-      ? 'the disk is full: free space or point the output somewhere else'
-      : e?.code === 'EACCES' || e?.code === 'EPERM'
-        ? 'permission denied: check that the output directory is writable'
-        : e?.code === 'EROFS'
-          ? 'the filesystem is read-only: choose a writable output directory'
-          : 'check the path and that the directory is writable';
-  const out = new Error(`could not write ${file} atomically (${e?.code ?? 'error'}: ${e?.message ?? String(err)}); ${hint}. The previous version of the file, if any, is untouched.`);
-  (out as NodeJS.ErrnoException).code = e?.code;
-  (out as Error & { cause?: unknown }).cause = err;
-  return out;
+  const code = e?.code;
+  const hint = (code && HINTS[code]) ?? 'check the path and that its folder is writable';
+  return new WriteError(
+    file,
+    code,
+    `could not write ${file} (${code ?? 'error'}: ${e?.message ?? String(err)}); ${hint}. The previous version of the file, if any, is untouched.`,
+  );
+}
+
+/** Write all of `bytes` at the current position of `fd`, looping over short writes. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = fs.writeSync(fd, bytes, done, Math.min(CHUNK, bytes.length - done));
+    if (n <= 0) throw Object.assign(new Error(`write() wrote ${n} bytes`), { code: 'EIO' });
+    done += n;
+  }
 }
 
 /**
- * Atomically replace `file` with `data` (temp file in the same directory + fsync + rename),
- * creating parent directories. Strings are written as UTF-8.
+ * Atomically replace `file` with `data` (temp file in the same directory, every byte written and
+ * checked, fsync, rename), creating parent directories. Throws a WriteError naming the file.
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export function writeFileAtomicSync(file: string, data: FileData): void {
   const dir = path.dirname(path.resolve(file));
-  try {
-    await fs.promises.mkdir(dir, { recursive: true });
-    await writeFileAtomicLib(file, asBufferOrString(data), { fsync: true, encoding: 'utf8' });
-  } catch (err) {
-    throw wrapError(file, err);
-  }
-  fsyncDirSync(dir);
-}
-
-/** Synchronous twin of {@link writeFileAtomic}, for exit handlers and simple scripts. */
-export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
-  const dir = path.dirname(path.resolve(file));
+  const parts = chunksOf(data);
+  const expected = parts.reduce((a, p) => a + p.length, 0);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    writeFileAtomicLib.sync(file, asBufferOrString(data), { fsync: true, encoding: 'utf8' });
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    for (const p of parts) writeAll(fd, p);
+    fs.fsyncSync(fd);
+    const size = fs.fstatSync(fd).size;
+    if (size !== expected) throw Object.assign(new Error(`wrote ${size} of ${expected} bytes`), { code: 'EIO' });
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
   } catch (err) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+    removeQuietly(tmp);
     throw wrapError(file, err);
   }
-  fsyncDirSync(dir);
+  fsyncDir(dir);
+}
+
+/** Promise form of {@link writeFileAtomicSync} (the same work; callers in async code read better). */
+export async function writeFileAtomic(file: string, data: FileData): Promise<void> {
+  writeFileAtomicSync(file, data);
+}
+
+/** Atomically copy `from` to `to` (read whole, then written as above). */
+export async function copyFileAtomic(from: string, to: string): Promise<void> {
+  writeFileAtomicSync(to, fs.readFileSync(from));
+}
+
+/**
+ * Throws a clear error unless files can be created in `dir` (created if missing): checked before
+ * long work starts, so that an unwritable output folder is found in a second, not after an epoch.
+ */
+export function assertWritableDir(dir: string, what: string): void {
+  const probe = path.join(dir, `.melseg-write-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, '', { flag: 'wx' });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const hint = (e.code && HINTS[e.code]) ?? 'check the path';
+    throw new WriteError(dir, e.code, `${what} ${dir} is not writable (${e.code ?? 'error'}: ${e.message}); ${hint}.`);
+  } finally {
+    removeQuietly(probe);
+  }
 }

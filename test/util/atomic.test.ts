@@ -1,7 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic';
+import { assertWritableDir, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic';
+import { withFullDisk } from '../helpers/full-disk';
+
+// the module object itself (what src reads through its import), so that spies reach it
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeFs: typeof fs = require('fs');
 
 let dir: string;
 beforeEach(() => {
@@ -35,7 +40,7 @@ describe('writeFileAtomic', () => {
     const target = path.join(dir, 'busy');
     fs.mkdirSync(target); // rename over a directory fails
     fs.writeFileSync(path.join(target, 'keep'), 'k');
-    await expect(writeFileAtomic(target, 'data')).rejects.toThrow(/could not write .*busy atomically .*previous version of the file, if any, is untouched/);
+    await expect(writeFileAtomic(target, 'data')).rejects.toThrow(/could not write .*busy .*previous version of the file, if any, is untouched/);
     expect(fs.readdirSync(dir)).toEqual(['busy']);
     expect(fs.readFileSync(path.join(target, 'keep'), 'utf8')).toBe('k');
   });
@@ -60,6 +65,61 @@ describe('writeFileAtomicSync', () => {
 
   it('names the file when the parent path is a regular file', () => {
     fs.writeFileSync(path.join(dir, 'f'), '');
-    expect(() => writeFileAtomicSync(path.join(dir, 'f', 'x'), 'x')).toThrow(/could not write .*f\/x atomically \((EEXIST|ENOTDIR)/);
+    expect(() => writeFileAtomicSync(path.join(dir, 'f', 'x'), 'x')).toThrow(/could not write .*f\/x \((EEXIST|ENOTDIR)/);
+  });
+});
+
+describe('verified writes', () => {
+  it('loops over short writes until every byte is on disk', () => {
+    const file = path.join(dir, 'short.bin');
+    const real = fs.writeSync;
+    // the kernel may write fewer bytes than asked (a nearly full disk does); at most 3 bytes a call here
+    const spy = jest.spyOn(nodeFs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, off: number, len: number) =>
+      real(fd, buf, off, Math.min(len, 3))) as typeof fs.writeSync);
+    try {
+      writeFileAtomicSync(file, Uint8Array.from({ length: 20 }, (_, i) => i));
+      expect(spy.mock.calls.length).toBe(7);
+    } finally {
+      spy.mockRestore();
+    }
+    expect([...fs.readFileSync(file)]).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('writes a list of chunks back to back, and buffers of 2 GiB or more in pieces under 2 GiB', () => {
+    writeFileAtomicSync(path.join(dir, 'parts.bin'), [Uint8Array.of(1, 2), Uint8Array.of(), Uint8Array.of(3)]);
+    expect([...fs.readFileSync(path.join(dir, 'parts.bin'))]).toEqual([1, 2, 3]);
+    // 2^31 + 16 zero bytes: allocated lazily; writes are recorded, not performed
+    const big = new Uint8Array(2 ** 31 + 16);
+    const lengths: number[] = [];
+    const w = jest.spyOn(nodeFs, 'writeSync').mockImplementation(((_fd: number, _b: Uint8Array, _o: number, len: number) => (lengths.push(len), len)) as typeof fs.writeSync);
+    const s = jest.spyOn(nodeFs, 'fstatSync').mockReturnValue({ size: big.length } as fs.Stats);
+    try {
+      writeFileAtomicSync(path.join(dir, 'big.bin'), big);
+    } finally {
+      w.mockRestore();
+      s.mockRestore();
+    }
+    expect(Math.max(...lengths)).toBeLessThan(2 ** 31);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBe(big.length);
+  });
+
+  it('on a full disk fails with ENOSPC, keeps the previous file and removes its temp file', async () => {
+    await withFullDisk(async (full) => {
+      const file = path.join(full, 'last.ckpt');
+      writeFileAtomicSync(file, 'good');
+      const tooBig = new Uint8Array(4 * 1024 * 1024).fill(7);
+      expect(() => writeFileAtomicSync(file, tooBig)).toThrow(/could not write .*last\.ckpt \(ENOSPC.*the disk is full.*untouched/);
+      expect(fs.readFileSync(file, 'utf8')).toBe('good');
+      expect(fs.readdirSync(full)).toEqual(['last.ckpt']);
+    });
+  });
+});
+
+describe('assertWritableDir', () => {
+  it('passes on a writable folder, leaving nothing behind, and names an unwritable one', () => {
+    assertWritableDir(path.join(dir, 'new'), 'results folder');
+    expect(fs.readdirSync(path.join(dir, 'new'))).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    expect(() => assertWritableDir(path.join(dir, 'file', 'sub'), 'results folder')).toThrow(/results folder .*file\/sub is not writable \((EEXIST|ENOTDIR)/);
   });
 });
