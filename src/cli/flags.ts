@@ -1,82 +1,139 @@
-/** Flags shared by several commands, with the study's own spellings as aliases. */
+/**
+ * Flags shared by several commands. Settings that a recipe decides have no oclif default: what is not
+ * given comes from the recipe (src/train/recipe.ts), so a flag given explicitly always wins.
+ * The study's spellings work too: `--batch_size`, `--image_size`, and its 0/1 switches
+ * `--new_dataframe 1`, `--save_model 0`, `--evaluate 1` (rewritten to the boolean flags by studyArgv).
+ */
 import { Flags } from '@oclif/core';
+import { AUGMENT_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
+import type { RuntimeOptions } from '../train/trainer';
 import { parseDevice } from '../train/device';
 
+const m = RECIPES.melseg;
+const st = RECIPES.study;
+const byRecipe = (key: keyof typeof m) => `(default: the recipe's, melseg ${JSON.stringify(m[key])}, study ${JSON.stringify(st[key])})`;
+
 export const modelFlags = {
-  model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).', required: true }),
-  loss: Flags.string({ char: 'l', summary: 'Loss: 0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0 (number or name).', required: true }),
-  'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: 256, aliases: ['image_size'] }),
-  width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: '1' }),
+  model: Flags.string({ char: 'm', summary: `Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name) ${byRecipe('model')}.` }),
+  loss: Flags.string({ char: 'l', summary: `Loss: number or name, see \`melseg build-graph --list\` ${byRecipe('loss')}.` }),
+  'image-size': Flags.integer({ summary: `Side of the square network input, a multiple of 32 ${byRecipe('imageSize')}.`, aliases: ['image_size'] }),
+  width: Flags.string({ summary: `Channel width multiplier: 1 = the study, 0.25 = CPU-sized ${byRecipe('width')}.` }),
 };
 
 /** Flags of a training run (train and sweep). */
 export const trainFlags = {
+  recipe: Flags.string({ summary: 'Defaults of every setting below: melseg (melseg\'s best recipe) or study (the published study\'s).', options: RECIPE_NAMES, default: 'melseg' }),
   data: Flags.string({ char: 'd', summary: 'Dataset: a PH2 folder, an ISIC-style folder (images/ + masks/), or synthetic[:N].' }),
-  epochs: Flags.integer({ char: 'e', summary: 'Epochs.', default: 20 }),
-  'batch-size': Flags.integer({ char: 'b', summary: 'Images per step.', default: 25, aliases: ['batch_size'] }),
-  lr: Flags.string({ summary: 'AdamW learning rate (ReduceLROnPlateau on validation IoU lowers it).', default: '3e-4' }),
-  seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation.', default: 0 }),
+  epochs: Flags.integer({ char: 'e', summary: `Epochs ${byRecipe('epochs')}.` }),
+  'batch-size': Flags.integer({ char: 'b', summary: `Images per step ${byRecipe('batchSize')}.`, aliases: ['batch_size'] }),
+  lr: Flags.string({ summary: `AdamW learning rate ${byRecipe('lr')}.` }),
+  schedule: Flags.string({ summary: `Learning-rate schedule: plateau (ReduceLROnPlateau on validation IoU) or cosine (warm-up, then cosine decay) ${byRecipe('schedule')}.`, options: [...SCHEDULES] }),
+  warmup: Flags.integer({ summary: `Warm-up epochs of the cosine schedule ${byRecipe('warmupEpochs')}.` }),
+  'early-stop': Flags.integer({ summary: `Stop when validation IoU has not improved for this many epochs; 0 = never ${byRecipe('earlyStop')}.` }),
+  augmentation: Flags.string({ summary: `Training augmentation preset ${byRecipe('augment')}.`, options: [...AUGMENT_NAMES] }),
+  augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
+  seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
-  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same function; faster or not depending on the network and batch: compare with npm run bench:train -- --nchwc).', default: false }),
+  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same function; compare speed with npm run bench:train -- --nchwc).', default: false }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
-  split: Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
-  'split-fractions': Flags.string({ summary: 'Train,valid,test fractions of the seeded split.', default: '0.75,0.125,0.125' }),
-  'new-dataframe': Flags.string({ summary: 'Start a fresh results CSV (the old one is kept as .bak): 1/0.', aliases: ['new_dataframe'], default: '0' }),
-  'save-model': Flags.string({ summary: 'Save best.ckpt and prediction grids: 1/0.', aliases: ['save_model'], default: '1' }),
-  evaluate: Flags.string({ summary: 'Score best.ckpt on the test split at the end: 1/0.', default: '0' }),
-  augment: Flags.boolean({ summary: 'Training augmentation (the study\'s); --no-augment turns it off.', default: true, allowNo: true }),
-  resume: Flags.boolean({ summary: 'Continue this configuration\'s run from its last.ckpt.', default: false }),
+  'split-file': Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
+  'split-fractions': Flags.string({ summary: `Train,valid,test fractions of the seeded split ${byRecipe('splitFractions')}.` }),
+  'new-dataframe': Flags.boolean({ summary: 'Start a fresh results CSV (the old one is kept as .bak).', default: false, allowNo: true }),
+  'save-model': Flags.boolean({ summary: 'Save best.ckpt and prediction grids (--no-save-model: only last.ckpt).', default: true, allowNo: true }),
+  evaluate: Flags.boolean({ summary: 'Score best.ckpt on the test split at the end.', default: false, allowNo: true }),
   workers: Flags.integer({ summary: 'Augmentation worker threads (0 = main thread).', default: 1 }),
   quiet: Flags.boolean({ char: 'q', summary: 'No progress bars.', default: false }),
 };
 
-/** The study's 0/1 switches, also accepting true/false/yes/no. */
-export function bool01(name: string, v: string | undefined): boolean {
-  const s = String(v ?? '').trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-  throw new Error(`--${name} ${v}: expected 1 or 0`);
+/** Flags only `train` has (a sweep names, resumes and keeps its runs itself). */
+export const runFlags = {
+  resume: Flags.boolean({ summary: 'Continue the run in its folder from last.ckpt (also after Ctrl-C or kill -9).', default: false }),
+  overwrite: Flags.boolean({ summary: 'Start this run anew: an earlier run in its folder is moved aside (<run>.replaced-<time>), not deleted.', default: false, exclusive: ['resume'] }),
+  'allow-change': Flags.string({ summary: 'With --resume: settings that may differ from the run\'s, e.g. lr,batch-size (the change is logged and kept in run.json).' }),
+  'run-id': Flags.string({ summary: 'Name of the run folder (default <Model>_<loss>_s<size>_w<width>_seed<seed>).' }),
+  'dump-batches': Flags.string({ summary: 'Write every training batch, the validation set and the initial weights to this folder (for scripts/torch_train.py --batches).' }),
+};
+
+/** The study's 0/1 switches -> melseg's boolean flags: `--evaluate 1` -> `--evaluate`, `--save_model 0` -> `--no-save-model`. */
+export function studyArgv(argv: readonly string[]): string[] {
+  const switches: Record<string, string> = { '--new_dataframe': 'new-dataframe', '--new-dataframe': 'new-dataframe', '--save_model': 'save-model', '--save-model': 'save-model', '--evaluate': 'evaluate' };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const eq = argv[i].indexOf('=');
+    const name = eq < 0 ? argv[i] : argv[i].slice(0, eq);
+    const flag = switches[name];
+    if (!flag) {
+      out.push(argv[i]);
+      continue;
+    }
+    let value = eq < 0 ? undefined : argv[i].slice(eq + 1);
+    if (value === undefined && /^(0|1|true|false|yes|no)$/i.test(argv[i + 1] ?? '')) value = argv[++i];
+    out.push(value === undefined || /^(1|true|yes)$/i.test(value) ? `--${flag}` : `--no-${flag}`);
+  }
+  return out;
 }
 
 export function positiveNumber(name: string, v: string): number {
   const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new Error(`--${name} ${v}: expected a positive number`);
+  if (!Number.isFinite(x) || x <= 0 || v.trim() === '') throw new Error(`--${name} ${v}: expected a positive number`);
   return x;
 }
 
 /** "0.9,0.1,0" -> [0.9, 0.1, 0] */
 export function fractions(v: string): [number, number, number] {
-  const f = v.split(',').map(Number);
+  const f = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
   if (f.length !== 3 || f.some((x) => !Number.isFinite(x) || x < 0) || Math.abs(f[0] + f[1] + f[2] - 1) > 1e-9) {
     throw new Error(`--split-fractions ${v}: expected three non-negative numbers that sum to 1, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
   }
   return [f[0], f[1], f[2]];
 }
 
-/** The run settings shared by `train` and `sweep`, from their parsed flags. */
-export function runSettings(flags: {
-  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string; nchwc: boolean;
-  out?: string; split?: string; 'split-fractions': string; 'new-dataframe': string; 'save-model': string; evaluate: string;
-  augment: boolean; workers: number; quiet: boolean;
-}) {
+type TrainFlagValues = {
+  recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
+  augmentation?: string; augment?: boolean; 'image-size'?: number; width?: string; seed: number; device: string; nchwc: boolean; out?: string;
+  'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; quiet: boolean;
+  model?: string; loss?: string;
+};
+
+/** A run's settings and runtime options from train's or sweep's parsed flags (no defaults added here: the recipe's apply). */
+export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOptions {
+  if (flags.augment === false && flags.augmentation && flags.augmentation !== 'none') throw new Error(`--no-augment and --augmentation ${flags.augmentation} contradict each other; give one of them`);
   return {
+    recipe: flags.recipe as SettingsInput['recipe'],
     data: flags.data!,
+    model: flags.model,
+    loss: flags.loss,
     epochs: flags.epochs,
     batchSize: flags['batch-size'],
-    lr: positiveNumber('lr', flags.lr),
+    lr: flags.lr === undefined ? undefined : positiveNumber('lr', flags.lr),
+    schedule: flags.schedule as SettingsInput['schedule'],
+    warmupEpochs: flags.warmup,
+    earlyStop: flags['early-stop'],
+    augment: flags.augment === false ? 'none' : flags.augmentation,
     imageSize: flags['image-size'],
-    width: positiveNumber('width', flags.width),
+    width: flags.width === undefined ? undefined : positiveNumber('width', flags.width),
     seed: flags.seed,
+    split: flags['split-file'],
+    splitFractions: flags['split-fractions'] === undefined ? undefined : fractions(flags['split-fractions']),
     device: parseDevice(flags.device),
     nchwc: flags.nchwc,
     out: flags.out,
-    split: flags.split,
-    splitFractions: fractions(flags['split-fractions']),
-    newDataframe: bool01('new-dataframe', flags['new-dataframe']),
-    saveModel: bool01('save-model', flags['save-model']),
-    evaluate: bool01('evaluate', flags.evaluate),
-    augment: flags.augment,
+    newDataframe: flags['new-dataframe'],
+    saveModel: flags['save-model'],
+    evaluate: flags.evaluate,
     workers: flags.workers,
     progress: !flags.quiet,
+  };
+}
+
+/** train's own flags on top. */
+export function trainRuntime(flags: { resume: boolean; overwrite: boolean; 'allow-change'?: string; 'run-id'?: string; 'dump-batches'?: string }): RuntimeOptions {
+  if (flags['allow-change'] && !flags.resume) throw new Error('--allow-change applies to --resume: add --resume, or drop --allow-change');
+  return {
+    resume: flags.resume,
+    overwrite: flags.overwrite,
+    allowChange: parseAllowChange(flags['allow-change']),
+    runId: flags['run-id'],
+    dumpBatches: flags['dump-batches'],
   };
 }

@@ -31,7 +31,7 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
     }
     if (flags.model === undefined || flags.loss === undefined) this.error(`--model and --loss are required (see --list):\n\n${modelTable()}\n\n${lossTable()}`);
     const r = await buildGraphs(
-      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: positiveNumber('width', flags.width), seed: flags.seed },
+      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: flags.width === undefined ? undefined : positiveNumber('width', flags.width), seed: flags.seed },
       flags.out,
       { log: (s) => this.log(s) },
     );

@@ -1,56 +1,49 @@
 import { Command, Flags } from '@oclif/core';
 import { LAYOUT_HELP } from '../data';
-import { modelFlags, runSettings, trainFlags } from '../cli/flags';
+import { modelFlags, runSettings, studyArgv, trainFlags } from '../cli/flags';
+import { withStopSignals } from '../cli/run-command';
 import { runSweep } from '../sweep';
-
-// A sweep always resumes what it finds, so train's --resume is accepted but hidden (it changes nothing).
-const { resume: _resume, ...runFlags } = trainFlags;
 
 export default class Sweep extends Command {
   static override summary = 'Train every selected model x loss with one data split and seed, into one results CSV, then chart it.';
   static override description = `Runs the study's grid (models 0-3 x losses 0-14 by default): each combination is one \`melseg train\` run with
-the same data, the same seeded split (saved as <out>/sweep_split.json), seed and settings; rows go to
-results/results.csv (or <out>/results.csv), checkpoints to artifacts/<run>/ (or <out>/artifacts/). At the end
-it draws curves.png, curves_top.png, metrics.png and report.html next to the CSV.
+the same data, the same seeded split (saved as <out>/sweep_split.json), seed and settings (--recipe, and the
+flags that override it); rows go to results/results.csv (or <out>/results.csv), checkpoints to
+artifacts/<run>/ (or <out>/artifacts/). At the end it draws curves.png, curves_top.png, metrics.png and
+report.html next to the CSV.
 
-Resumable: re-run the same command after a crash, kill or reboot. Finished runs are skipped, an interrupted
-run continues from its last.ckpt, and no row is duplicated or lost. A small state file (<out>/sweep.json)
-records the sweep, so --new-dataframe 1 moves the old CSV aside (as .bak) and retrains from scratch only
-when a sweep STARTS, never when an interrupted one is re-run.
+Resumable: re-run the same command after a crash, Ctrl-C, kill or reboot. Finished runs are skipped, an
+interrupted run continues from its last.ckpt, and no row is duplicated or lost. A small state file
+(<out>/sweep.json) records the sweep, so --new-dataframe moves the old CSV aside (as .bak) and retrains from
+scratch only when a sweep STARTS, never when an interrupted one is re-run.
 
 Scale out with --shard i/n (0-based): shard i runs the combinations whose index % n == i and writes
 results.shard-i-of-n.csv; run the n shards anywhere (same --out on a shared disk, or copy the CSVs and
 artifacts together), then \`melseg merge\` and \`melseg chart\`.`;
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --data ~/PH2Dataset --epochs 20 --batch_size 25',
+    '<%= config.bin %> <%= command.id %> --recipe study --data ~/PH2Dataset',
     '<%= config.bin %> <%= command.id %> --models 0-3 --losses 0-14 --data synthetic:64 --image-size 64 --width 0.125 --epochs 2 --batch-size 16 --out /tmp/sw',
-    '<%= config.bin %> <%= command.id %> --models UNet,3 --losses 2,4,9-14 --data ~/ISIC2017 --image-size 128 --width 0.25 --new_dataframe 1',
+    '<%= config.bin %> <%= command.id %> --models UNet,3 --losses 2,4,9-14 --data ~/ISIC2017 --image-size 128 --width 0.25 --new-dataframe',
     '<%= config.bin %> <%= command.id %> --data ~/PH2Dataset --out /shared/sweep --shard $SLURM_ARRAY_TASK_ID/8',
   ];
   static override flags = {
     models: Flags.string({ summary: 'Networks: numbers, ranges and names, e.g. 0-3, 1,3 or UNet,UNet_dilate (0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate).', default: '0-3' }),
-    losses: Flags.string({ summary: 'Losses: numbers, ranges and names, e.g. 0-14 or 4,5,9-14 (0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0).', default: '0-14' }),
+    losses: Flags.string({ summary: "Losses: numbers, ranges and names, e.g. 0-14 (the study's table) or 4,5,9-14; see `melseg build-graph --list`.", default: '0-14' }),
     'image-size': modelFlags['image-size'],
     width: modelFlags.width,
-    ...runFlags,
-    resume: Flags.boolean({ summary: 'Accepted for symmetry with train; a sweep always resumes.', hidden: true, default: false }),
+    ...trainFlags,
     shard: Flags.string({ summary: 'Run part i of n (0-based, e.g. 2/8): the combinations whose index % n == i, into results.shard-i-of-n.csv.' }),
     charts: Flags.boolean({ summary: 'Draw the charts at the end (a shard never does: merge first).', default: true, allowNo: true }),
     top: Flags.integer({ summary: 'Combinations in curves_top.png.', default: 5 }),
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Sweep);
+    const { flags } = await this.parse(Sweep, studyArgv(this.argv));
     if (!flags.data) this.error(`--data is required.\n${LAYOUT_HELP}`);
-    const r = await runSweep({
-      ...runSettings(flags),
-      models: flags.models,
-      losses: flags.losses,
-      shard: flags.shard,
-      charts: flags.charts,
-      top: flags.top,
-      log: (s) => this.log(s),
-    });
+    const r = await withStopSignals(
+      (signal) => runSweep({ ...runSettings(flags), models: flags.models, losses: flags.losses, shard: flags.shard, charts: flags.charts, top: flags.top, signal, log: (s) => this.log(s) }),
+      { log: (s) => this.log(s), exit: (code) => this.exit(code), bin: this.config.bin, argv: ['sweep', ...this.argv] },
+    );
     const count = (o: string) => r.runs.filter((x) => x.outcome === o).length;
     this.log(
       `runs: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} finished earlier, ${count('failed')} failed` +

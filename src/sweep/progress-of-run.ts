@@ -15,6 +15,8 @@ export interface RunProgress {
   history: EpochRecord[];
   /** The dataset spec the run was trained on, as recorded by the trainer. */
   dataset?: string;
+  /** Early stopping ended the run: it is finished whatever its epoch count. */
+  stoppedEarly: boolean;
 }
 
 /** null when the file does not exist; throws (naming the file) when it exists but cannot be read. */
@@ -42,14 +44,14 @@ export function readRunProgress(file: string): RunProgress | null {
       throw fail(`header is not JSON (${(e as Error).message})`);
     }
     const trainer = header.__metadata__?.trainer;
-    if (trainer === undefined) return { epoch: 0, history: [] };
-    let ts: { epoch?: number; history?: EpochRecord[]; dataset?: string };
+    if (trainer === undefined) return { epoch: 0, history: [], stoppedEarly: false };
+    let ts: { epoch?: number; history?: EpochRecord[]; dataset?: string; stoppedEarly?: unknown };
     try {
       ts = JSON.parse(trainer);
     } catch (e) {
       throw fail(`"trainer" metadata is not JSON (${(e as Error).message})`);
     }
-    return { epoch: Number.isInteger(ts.epoch) ? ts.epoch! : 0, history: Array.isArray(ts.history) ? ts.history : [], dataset: ts.dataset };
+    return { epoch: Number.isInteger(ts.epoch) ? ts.epoch! : 0, history: Array.isArray(ts.history) ? ts.history : [], dataset: ts.dataset, stoppedEarly: !!ts.stoppedEarly };
   } finally {
     fs.closeSync(fd);
   }

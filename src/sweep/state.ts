@@ -8,28 +8,18 @@
  * lr, augmentation, split). Models, losses and epochs are not part of it: re-running with more
  * combinations or more epochs continues the same sweep.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
+import { normaliseData, type RunSettings } from '../train/recipe';
 import { writeFileAtomic } from '../util/atomic';
 import type { Shard } from './spec';
 
-export interface SweepRecipe {
-  data: string;
-  imageSize: number;
-  width: number;
-  seed: number;
-  batchSize: number;
-  lr: number;
-  augment: boolean;
-  /** A user split file (path + content hash) or the fractions of the seeded split. */
-  split: { file: string; sha256: string } | { fractions: [number, number, number] };
-}
+/** What every run of the sweep shares: its settings less model, loss and epochs (recipe.ts). */
+export type SweepRecipe = Omit<RunSettings, 'model' | 'loss' | 'epochs'>;
 
 export type RunStatus = 'started' | 'done' | 'failed';
 
 export interface SweepState {
-  version: 1;
+  version: 2;
   recipe: SweepRecipe;
   /** Started with --new-dataframe 1: every run trains from scratch (runs not yet 'started' ignore old checkpoints). */
   fresh: boolean;
@@ -45,17 +35,6 @@ export interface SweepState {
   runs: Record<string, RunStatus>;
   /** runId -> why it failed (e.g. a NaN loss). */
   errors: Record<string, string>;
-}
-
-export function splitRecipe(splitFile: string | undefined, fractions: [number, number, number] | undefined): SweepRecipe['split'] {
-  if (!splitFile) return { fractions: fractions ?? [0.75, 0.125, 0.125] };
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(splitFile);
-  } catch (e) {
-    throw new Error(`--split ${splitFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e}); check the path, or omit --split to draw a seeded split`);
-  }
-  return { file: path.resolve(splitFile), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Keys on which two recipes differ, as "key: old -> new" lines (empty: the same recipe). */
@@ -76,9 +55,9 @@ export function readState(file: string): SweepState | null {
   }
   try {
     const s = JSON.parse(text) as SweepState;
-    if (s.version !== 1 || typeof s.recipe !== 'object' || typeof s.runs !== 'object') throw new Error('unexpected layout');
+    if (![1, 2].includes(s.version as number) || typeof s.recipe !== 'object' || typeof s.runs !== 'object') throw new Error('unexpected layout');
     s.errors ??= {};
-    return s;
+    return (s.version as number) === 1 ? upgrade(s) : s;
   } catch (e) {
     throw new Error(
       `sweep state ${file} is unreadable (${(e as Error).message}). It is written atomically, so it was edited by hand or by another tool: ` +
@@ -90,4 +69,22 @@ export function readState(file: string): SweepState | null {
 export async function writeState(file: string, s: SweepState): Promise<void> {
   s.updatedAt = new Date().toISOString();
   await writeFileAtomic(file, JSON.stringify(s, null, 2) + '\n');
+}
+
+/**
+ * A sweep state of melseg before recipes: its runs used what is now the melseg recipe's plateau
+ * schedule and augmentation, with `augment` a boolean and the data as given.
+ */
+function upgrade(s: SweepState): SweepState {
+  const r = s.recipe as unknown as Record<string, unknown>;
+  const recipe = {
+    recipe: 'melseg',
+    ...r,
+    data: normaliseData(String(r.data)),
+    schedule: 'plateau',
+    warmupEpochs: 0,
+    earlyStop: 0,
+    augment: r.augment === false ? 'none' : 'cached',
+  } as SweepRecipe;
+  return { ...s, version: 2, recipe };
 }

@@ -1,22 +1,25 @@
 /**
- * A sweep: every selected model x loss, trained with the same data, split, seed and settings, into one
- * results CSV, then charted. The library behind `melseg sweep`.
+ * A sweep: every selected model x loss, trained with the same data, split, seed and settings (one
+ * recipe, src/train/recipe.ts), into one results CSV, then charted. The library behind `melseg sweep`.
  *
  * Layout (root = --out, or results/ without it; artifacts = <out>/artifacts, or artifacts/):
  *   <root>/results.csv                       rows of every run (a shard: results.shard-<i>-of-<n>.csv)
  *   <root>/sweep.json                        sweep state (a shard: sweep.shard-<i>-of-<n>.json), see state.ts
- *   <root>/sweep_split.json                  the one seeded split every run uses (unless --split is given)
+ *   <root>/sweep_split.json                  the one seeded split every run uses (unless --split-file is given)
  *   <root>/curves.png, curves_top.png, metrics.png, report.html    charts (not for a shard: merge first)
- *   <artifacts>/<run>/last.ckpt, best.ckpt, predictions_best.png  per run (see train)
+ *   <artifacts>/<run>/run.json, last.ckpt, best.ckpt, predictions_best.png  per run (see train)
  *
- * Resuming: a re-run of the same sweep (same recipe, see state.ts) skips the runs whose last.ckpt holds all
- * their epochs (restoring their CSV rows from the checkpoint's history if the CSV lacks them), resumes an
- * interrupted run from its last.ckpt, and starts the rest. The trainer rewrites a run's rows from its saved
- * history (upsertRunRows), so killing and re-running never duplicates or loses a row.
+ * Phases: settings -> sweep state (new, or the resume of an interrupted one) -> the split -> the plan
+ * (what each run still needs, from its last.ckpt) -> the runs -> the charts.
+ *
+ * Resuming: a re-run of the same sweep skips the runs whose last.ckpt holds all their epochs (restoring
+ * their CSV rows from the checkpoint's history if the CSV lacks them), resumes an interrupted run from
+ * its last.ckpt (mid-epoch after a signal), and starts the rest. The trainer rewrites a run's rows from
+ * its saved history, so killing and re-running never duplicates or loses a row.
  *
  * --new-dataframe 1 applies when a sweep STARTS (no state file, a finished sweep, or a different recipe):
- * the CSV is moved aside (startFresh keeps it as .bak) and every run trains from scratch. Re-running an
- * interrupted sweep with the same flags resumes it instead; the state file is how it knows.
+ * the CSV is moved aside (kept as .bak) and every run trains from scratch, its older run folder moved
+ * aside (never deleted). Re-running an interrupted sweep with the same flags resumes it instead.
  *
  * Sharding: combination k (its position in the model-major list of the selection) belongs to shard
  * k % n. Shards share nothing they write but the (identical) split file, so they can run at once on
@@ -27,42 +30,31 @@ import * as path from 'path';
 import { loadDataset, makeSplit } from '../data';
 import { resolveConfig } from '../graphs';
 import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, startFresh, upsertRunRows } from '../report';
-import { EpochRecord, NaNLossError, TrainOptions, defaultRunId, runPaths, train } from '../train/trainer';
+import { resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
+import { DivergedError, EpochRecord, RuntimeOptions, defaultRunId, outputRoots, resolveRunSplit, train } from '../train/trainer';
+import { runPaths } from '../train/run-folder';
 import { writeFileAtomic } from '../util/atomic';
+import { dataCacheDir } from '../util/paths';
 import { formatDuration } from '../util/progress';
 import { SweepClock } from './eta';
 import { readRunProgress, RunProgress } from './progress-of-run';
 import { gridsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
-import { SweepRecipe, SweepState, readState, recipeDifferences, splitRecipe, writeState } from './state';
+import { SweepRecipe, SweepState, readState, recipeDifferences, writeState } from './state';
 
-/** Settings every run of the sweep shares, with the trainer's meaning. */
-type SharedRunOptions = Pick<TrainOptions, 'data' | 'epochs' | 'batchSize' | 'lr' | 'imageSize' | 'width' | 'seed' | 'device' | 'nchwc'>;
-
-export interface SweepOptions extends SharedRunOptions {
+export interface SweepOptions extends Omit<SettingsInput, 'model' | 'loss'>, Pick<RuntimeOptions, 'device' | 'nchwc' | 'workers' | 'saveModel' | 'evaluate' | 'newDataframe' | 'cacheDir' | 'graphsDir' | 'signal' | 'progress'> {
   /** Model indices/names, or a spec such as '0-3' or '1,3' (default all). */
   models?: string | readonly (number | string)[];
-  /** Loss indices/names, or a spec such as '0-14' or '4,5,9-14' (default all). */
+  /** Loss indices/names, or a spec such as '0-14' or '4,5,9-14' (default the study's 0-14). */
   losses?: string | readonly (number | string)[];
   /** Root of everything the sweep writes (see the layout above); default results/ and artifacts/. */
   out?: string;
-  /** A split file for every run; default one seeded split saved as <root>/sweep_split.json. */
-  split?: string;
-  splitFractions?: [number, number, number];
-  augment?: boolean;
-  workers?: number;
-  saveModel?: boolean;
-  evaluate?: boolean;
-  /** The study's --new_dataframe 1, applied when the sweep starts (see above). */
-  newDataframe?: boolean;
   /** This process's part: {index, count} or 'i/n'. */
   shard?: Shard | string;
   /** Draw the charts at the end (default true; never for a shard). */
   charts?: boolean;
   top?: number;
   title?: string;
-  cacheDir?: string | null;
-  graphsDir?: string;
   /** Tests: stop after this many epochs trained in this invocation (may cut a run in the middle). */
   stopAfterEpochs?: number;
   /** Tests: stop after this many runs completed in this invocation. */
@@ -71,8 +63,6 @@ export interface SweepOptions extends SharedRunOptions {
   log?: (line: string) => void;
   /** The sweep's progress lines. Default: `log`. */
   status?: (line: string) => void;
-  /** The trainer's progress bars (default true). */
-  progress?: boolean;
 }
 
 export interface SweepCombination {
@@ -122,7 +112,7 @@ export function sweepPaths(out: string | undefined, shard: Shard | undefined) {
     results: path.join(root, `results${sfx}.csv`),
     state: path.join(root, `sweep${sfx}.json`),
     split: path.join(root, 'sweep_split.json'),
-    artifacts: out ? path.join(out, 'artifacts') : 'artifacts',
+    artifacts: outputRoots({ out }).artifacts,
   };
 }
 
@@ -138,26 +128,61 @@ export function sweepCombinations(models: readonly number[], losses: readonly nu
   return out;
 }
 
-
 function rowsFromHistory(c: SweepCombination, history: readonly EpochRecord[]): ResultRow[] {
   return history.map((h) => ({
-    train_loss: h.trainLoss,
-    valid_loss: h.validLoss,
-    metric: h.iou,
-    model: c.model,
-    criterion: c.loss,
-    epoch: h.epoch,
-    lr: h.lr,
-    seconds: h.seconds,
-    images_per_s: h.imagesPerSecond,
-    run: c.runId,
+    train_loss: h.trainLoss, valid_loss: h.validLoss, metric: h.iou, model: c.model, criterion: c.loss,
+    epoch: h.epoch, lr: h.lr, seconds: h.seconds, images_per_s: h.imagesPerSecond, run: c.runId,
   }));
 }
 
-function sameData(a: string | undefined, b: string): boolean {
-  if (a === undefined) return true;
-  const norm = (s: string) => (/^synthetic(:|$)/i.test(s.trim()) ? s.trim().toLowerCase() : path.resolve(s.trim().replace(/[\\/]+$/, '')));
-  return norm(a) === norm(b);
+/** The sweep's recipe: its runs' settings less model, loss and epochs; with the user's split spec. */
+function recipeOf(s: RunSettings): SweepRecipe {
+  const { model: _m, loss: _l, epochs: _e, ...rest } = s;
+  return rest;
+}
+
+/** A new sweep, or the resume of an interrupted one with the same recipe; another recipe is refused. */
+async function openState(o: SweepOptions, p: ReturnType<typeof sweepPaths>, recipe: SweepRecipe, epochs: number, models: number[], losses: number[], shard: Shard | undefined, log: (s: string) => void, where: string) {
+  const prev = readState(p.state);
+  const diffs = prev ? recipeDifferences(prev.recipe, recipe) : [];
+  if (prev && diffs.length > 0 && !o.newDataframe) {
+    throw new Error(
+      `${p.state} records a different sweep in ${p.root} (${diffs.join('; ')}). ` +
+        `Its checkpoints would be continued with other settings. Use another --out, run it with its own settings, ` +
+        `or pass --new-dataframe 1 to start a new sweep here (the CSV is kept as .bak; every run retrains from scratch, older run folders moved aside).`,
+    );
+  }
+  const resumed = !!prev && diffs.length === 0 && prev.status === 'running';
+  let backup: string | null = null;
+  if (resumed) {
+    const done = Object.values(prev!.runs).filter((s) => s === 'done').length;
+    log(`${where}resuming the sweep started ${prev!.startedAt} (${done} run(s) done)${o.newDataframe ? '; --new-dataframe 1 applies only when a sweep starts, so the results CSV is kept' : ''}`);
+  } else if (o.newDataframe) {
+    // Before the state is written: killed in between, the re-run starts fresh again (harmless).
+    backup = await startFresh(p.results);
+    if (backup) log(`${where}started a fresh ${p.results} (the old one is kept as ${backup})`);
+  }
+  const now = new Date().toISOString();
+  const state: SweepState = resumed
+    ? prev!
+    : { version: 2, recipe, fresh: !!o.newDataframe, status: 'running', startedAt: now, updatedAt: now, epochs, models, losses, shard: shard ?? null, resultsFile: p.results, runs: {}, errors: {} };
+  Object.assign(state, { epochs, models, losses, shard: shard ?? null, resultsFile: p.results, status: 'running' as const });
+  await writeState(p.state, state);
+  if (shard && !fs.existsSync(p.results)) await writeFileAtomic(p.results, formatResultsCsv([])); // merge finds every shard's file
+  return { state, resumed, backup };
+}
+
+/** The split every run uses: the user's file, or one seeded split saved as <root>/sweep_split.json. */
+async function sweepSplit(s: RunSettings, p: ReturnType<typeof sweepPaths>, o: SweepOptions, resumed: boolean, log: (s: string) => void, where: string): Promise<string> {
+  if ('file' in s.split) return s.split.file;
+  if (resumed && fs.existsSync(p.split)) return p.split;
+  const ds = await loadDataset(s.data, { imageSize: s.imageSize, cacheDir: o.cacheDir === undefined ? dataCacheDir() : o.cacheDir });
+  const split = resolveRunSplit(ds, s, null);
+  const text = JSON.stringify({ train: split.train, valid: split.valid, test: split.test }, null, 2) + '\n';
+  const old = fs.existsSync(p.split) ? fs.readFileSync(p.split, 'utf8') : null;
+  if (old !== text) await writeFileAtomic(p.split, text); // shards write identical bytes
+  log(`${where}split ${split.train.length}/${split.valid.length}/${split.test.length} (seed ${s.seed}) saved as ${p.split}; every run uses it`);
+  return p.split;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -169,73 +194,21 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const t0 = Date.now();
   const log = o.log ?? ((s: string) => console.log(s));
   const status = o.status ?? log;
-  if (!o.data) throw new Error('sweep: --data is required (a PH2 folder, an ISIC-style folder, or synthetic[:N])');
-
-  // configuration
+  // settings: one recipe for every run (model and loss aside)
   const models = toModelList(o.models);
   const losses = toLossList(o.losses);
+  const base = resolveSettings({ ...o, model: models[0], loss: losses[0] });
   const shard = typeof o.shard === 'string' ? parseShard(o.shard) : o.shard;
-  const epochs = positiveInt('--epochs', o.epochs ?? 20);
-  const batchSize = positiveInt('--batch-size', o.batchSize ?? 25);
-  const lr = o.lr ?? 3e-4;
-  if (!(lr > 0)) throw new Error(`--lr ${lr}: expected a positive number such as 3e-4`);
-  const seed = o.seed ?? 0;
-  const imageSize = o.imageSize ?? 256;
-  const width = o.width ?? 1;
-  const augment = o.augment !== false;
-  const all = sweepCombinations(models, losses, imageSize, width, seed); // validates size and width
+  const all = sweepCombinations(models, losses, base.imageSize, base.width, base.seed);
   const mine = all.filter((c) => inShard(c.index, shard));
   const paths = sweepPaths(o.out, shard);
-  const recipe: SweepRecipe = { data: o.data, imageSize, width, seed, batchSize, lr, augment, split: splitRecipe(o.split, o.splitFractions) };
   const where = shard ? `shard ${shard.index}/${shard.count}: ` : '';
+  if (o.stopAfterEpochs !== undefined) positiveInt('stopAfterEpochs', o.stopAfterEpochs);
 
-  // state: a new sweep, or the resume of an interrupted one
-  const prev = readState(paths.state);
-  const diffs = prev ? recipeDifferences(prev.recipe, recipe) : [];
-  let resumedSweep = false;
-  let fresh = !!o.newDataframe;
-  if (prev && diffs.length > 0 && !o.newDataframe) {
-    throw new Error(
-      `${paths.state} records a different sweep in ${paths.root} (${diffs.join('; ')}). ` +
-        `Its checkpoints would be continued with other settings. Use another --out, run it with its own settings, ` +
-        `or pass --new-dataframe 1 to start a new sweep here (the CSV is kept as .bak; every run retrains from scratch).`,
-    );
-  }
-  if (prev && diffs.length === 0 && prev.status === 'running') {
-    resumedSweep = true;
-    fresh = prev.fresh;
-    const done = Object.values(prev.runs).filter((s) => s === 'done').length;
-    log(`${where}resuming the sweep started ${prev.startedAt} (${done} run(s) done)${o.newDataframe ? '; --new-dataframe 1 applies only when a sweep starts, so the results CSV is kept' : ''}`);
-  }
-  let backup: string | null = null;
-  if (!resumedSweep && fresh) {
-    // Before the state is written: killed in between, the re-run starts fresh again (harmless).
-    backup = await startFresh(paths.results);
-    if (backup) log(`${where}started a fresh ${paths.results} (the old one is kept as ${backup})`);
-  }
-  const now = new Date().toISOString();
-  const state: SweepState = resumedSweep
-    ? prev!
-    : { version: 1, recipe, fresh, status: 'running', startedAt: now, updatedAt: now, epochs, models, losses, shard: shard ?? null, resultsFile: paths.results, runs: {}, errors: {} };
-  Object.assign(state, { epochs, models, losses, shard: shard ?? null, resultsFile: paths.results, status: 'running' as const });
-  await writeState(paths.state, state);
-  if (shard && !fs.existsSync(paths.results)) await writeFileAtomic(paths.results, formatResultsCsv([])); // merge finds every shard's file
+  const { state, resumed: resumedSweep, backup } = await openState(o, paths, recipeOf(base), base.epochs, models, losses, shard, log, where);
+  const splitFile = await sweepSplit(base, paths, o, resumedSweep, log, where);
 
-  // the split every run uses
-  const splitFile = o.split ?? paths.split;
-  if (!o.split && !(resumedSweep && fs.existsSync(paths.split))) {
-    const ds = await loadDataset(o.data, { imageSize, cacheDir: o.cacheDir });
-    const s = makeSplit(ds.ids, { seed, fractions: o.splitFractions });
-    if (s.train.length === 0 || s.valid.length === 0) {
-      throw new Error(`dataset ${o.data} has ${ds.ids.length} samples: the split leaves ${s.train.length} to train on and ${s.valid.length} to validate on; use more images or a --split file`);
-    }
-    const text = JSON.stringify({ train: s.train, valid: s.valid, test: s.test }, null, 2) + '\n';
-    const old = fs.existsSync(paths.split) ? fs.readFileSync(paths.split, 'utf8') : null;
-    if (old !== text) await writeFileAtomic(paths.split, text); // shards write identical bytes
-    log(`${where}split ${s.train.length}/${s.valid.length}/${s.test.length} (seed ${seed}) saved as ${paths.split}; every run uses it`);
-  }
-
-  // what each run still needs
+  // the plan: what each run still needs
   const existing = fs.existsSync(paths.results) ? readResults(paths.results) : [];
   const rowEpochs = new Map<string, Set<number>>();
   for (const r of existing) {
@@ -243,25 +216,21 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     rowEpochs.get(r.run)!.add(r.epoch);
   }
   const plan = mine.map((c) => {
-    const rp = runPaths({ out: o.out, resultsFile: paths.results }, c.runId);
-    // A fresh sweep ignores checkpoints of runs it has not started itself.
-    const useCheckpoint = !fresh || state.runs[c.runId] !== undefined;
-    const progress: RunProgress | null = useCheckpoint ? readRunProgress(rp.last) : null;
-    if (progress && progress.epoch > 0 && !sameData(progress.dataset, o.data)) {
-      throw new Error(
-        `${rp.last} was trained on ${progress.dataset}, but this sweep uses ${o.data}. ` +
-          `Use another --out for this dataset, or --new-dataframe 1 to retrain every run here from scratch.`,
-      );
-    }
-    return { c, rp, useCheckpoint, progress, finished: !!progress && progress.epoch >= epochs };
+    const rp = runPaths(paths.artifacts, c.runId);
+    // A fresh sweep does not continue checkpoints of runs it has not started itself: it moves them aside.
+    const own = !state.fresh || state.runs[c.runId] !== undefined;
+    const progress: RunProgress | null = own ? readRunProgress(rp.last) : null;
+    const finished = !!progress && (progress.epoch >= base.epochs || progress.stoppedEarly);
+    return { c, rp, own, progress, finished };
   });
-  const clock = new SweepClock(plan.map((p) => ({ key: p.c.runId, model: p.c.model, remaining: Math.max(0, epochs - (p.progress?.epoch ?? 0)) })));
+  const clock = new SweepClock(plan.map((p) => ({ key: p.c.runId, model: p.c.model, remaining: p.finished ? 0 : Math.max(0, base.epochs - (p.progress?.epoch ?? 0)) })));
   for (const p of plan) for (const h of p.progress?.history ?? []) clock.observeEpoch(p.c.model, h.seconds);
   const resumable = plan.filter((p) => !p.finished && (p.progress?.epoch ?? 0) > 0).length;
+  const finishedBefore = plan.filter((p) => p.finished).length;
   log(
     `${where}sweep of ${all.length} combination(s) (${models.length} model(s) x ${losses.length} loss(es))` +
-      `${shard ? `, ${mine.length} in this shard` : ''}, ${epochs} epoch(s) each: ` +
-      `${plan.filter((p) => p.finished).length} finished earlier, ${resumable} to resume, ${plan.length - plan.filter((p) => p.finished).length - resumable} to start; ` +
+      `${shard ? `, ${mine.length} in this shard` : ''}, ${base.epochs} epoch(s) each: ` +
+      `${finishedBefore} finished earlier, ${resumable} to resume, ${plan.length - finishedBefore - resumable} to start; ` +
       `results ${paths.results}, checkpoints ${paths.artifacts}/`,
   );
 
@@ -291,50 +260,33 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       status(clock.line(k + 1, n, label, `finished earlier (${p.progress!.epoch} epochs in ${p.rp.last}), skipped`));
       continue;
     }
-    if (epochBudget <= 0 || runBudget <= 0) {
+    if (epochBudget <= 0 || runBudget <= 0 || o.signal?.aborted) {
       interrupted = true;
       break;
-    }
-    const resume = p.useCheckpoint;
-    if (!resume && fs.existsSync(p.rp.last)) {
-      // A fresh sweep retrains this run: drop the old last.ckpt BEFORE recording the start, so that a
-      // kill in between never resumes another sweep's weights.
-      fs.rmSync(p.rp.last, { force: true });
     }
     const startedAfter = p.progress?.epoch ?? 0;
     state.runs[p.c.runId] = 'started';
     delete state.errors[p.c.runId];
     await writeState(paths.state, state);
     clock.runStarted(p.c.runId);
-    status(clock.line(k + 1, n, label, startedAfter > 0 ? `resuming after epoch ${startedAfter}/${epochs}` : 'starting'));
+    status(clock.line(k + 1, n, label, startedAfter > 0 ? `resuming after epoch ${startedAfter}/${base.epochs}` : 'starting'));
     const tRun = Date.now();
     let epochSeconds = 0;
     try {
       const r = await train({
+        ...o,
+        ...base,
         model: p.c.modelId,
         loss: p.c.lossId,
-        data: o.data,
-        epochs,
-        batchSize,
-        lr,
-        imageSize,
-        width,
-        seed,
-        device: o.device,
-        nchwc: o.nchwc,
+        split: splitFile,
+        splitFractions: undefined,
         out: o.out,
         resultsFile: paths.results,
-        split: splitFile,
-        augment,
-        workers: o.workers,
-        saveModel: o.saveModel,
-        evaluate: o.evaluate,
-        resume,
+        newDataframe: false, // the sweep's own, applied once when it started
+        resume: p.own && fs.existsSync(p.rp.last),
+        overwrite: !p.own,
         runId: p.c.runId,
-        cacheDir: o.cacheDir,
-        graphsDir: o.graphsDir,
         stopAfterEpochs: Number.isFinite(epochBudget) ? epochBudget : undefined,
-        progress: o.progress,
         log,
         onEpoch: (rec, total) => {
           epochSeconds += rec.seconds;
@@ -342,21 +294,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
           status(clock.line(k + 1, n, label, `epoch ${rec.epoch}/${total}`));
         },
       });
-      const trainedNow = r.history.length - (r.resumedFrom ?? 0);
-      epochBudget -= trainedNow;
+      epochBudget -= r.history.length - (r.resumedFrom ?? 0);
       rep.epochs = r.history.length;
-      if (r.history.length < epochs) {
+      rep.outcome = startedAfter > 0 ? 'resumed' : 'trained';
+      if (r.history.length < base.epochs && !r.stoppedEarly) {
         interrupted = true;
-        rep.outcome = startedAfter > 0 ? 'resumed' : 'trained';
         break;
       }
-      rep.outcome = startedAfter > 0 ? 'resumed' : 'trained';
       state.runs[p.c.runId] = 'done';
       runBudget -= 1;
       clock.runEnded(p.c.runId, (Date.now() - tRun) / 1000, epochSeconds);
     } catch (e) {
-      if (!(e instanceof NaNLossError)) throw e;
-      // One diverging loss must not stop a 60-run sweep: record it, go on, report it at the end.
+      if (!(e instanceof DivergedError)) throw e;
+      // One diverging run must not stop a 60-run sweep: record it, go on, report it at the end.
       rep.outcome = 'failed';
       rep.error = e.message;
       state.runs[p.c.runId] = 'failed';
@@ -374,31 +324,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   }
   status(`${where}sweep ${complete ? 'complete' : interrupted ? 'stopped early' : 'finished with failures'} after ${formatDuration((Date.now() - t0) / 1000)}`);
 
-  // charts
+  // the charts
   let charts: ChartFiles | null = null;
   if (!interrupted && !shard && o.charts !== false) {
     const rows = fs.existsSync(paths.results) ? readResults(paths.results) : [];
     if (rows.length > 0) {
       const grids = gridsFor(rows, [paths.artifacts]);
-      const title =
-        o.title ??
-        `melseg sweep: ${models.length} model(s) x ${losses.length} loss(es), ${o.data}, ${imageSize} px, width ${width}, ${epochs} epoch(s)`;
+      const title = o.title ?? `melseg sweep: ${models.length} model(s) x ${losses.length} loss(es), ${o.data}, ${base.imageSize} px, width ${base.width}, ${base.epochs} epoch(s)`;
       charts = await drawCharts(rows, paths.root, { grids, title, top: o.top });
     }
   }
 
   return {
-    resultsFile: paths.results,
-    stateFile: paths.state,
-    splitFile,
-    artifactsDir: paths.artifacts,
-    resumedSweep,
-    backup,
-    runs: reports,
-    totalCombinations: all.length,
-    interrupted,
-    complete,
-    charts,
-    seconds: (Date.now() - t0) / 1000,
+    resultsFile: paths.results, stateFile: paths.state, splitFile, artifactsDir: paths.artifacts, resumedSweep, backup,
+    runs: reports, totalCombinations: all.length, interrupted, complete, charts, seconds: (Date.now() - t0) / 1000,
   };
 }

@@ -60,10 +60,10 @@ const HINTS: Record<string, string> = {
   EISDIR: 'a folder has that name: move it aside, or write somewhere else',
 };
 
+/** A failed write; `reason` is the system's error code (ENOSPC, EACCES, ...). */
 export class WriteError extends Error {
-  constructor(readonly file: string, readonly code: string | undefined, message: string) {
+  constructor(readonly file: string, readonly reason: string | undefined, message: string) {
     super(message);
-    this.name = 'WriteError';
   }
 }
 

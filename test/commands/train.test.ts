@@ -1,54 +1,98 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readResults } from '../../src/report/results';
+import { readResults } from '../../src/report';
 import { loadCheckpoint } from '../../src/train/checkpoint';
-import { melseg, melsegAsync } from '../helpers/cli';
+import { failingWriteEnv } from '../helpers/full-disk';
+import { melseg, melsegAsync, waitFor } from '../helpers/cli';
 
-const CFG = ['--model', '2', '--loss', '9', '--data', 'synthetic:48', '--epochs', '3', '--batch-size', '2', '--image-size', '32', '--width', '0.0625', '--seed', '7', '--quiet'];
+const CFG = ['--model', '2', '--loss', '9', '--data', 'synthetic:48', '--epochs', '4', '--batch-size', '2', '--image-size', '32', '--width', '0.0625', '--seed', '7', '--quiet'];
+const RUN = 'UNet_stride_tversky_loss_alpha_0.50_s32_w0.0625_seed7';
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-cli-'));
 }
 
+const weights = (dir: string) => Object.entries(loadCheckpoint(path.join(dir, 'artifacts', RUN, 'last.ckpt')).params).map(([k, t]) => [k, Array.from(t.data as Float32Array)]);
+const rows = (dir: string) => readResults(path.join(dir, 'results.csv')).map(({ seconds, images_per_s, ...rest }) => rest);
+
+/** Start a run, and once its first epoch is in the CSV, send `signal`; resolves with its exit and output. */
+async function interrupt(out: string, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
+  const child = melsegAsync(['train', ...CFG, '--out', out]);
+  let stdout = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const csv = path.join(out, 'results.csv');
+  await waitFor(() => fs.existsSync(csv) && readResults(csv).length >= 1, 'the first epoch');
+  child.kill(signal);
+  return { code: await exited, stdout };
+}
+
 describe('melseg train (compiled CLI)', () => {
-  test('--resume after kill -9 mid-run reproduces an uninterrupted run', async () => {
-    const a = tmp();
-    const whole = melseg(['train', ...CFG, '--out', a]);
-    expect(whole.stderr).not.toMatch(/Error/);
-    expect(whole.status).toBe(0);
+  const whole = tmp();
+  beforeAll(() => {
+    const r = melseg(['train', ...CFG, '--out', whole]);
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+  });
 
+  test('kill -9 mid-run, then --resume: the weights and rows of an uninterrupted run', async () => {
     const b = tmp();
-    const child = melsegAsync(['train', ...CFG, '--out', b]);
-    const csv = path.join(b, 'results.csv');
-    // wait for the first epoch's row, then kill somewhere inside the second epoch
-    await new Promise<void>((resolve, reject) => {
-      const t0 = Date.now();
-      const poll = setInterval(() => {
-        if (fs.existsSync(csv) && readResults(csv).length >= 1) {
-          clearInterval(poll);
-          setTimeout(() => {
-            child.kill('SIGKILL');
-            resolve();
-          }, 150);
-        } else if (Date.now() - t0 > 60000) {
-          clearInterval(poll);
-          reject(new Error('the first epoch never finished'));
-        }
-      }, 20);
-    });
-    await new Promise((r) => child.on('exit', r));
-    expect(readResults(csv).length).toBeLessThan(3);
-
+    const { code } = await interrupt(b, 'SIGKILL');
+    expect(code).toBeNull();
+    expect(readResults(path.join(b, 'results.csv')).length).toBeLessThan(4);
+    // the dead process's lock does not block the resume
     const resumed = melseg(['train', ...CFG, '--out', b, '--resume']);
     expect(resumed.status).toBe(0);
     expect(resumed.stdout).toMatch(/resuming .* after epoch \d/);
-    const run = 'UNet_stride_tversky_loss_alpha_0.50_s32_w0.0625_seed7';
-    const wa = loadCheckpoint(path.join(a, 'artifacts', run, 'last.ckpt'));
-    const wb = loadCheckpoint(path.join(b, 'artifacts', run, 'last.ckpt'));
-    for (const k of Object.keys(wa.params)) expect(Array.from(wb.params[k].data as Float32Array)).toEqual(Array.from(wa.params[k].data as Float32Array));
-    const strip = (rows: ReturnType<typeof readResults>) => rows.map(({ seconds, images_per_s, ...rest }) => rest);
-    expect(strip(readResults(csv))).toEqual(strip(readResults(path.join(a, 'results.csv'))));
+    expect(weights(b)).toEqual(weights(whole));
+    expect(rows(b)).toEqual(rows(whole));
+  });
+
+  test('Ctrl-C stops after the current batch, saves there, says what was kept and the command that resumes', async () => {
+    const b = tmp();
+    const { code, stdout } = await interrupt(b, 'SIGINT');
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/stopped by SIGINT in epoch \d+ before batch \d+ of 18; saved the run there in .*last\.ckpt\. Kept: .*best\.ckpt/);
+    const resume = /resume with: (.*)$/m.exec(stdout)![1];
+    expect(resume).toBe(`melseg train ${CFG.join(' ')} --out ${b} --resume`);
+    const resumed = melseg(resume.split(' ').slice(1));
+    expect(resumed.status).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming .* (in epoch \d+, before batch \d+|after epoch \d+) from/);
+    expect(weights(b)).toEqual(weights(whole));
+    expect(rows(b)).toEqual(rows(whole));
+  });
+
+  test('SIGTERM stops the same way with exit 143', async () => {
+    const { code, stdout } = await interrupt(tmp(), 'SIGTERM');
+    expect(code).toBe(143);
+    expect(stdout).toMatch(/stopped by SIGTERM in epoch/);
+  });
+
+  test('a disk that fills up while last.ckpt is written: exit 1, the previous last.ckpt intact, no temp file, and --resume finishes', () => {
+    const b = tmp();
+    // the 2nd last.ckpt (epoch 2) gets a short write, then ENOSPC
+    const r = melseg(['train', ...CFG, '--out', b], failingWriteEnv(`${RUN}/.last.ckpt.`, 2));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/could not write .*last\.ckpt \(ENOSPC: .*the disk is full.*untouched/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const dir = path.join(b, 'artifacts', RUN);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((loadCheckpoint(path.join(dir, 'last.ckpt')).trainerState as { epoch: number }).epoch).toBe(1);
+    expect(readResults(path.join(b, 'results.csv')).map((x) => x.epoch)).toEqual([1]);
+    expect(melseg(['train', ...CFG, '--out', b, '--resume']).status).toBe(0);
+    expect(weights(b)).toEqual(weights(whole));
+  });
+
+  test("the study's spellings: --batch_size, --evaluate 1, --new_dataframe 1, --save_model 0|1", () => {
+    const one = ['--model', '2', '--loss', '9', '--data', 'synthetic:48', '--epochs', '1', '--image-size', '32', '--width', '0.0625', '--seed', '7', '--quiet'];
+    const b = tmp();
+    const r = melseg(['train', ...one, '--batch_size', '2', '--evaluate', '1', '--new_dataframe', '1', '--save_model', '1', '--out', b]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/test \(6 images, best\.ckpt from epoch 1\): IoU/);
+    const c = tmp();
+    expect(melseg(['train', ...one, '--batch_size', '2', '--save_model', '0', '--out', c]).status).toBe(0);
+    expect(fs.readdirSync(path.join(c, 'artifacts', RUN)).filter((f) => /best|predictions/.test(f))).toEqual([]);
   });
 
   test('without --data it says what it expects and where to get it', () => {
@@ -66,10 +110,11 @@ describe('melseg train (compiled CLI)', () => {
     expect(r.stderr).toMatch(/3 {2}UNet_dilate/);
   });
 
-  test('a missing dataset path names it and the expected layouts', () => {
-    const r = melseg(['train', '--model', '1', '--loss', '9', '--data', '/nonexistent/ph2', '--image-size', '32', '--width', '0.0625']);
+  test('a missing dataset path names it and the expected layouts, before any graph is built', () => {
+    const r = melseg(['train', '--model', '1', '--loss', '9', '--data', '/nonexistent/ph2', '--image-size', '32', '--width', '0.0625', '--out', tmp()]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\/nonexistent\/ph2/);
+    expect(r.stdout).not.toMatch(/building graphs/);
   });
 
   // Meaningful only where the CUDA provider is not installed (as on CI): there it must fail clearly.

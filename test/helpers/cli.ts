@@ -25,13 +25,38 @@ export function ensureBuilt(): void {
   built = true;
 }
 
-export function melseg(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** node flags before the script, e.g. ['-r', preload] */
+  nodeArgs?: string[];
+}
+
+export function melseg(args: string[], o: RunOptions | string = {}): { status: number | null; stdout: string; stderr: string } {
   ensureBuilt();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+  const { cwd = ROOT, env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
+  const r = spawnSync(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function melsegAsync(args: string[], cwd = ROOT): ChildProcess {
+export function melsegAsync(args: string[], o: RunOptions | string = {}): ChildProcess {
   ensureBuilt();
-  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { cwd = ROOT, env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
+  return spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Resolves when `predicate` holds (polled every 20 ms); rejects after `ms`. */
+export function waitFor(predicate: () => boolean, what: string, ms = 120000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const poll = setInterval(() => {
+      if (predicate()) {
+        clearInterval(poll);
+        resolve();
+      } else if (Date.now() - t0 > ms) {
+        clearInterval(poll);
+        reject(new Error(`${what} did not happen within ${ms / 1000} s`));
+      }
+    }, 20);
+  });
 }

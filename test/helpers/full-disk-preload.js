@@ -1,32 +1,38 @@
-// Injected full disk: writes to files under a folder fail with ENOSPC once 1 MiB has gone into that
-// folder, after a last short write, as a real full disk behaves. `node -r` this file with
-// MELSEG_FULL_DISK=<dir>, or call install(dir) (returns the function that undoes it).
+// Injected disk failures, for tests (`node -r` this file in a child process, or install() in-process).
+//  MELSEG_FULL_DISK=<dir>            writes to files under <dir> fail with ENOSPC once 1 MiB has gone
+//                                    there, after a last short write, as a real full disk behaves.
+//  MELSEG_FAIL_WRITE=<substring>:<n> the n-th file opened for writing whose path contains <substring>
+//                                    gets a short write, then ENOSPC (the disk filled up just then).
 const fs = require('fs');
 const path = require('path');
 
-function install(dir, limit = 1024 * 1024) {
-  const root = path.resolve(dir) + path.sep;
-  const fdPaths = new Map();
-  let used = 0;
+function enospc() {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+}
+
+/** Patch fs so that writes to fds chosen by `pick(path)` get at most `room(fd)` more bytes. */
+function patch(pick) {
+  const fdRoom = new Map();
   const realOpen = fs.openSync;
   const realWrite = fs.writeSync;
   const realClose = fs.closeSync;
   fs.openSync = function (p, ...rest) {
     const fd = realOpen.call(fs, p, ...rest);
-    if (typeof p === 'string' && path.resolve(p).startsWith(root)) fdPaths.set(fd, p);
+    const room = typeof p === 'string' ? pick(path.resolve(p)) : undefined;
+    if (room !== undefined) fdRoom.set(fd, room);
     return fd;
   };
   fs.closeSync = function (fd) {
-    fdPaths.delete(fd);
+    fdRoom.delete(fd);
     return realClose.call(fs, fd);
   };
   fs.writeSync = function (fd, buf, off, len, ...rest) {
-    if (!fdPaths.has(fd) || typeof buf === 'string') return realWrite.call(fs, fd, buf, off, len, ...rest);
+    if (!fdRoom.has(fd) || typeof buf === 'string') return realWrite.call(fs, fd, buf, off, len, ...rest);
     const want = len ?? buf.length - (off ?? 0);
-    const room = limit - used;
-    if (room <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const room = fdRoom.get(fd)();
+    if (room <= 0) throw enospc();
     const n = realWrite.call(fs, fd, buf, off ?? 0, Math.min(want, room), ...rest);
-    used += n;
+    fdRoom.get(fd).used(n);
     return n;
   };
   return () => {
@@ -36,5 +42,27 @@ function install(dir, limit = 1024 * 1024) {
   };
 }
 
-module.exports = { install };
+/** Everything under `dir` shares `limit` bytes. */
+function install(dir, limit = 1024 * 1024) {
+  const root = path.resolve(dir) + path.sep;
+  let used = 0;
+  const budget = Object.assign(() => limit - used, { used: (n) => (used += n) });
+  return patch((p) => (p.startsWith(root) ? budget : undefined));
+}
+
+/** The n-th file opened whose path contains `needle` gets 100 bytes, then ENOSPC. */
+function failNth(needle, n) {
+  let seen = 0;
+  return patch((p) => {
+    if (!p.includes(needle) || ++seen !== n) return undefined;
+    let used = 0;
+    return Object.assign(() => 100 - used, { used: (k) => (used += k) });
+  });
+}
+
+module.exports = { install, failNth };
 if (process.env.MELSEG_FULL_DISK) install(process.env.MELSEG_FULL_DISK);
+if (process.env.MELSEG_FAIL_WRITE) {
+  const at = process.env.MELSEG_FAIL_WRITE.lastIndexOf(':');
+  failNth(process.env.MELSEG_FAIL_WRITE.slice(0, at), Number(process.env.MELSEG_FAIL_WRITE.slice(at + 1)));
+}

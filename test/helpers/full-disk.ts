@@ -37,7 +37,7 @@ export async function withFullDisk<T>(fn: (dir: string, mode: 'tmpfs' | 'injecte
   }
 }
 
-/** Env and node flags that give a child process the same full disk under `dir` (injected form). */
-export function fullDiskEnv(dir: string): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
-  return { env: { ...process.env, MELSEG_FULL_DISK: dir }, nodeArgs: ['-r', preload] };
+/** Env and node flags that make a child process's n-th write of a file whose path contains `needle` fail with ENOSPC. */
+export function failingWriteEnv(needle: string, n: number): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
+  return { env: { ...process.env, MELSEG_FAIL_WRITE: `${needle}:${n}` }, nodeArgs: ['-r', preload] };
 }

@@ -1,0 +1,239 @@
+/**
+ * The run recipe: every setting that decides what a training run computes, the defaults of each named
+ * recipe, and the checks. `melseg train`, `melseg sweep`, the trainer and the sweep all take their
+ * settings from here (nanoGPT-style: plain defaults that flags override, saved with each run).
+ *
+ *   melseg   melseg's own recipe (the default)
+ *   study    the published study's: 256 px, width 1, batch 25, 20 epochs, AdamW 3e-4 with
+ *            ReduceLROnPlateau on validation IoU, its augmentation, UNet_dilate x tversky 0.10
+ *
+ * A flag given explicitly always wins over the recipe's value.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LOSSES, resolveLoss } from '../losses';
+import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
+
+export type RecipeName = 'melseg' | 'study';
+export type ScheduleName = 'plateau' | 'cosine';
+
+/** What a split is made of: a user's file (path and content hash) or the fractions of the seeded split. */
+export type SplitSpec = { file: string; sha256: string } | { fractions: [number, number, number] };
+
+/** The settings that decide what a run computes (saved in <run>/run.json; compared on --resume). */
+export interface RunSettings {
+  recipe: RecipeName;
+  model: number;
+  loss: number;
+  /** The dataset as given: a folder (stored resolved to an absolute path) or synthetic[:N]. */
+  data: string;
+  imageSize: number;
+  width: number;
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** 'plateau': ReduceLROnPlateau on validation IoU (PyTorch defaults); 'cosine': cosine decay to 0 after a linear warm-up. */
+  schedule: ScheduleName;
+  warmupEpochs: number;
+  /** Stop when validation IoU has not improved for this many epochs (0: never). */
+  earlyStop: number;
+  /** Augmentation preset (src/data), or 'none'. */
+  augment: string;
+  split: SplitSpec;
+}
+
+type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split'> & { splitFractions: [number, number, number] };
+
+export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
+  melseg: {
+    model: 3,
+    loss: 5,
+    imageSize: 256,
+    width: 1,
+    epochs: 20,
+    batchSize: 25,
+    lr: 3e-4,
+    schedule: 'plateau',
+    warmupEpochs: 0,
+    earlyStop: 0,
+    augment: 'cached',
+    splitFractions: [0.75, 0.125, 0.125],
+  },
+  study: {
+    model: 3,
+    loss: 5,
+    imageSize: 256,
+    width: 1,
+    epochs: 20,
+    batchSize: 25,
+    lr: 3e-4,
+    schedule: 'plateau',
+    warmupEpochs: 0,
+    earlyStop: 0,
+    augment: 'cached',
+    splitFractions: [0.75, 0.125, 0.125],
+  },
+};
+
+export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
+export const SCHEDULES: readonly ScheduleName[] = ['plateau', 'cosine'];
+/** Augmentation presets a recipe may name (src/data's table, plus 'none'). */
+export const AUGMENT_NAMES: readonly string[] = ['cached', 'geometry', 'none'];
+
+/** Settings as a caller gives them: anything left out comes from the recipe. */
+export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split'>> & {
+  data: string;
+  model?: number | string;
+  loss?: number | string;
+  /** A split file (JSON {train, valid, test} of ids), or the fractions of the seeded split. */
+  split?: string;
+  splitFractions?: [number, number, number];
+};
+
+/** The flag each setting comes from, for messages. */
+export const FLAG: Record<keyof RunSettings, string> = {
+  recipe: '--recipe',
+  model: '--model',
+  loss: '--loss',
+  data: '--data',
+  imageSize: '--image-size',
+  width: '--width',
+  seed: '--seed',
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  lr: '--lr',
+  schedule: '--schedule',
+  warmupEpochs: '--warmup',
+  earlyStop: '--early-stop',
+  augment: '--augmentation',
+  split: '--split-file',
+};
+
+function fail(key: keyof RunSettings, value: unknown, expected: string): never {
+  throw new Error(`${FLAG[key]} ${value}: expected ${expected}`);
+}
+
+function wholeNumber(key: keyof RunSettings, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) fail(key, v, `a whole number from ${min} to ${max}`);
+  return v;
+}
+
+/** `synthetic[:N]` stays as written; a folder becomes absolute, so a run folder names one dataset. */
+export function normaliseData(data: string): string {
+  const s = data.trim();
+  if (/^synthetic(:\d+)?$/i.test(s)) return s.toLowerCase();
+  return path.resolve(s.replace(/^~(?=$|\/)/, process.env.HOME ?? '~')).replace(/[\\/]+$/, '');
+}
+
+export function splitSpec(file: string | undefined, fractions: [number, number, number]): SplitSpec {
+  if (!file) {
+    const sum = fractions[0] + fractions[1] + fractions[2];
+    if (fractions.some((f) => !(f >= 0) || !Number.isFinite(f)) || Math.abs(sum - 1) > 1e-9 || !(fractions[0] > 0) || !(fractions[1] > 0)) {
+      throw new Error(
+        `--split-fractions ${fractions.join(',')}: expected three non-negative numbers that sum to 1, with some images to train on and some to validate on, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`,
+      );
+    }
+    return { fractions };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`--split-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e}); check the path, or leave --split-file out to draw a seeded split`);
+  }
+  return { file: path.resolve(file), sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Every setting of a run: the recipe's defaults, overridden by what was given, checked. */
+export function resolveSettings(input: SettingsInput): RunSettings {
+  const recipe = input.recipe ?? 'melseg';
+  const d = RECIPES[recipe];
+  if (!d) fail('recipe', recipe, `one of ${RECIPE_NAMES.join(', ')}`);
+  if (!input.data || !String(input.data).trim()) throw new Error('--data is required: a PH2 folder, an ISIC-style folder (images/ + masks/), or synthetic[:N]');
+  const s: RunSettings = {
+    recipe,
+    model: resolveModel(input.model ?? d.model).id,
+    loss: resolveLoss(input.loss ?? d.loss).id,
+    data: normaliseData(input.data),
+    imageSize: input.imageSize ?? d.imageSize,
+    width: input.width ?? d.width,
+    seed: input.seed ?? 0,
+    epochs: input.epochs ?? d.epochs,
+    batchSize: input.batchSize ?? d.batchSize,
+    lr: input.lr ?? d.lr,
+    schedule: input.schedule ?? d.schedule,
+    warmupEpochs: input.warmupEpochs ?? d.warmupEpochs,
+    earlyStop: input.earlyStop ?? d.earlyStop,
+    augment: input.augment ?? d.augment,
+    split: splitSpec(input.split, input.splitFractions ?? d.splitFractions),
+  };
+  try {
+    checkImageSize(s.imageSize);
+  } catch (e) {
+    fail('imageSize', s.imageSize, 'a multiple of 32 (the networks halve it five times), e.g. 64, 128 or 256');
+  }
+  if (s.imageSize > 2048) fail('imageSize', s.imageSize, 'at most 2048');
+  if (!(s.width > 0 && s.width <= 4)) fail('width', s.width, 'a channel multiplier in (0, 4], e.g. 1 (the study), 0.5 or 0.25');
+  try {
+    baseWidth(s.width);
+  } catch (e) {
+    fail('width', s.width, 'at least 1/64 (one channel)');
+  }
+  // the seeded generators take 32 bits: larger seeds would alias (2^32 and 2^33 gave the same weights)
+  wholeNumber('seed', s.seed, 0, 2 ** 32 - 1);
+  wholeNumber('epochs', s.epochs, 1, 100_000);
+  wholeNumber('batchSize', s.batchSize, 1, 100_000);
+  if (!(s.lr > 0) || !Number.isFinite(s.lr)) fail('lr', s.lr, 'a positive number such as 3e-4');
+  if (!SCHEDULES.includes(s.schedule)) fail('schedule', s.schedule, `one of ${SCHEDULES.join(', ')}`);
+  wholeNumber('warmupEpochs', s.warmupEpochs, 0, 100_000);
+  if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) fail('warmupEpochs', s.warmupEpochs, `fewer warm-up epochs than --epochs (${s.epochs})`);
+  wholeNumber('earlyStop', s.earlyStop, 0, 100_000);
+  if (!AUGMENT_NAMES.includes(s.augment)) fail('augment', s.augment, `one of ${AUGMENT_NAMES.join(', ')}`);
+  return s;
+}
+
+/** Settings that may change when a run is resumed, given --allow-change (epochs may always grow). */
+export const CHANGEABLE: readonly (keyof RunSettings)[] = ['lr', 'batchSize', 'earlyStop', 'augment', 'schedule', 'warmupEpochs'];
+
+export interface SettingChange {
+  key: keyof RunSettings;
+  from: unknown;
+  to: unknown;
+}
+
+const show = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Where two runs' settings differ (epochs excluded: a resumed run may be given more epochs). */
+export function settingsDifferences(saved: RunSettings, now: RunSettings): SettingChange[] {
+  const keys = Object.keys(FLAG) as (keyof RunSettings)[];
+  return keys.filter((k) => k !== 'epochs' && show(saved[k]) !== show(now[k])).map((k) => ({ key: k, from: saved[k], to: now[k] }));
+}
+
+export function describeChange(c: SettingChange): string {
+  return `${FLAG[c.key]} ${show(c.from)} -> ${show(c.to)}`;
+}
+
+/** `--allow-change lr,batch-size` -> the setting keys, checked against CHANGEABLE. */
+export function parseAllowChange(spec: string | undefined): (keyof RunSettings)[] {
+  if (!spec) return [];
+  const byFlag = new Map((Object.entries(FLAG) as [keyof RunSettings, string][]).map(([k, f]) => [f.slice(2), k]));
+  return spec.split(',').map((raw) => {
+    const k = byFlag.get(raw.trim().replace(/^--/, ''));
+    if (!k || !CHANGEABLE.includes(k)) {
+      throw new Error(`--allow-change ${spec}: '${raw.trim()}' cannot change in a resumed run; expected a list from ${CHANGEABLE.map((c) => FLAG[c].slice(2)).join(', ')}`);
+    }
+    return k;
+  });
+}
+
+/** A readable summary for logs and reports. */
+export function describeSettings(s: RunSettings): string {
+  const split = 'file' in s.split ? `split ${s.split.file}` : `split ${s.split.fractions.join('/')}`;
+  return (
+    `recipe ${s.recipe}: ${MODELS[s.model].name} x ${LOSSES[s.loss].name}, ${s.imageSize} px, width ${s.width}, ` +
+    `${s.epochs} epochs of batch ${s.batchSize}, lr ${s.lr} (${s.schedule}${s.warmupEpochs ? `, ${s.warmupEpochs} warm-up` : ''}), ` +
+    `augmentation ${s.augment}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}`
+  );
+}
