@@ -533,7 +533,7 @@ def melseg_resize(image_u8, mask_u8, size):
     neighbour at pixel centres. (melseg computes in float and rounds once; PIL in fixed point: values may
     differ by 1 in 255.)"""
     from PIL import Image
-    img = np.asarray(Image.fromarray(image_u8).resize((size, size), Image.BILINEAR), dtype=np.uint8)
+    img = np.array(Image.fromarray(image_u8).resize((size, size), Image.BILINEAR), dtype=np.uint8)
     return img, nearest_exact(mask_u8, (0, 0, mask_u8.shape[0], mask_u8.shape[1]), size)
 
 

@@ -194,6 +194,10 @@ def upsert_rows(path, run, rows):
 # ---------------------------------------------------------------------------------------------------------
 # The loop
 
+class TrainingStopped(Exception):
+    """A loss that is not finite: the run stops with a message, not a traceback."""
+
+
 def _duration(s):
     s = int(round(s))
     return '%dh%02dm' % (s // 3600, s % 3600 // 60) if s >= 3600 else '%dm%02ds' % (s // 60, s % 60) if s >= 60 else '%ds' % s
@@ -220,8 +224,8 @@ def fit(model, loss_fn, cfg, batches, valid, out, run, steps_out=None, threads=2
             loss = loss_fn(model(x), y)
             value = loss.item()
             if not math.isfinite(value):
-                raise RuntimeError('epoch %d, batch %d: the %s loss is %s; the run stopped. Try a lower --lr (now %g) or another loss.'
-                                   % (epoch, b, cfg['loss'], value, lr))
+                raise TrainingStopped('epoch %d, batch %d: the %s loss is %s; the run stopped (the rows of finished epochs are in %s). '
+                                      'Try a lower --lr (now %g) or another loss.' % (epoch, b, cfg['loss'], value, out, lr))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -402,7 +406,8 @@ def main(argv):
     p.add_argument('--run', help='run id in the CSV (default torch-<seed>-batches or torch-<seed>-<pipeline>)')
     p.add_argument('--steps-out', metavar='FILE', help='write every step\'s loss and lr as JSON [{epoch, batch, loss, lr}]')
     p.add_argument('--save-best', metavar='FILE', help='write the best epoch\'s weights as a melseg checkpoint')
-    p.add_argument('--threads', type=int, default=2, help='torch threads (default 2)')
+    p.add_argument('--threads', type=int, default=2,
+                   help='torch threads (default 2); on a busy machine 1 can be several times faster, as two OpenMP threads wait on each other')
     a = p.parse_args(argv)
     try:
         if a.batches:
@@ -415,7 +420,7 @@ def main(argv):
                 raise D.InputError('--data needs --split FILE and --pipeline %s' % '|'.join(sorted(D.PIPELINES)))
             a.epochs = 20 if a.epochs is None else a.epochs
             run_folder(a)
-    except D.InputError as e:
+    except (D.InputError, TrainingStopped) as e:
         sys.exit('torch_train.py: %s' % e)
 
 

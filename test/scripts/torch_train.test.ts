@@ -350,7 +350,12 @@ describe('torch_train.py mode B on an ISIC folder', () => {
   test('bad input gets a clear error naming the file or flag, without a traceback', () => {
     const badSplit = path.join(dir, 'bad-split.json');
     fs.writeFileSync(badSplit, JSON.stringify({ train: [parts().train[0], 'nope'], valid: parts().valid }));
+    // a dump (from the --save-batches test) whose first batch is NaN
+    const nanDump = path.join(dir, 'nan-dump');
+    fs.cpSync(path.join(dir, 'dump'), nanDump, { recursive: true });
+    fs.writeFileSync(path.join(nanDump, 'train', 'e001-b0000.image.npy'), npy(new Float32Array(3 * 3 * 32 * 32).fill(NaN), [3, 3, 32, 32]));
     const cases: [string[], RegExp][] = [
+      [['--batches', nanDump, '--out', path.join(dir, 'nan.csv')], /epoch 1, batch 0: the tversky_loss_alpha_0\.10 loss is nan; the run stopped/],
       [['--data', data, '--split', badSplit, '--pipeline', 'plain'], /--split .*bad-split\.json names 1 id\(s\) of "train" that have no image \+ mask in the data folder: nope/],
       [['--data', data, '--split', split], /--data needs --split FILE and --pipeline melseg\|plain\|study/],
       [['--batches', path.join(dir, 'none')], /--batches .*none: not a folder; expected a batch dump/],
