@@ -271,221 +271,283 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log,
   });
   try {
-    return await trainInRun(opts, s, c, augment, run, roots.results, device, log);
+    const fit = await Fit.start(opts, s, c, augment, run, roots.results, device, log);
+    await fit.fit();
+    return await fit.finish();
   } finally {
     run.lock.release();
   }
 }
 
-async function trainInRun(
-  opts: TrainOptions,
-  s: RunSettings,
-  c: ResolvedConfig,
-  augment: AugmentConfig | null,
-  run: OpenedRun,
-  resultsFile: string,
-  device: Device,
-  log: (line: string) => void,
-): Promise<TrainResult> {
-  const paths = run.paths;
-  const runId = run.record.runId;
-  // state (read first: a resumed run keeps its split, history and schedule)
-  const specs = parameterSpecs(c);
-  let state: ModelState;
-  let ts: TrainerState | null = null;
-  if (run.resume) {
-    const ck = loadCheckpoint(paths.last);
-    state = ModelState.fromCheckpoint(ck, specs, c);
-    ts = trainerStateOf(ck.trainerState);
-    const where = ts.partial ? `in epoch ${ts.partial.epoch}, before batch ${ts.partial.batch + 1}` : `after epoch ${ts.epoch}`;
-    log(`resuming ${runId} ${where} from ${paths.last}`);
-  } else {
-    state = ModelState.fresh(c, specs);
+/**
+ * One run's fit, in the phases of fastai's vocabulary: `start` (before_fit: state, data, graphs),
+ * `fit` (per epoch: before_epoch sets the lr, `trainEpoch` runs the batches, `validate`, `afterEpoch`
+ * steps the schedule and writes the checkpoints and rows), `finish` (after_fit).
+ */
+class Fit {
+  private readonly history: EpochRecord[];
+  private best: { epoch: number; iou: number } | null;
+  private stoppedEarly: TrainerState['stoppedEarly'];
+  private partial: TrainerState['partial'];
+  private grid: string | null = null;
+  private readonly gridIdx: number[];
+
+  private constructor(
+    private readonly o: TrainOptions,
+    private readonly s: RunSettings,
+    private readonly c: ResolvedConfig,
+    private readonly run: OpenedRun,
+    private readonly resultsFile: string,
+    private readonly log: (line: string) => void,
+    private readonly state: ModelState,
+    private readonly saved: TrainerState | null,
+    private readonly dataset: Dataset,
+    private readonly split: Split,
+    private readonly trainIdx: number[],
+    private readonly validIdx: number[],
+    private readonly sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; stepInputs: string[]; evalInputs: string[] },
+    private readonly schedule: Schedule,
+    private readonly loader: BatchLoader,
+    private readonly dump: BatchDump | null,
+  ) {
+    this.history = saved ? [...saved.history] : [];
+    this.best = saved?.best ?? null;
+    this.stoppedEarly = saved?.stoppedEarly;
+    this.partial = saved?.partial;
+    this.gridIdx = validIdx.slice(0, 6);
   }
-  if (opts.newDataframe && !ts) {
-    const bak = await startFresh(resultsFile);
-    if (bak) log(`started a fresh ${resultsFile} (the old one is kept as ${bak})`);
+
+  /** before_fit: the state (fresh, or last.ckpt), the data and its split, the graphs and sessions, the schedule. */
+  static async start(o: TrainOptions, s: RunSettings, c: ResolvedConfig, augment: AugmentConfig | null, run: OpenedRun, resultsFile: string, device: Device, log: (line: string) => void): Promise<Fit> {
+    const specs = parameterSpecs(c);
+    let state: ModelState;
+    let saved: TrainerState | null = null;
+    if (run.resume) {
+      const ck = loadCheckpoint(run.paths.last);
+      state = ModelState.fromCheckpoint(ck, specs, c);
+      saved = trainerStateOf(ck.trainerState);
+      const where = saved.partial ? `in epoch ${saved.partial.epoch}, before batch ${saved.partial.batch + 1}` : `after epoch ${saved.epoch}`;
+      log(`resuming ${run.record.runId} ${where} from ${run.paths.last}`);
+    } else {
+      state = ModelState.fresh(c, specs);
+    }
+    if (o.newDataframe && !saved) {
+      const bak = await startFresh(resultsFile);
+      if (bak) log(`started a fresh ${resultsFile} (the old one is kept as ${bak})`);
+    }
+    // data (a resumed run keeps its split)
+    const dataset = await loadRunData(s, c, o, o.progress !== false);
+    const split = resolveRunSplit(dataset, s, saved?.split ?? null);
+    const trainIdx = indicesOf(dataset.ids, split.train);
+    const validIdx = indicesOf(dataset.ids, split.valid);
+    checkBatchNormBatches(c, trainIdx.length, s.batchSize);
+    await saveSplit(run.paths.split, split);
+    log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
+    // graphs and sessions
+    const graphs = await ensureGraphs(c, o.graphsDir ?? graphCacheDir(), log);
+    const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
+    if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
+    const sessions = {
+      train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device),
+      eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device),
+      stepInputs: graphs.manifest.graphs.trainStep.inputs,
+      evalInputs: graphs.manifest.graphs.eval.inputs,
+    };
+    log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${countParameters(specs).toLocaleString('en-US')} parameters, device ${device}`);
+    log(describeSettings(s));
+    const dump = o.dumpBatches ? new BatchDump(o.dumpBatches) : null;
+    if (dump) await startDump(dump, s, c, state, dataset, validIdx, saved);
+    const schedule: Schedule = saved
+      ? restoreSchedule(saved.schedule, { kind: s.schedule, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs, baseChanged: run.changes.some((ch) => ch.key === 'lr') })
+      : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
+    const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: o.workers ?? 1 });
+    return new Fit(o, s, c, run, resultsFile, log, state, saved, dataset, split, trainIdx, validIdx, sessions, schedule, loader, dump);
   }
 
-  // data
-  const progress = opts.progress !== false;
-  const dataset = await loadRunData(s, c, opts, progress);
-  const split = resolveRunSplit(dataset, s, ts?.split ?? null);
-  const trainIdx = indicesOf(dataset.ids, split.train);
-  const validIdx = indicesOf(dataset.ids, split.valid);
-  checkBatchNormBatches(c, trainIdx.length, s.batchSize);
-  await saveSplit(paths.split, split);
-  log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
+  private get paths(): RunPaths {
+    return this.run.paths;
+  }
 
-  // graphs and sessions
-  const graphs = await ensureGraphs(c, opts.graphsDir ?? graphCacheDir(), log);
-  const stepInputs = graphs.manifest.graphs.trainStep.inputs;
-  const evalInputs = graphs.manifest.graphs.eval.inputs;
-  const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
-  if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
-  const trainSession = await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device);
-  const evalSession = await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device);
-  log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${countParameters(specs).toLocaleString('en-US')} parameters, device ${device}`);
-  log(describeSettings(s));
+  private trainerState(epoch: number, extra: Partial<TrainerState> = {}): TrainerState {
+    const { schedule, history, best, split, stoppedEarly } = this;
+    return { epoch, schedule: schedule.state(), history, best, split, dataset: this.s.data, ...(stoppedEarly ? { stoppedEarly } : {}), ...extra };
+  }
 
-  const dump = opts.dumpBatches ? new BatchDump(opts.dumpBatches) : null;
-  if (dump) await startDump(dump, s, c, state, dataset, validIdx, ts);
+  private meta(epoch: number) {
+    return { epoch, step: this.state.step, bestMetric: this.best?.iou ?? 0, runId: this.run.record.runId, dataset: this.s.data, recipe: this.s.recipe };
+  }
 
-  const schedule: Schedule = ts
-    ? restoreSchedule(ts.schedule, { kind: s.schedule, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs, baseChanged: run.changes.some((ch) => ch.key === 'lr') })
-    : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
-  const history: EpochRecord[] = ts ? [...ts.history] : [];
-  let best = ts?.best ?? null;
-  let stoppedEarly = ts?.stoppedEarly;
-  let partial = ts?.partial;
-  const startEpoch = partial ? partial.epoch : (ts?.epoch ?? 0) + 1;
-  const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: opts.workers ?? 1 });
-  const gridIdx = validIdx.slice(0, 6);
-  let grid: string | null = null;
-  const S = c.imageSize;
-  const rowOf = (h: EpochRecord): ResultRow => ({
-    train_loss: h.trainLoss, valid_loss: h.validLoss, metric: h.iou, model: c.model.name, criterion: c.loss.name,
-    epoch: h.epoch, lr: h.lr, seconds: h.seconds, images_per_s: h.imagesPerSecond, run: runId,
-  });
-  const trainerState = (epoch: number, extra: Partial<TrainerState> = {}): TrainerState => ({
-    epoch, schedule: schedule.state(), history, best, split, dataset: s.data, ...(stoppedEarly ? { stoppedEarly } : {}), ...extra,
-  });
-  const meta = (epoch: number) => ({ epoch, step: state.step, bestMetric: best?.iou ?? 0, runId, dataset: s.data, recipe: s.recipe });
+  private row(h: EpochRecord): ResultRow {
+    return {
+      train_loss: h.trainLoss, valid_loss: h.validLoss, metric: h.iou, model: this.c.model.name, criterion: this.c.loss.name,
+      epoch: h.epoch, lr: h.lr, seconds: h.seconds, images_per_s: h.imagesPerSecond, run: this.run.record.runId,
+    };
+  }
+
   /** Never write a non-finite checkpoint: stop, naming where it happened. */
-  const assertFinite = (when: string) => {
-    const bad = state.firstNonFinite();
+  private assertFinite(when: string): void {
+    const bad = this.state.firstNonFinite();
     if (bad) {
       throw new DivergedError(
-        `${when} (AdamW step ${state.step}): ${bad.tensor} holds ${bad.value} at index ${bad.index}; the weights diverged, so nothing of this epoch was saved. ` +
-          `${keptFiles(paths)} Try a lower --lr (now ${schedule.lr}), then --resume or --overwrite.`,
+        `${when} (AdamW step ${this.state.step}): ${bad.tensor} holds ${bad.value} at index ${bad.index}; the weights diverged, so nothing of this epoch was saved. ` +
+          `${keptFiles(this.paths)} Try a lower --lr (now ${this.schedule.lr}), then --resume or --overwrite.`,
       );
     }
-  };
+  }
 
-  try {
-    for (let epoch = startEpoch; epoch <= s.epochs && !stoppedEarly; epoch++) {
-      if (opts.stopAfterEpochs !== undefined && epoch - startEpoch >= opts.stopAfterEpochs) break;
-      // set lr
-      const lr = schedule.lr;
-      const t0 = Date.now();
-      const from = partial?.epoch === epoch ? partial : undefined;
-      partial = undefined;
-      // forward/backward/update, one graph run per batch
-      const bar = progress ? createProgress({ total: trainIdx.length, label: `epoch ${epoch}/${s.epochs}`, unit: 'img' }) : null;
-      let lossSum = from?.lossSum ?? 0;
-      let seen = from?.seen ?? 0;
-      let trainMs = from?.trainMs ?? 0;
-      bar?.tick(seen);
-      for await (const b of loader.epoch(epoch - 1, from?.batch ?? 0)) {
-        if (opts.signal?.aborted) {
-          bar?.stop();
-          assertFinite(`stopping in epoch ${epoch}`);
-          await saveCheckpoint(paths.last, state.toCheckpoint(c, meta(epoch - 1), { optimizer: true, trainerState: trainerState(epoch - 1, { partial: { epoch, batch: b.batch, lossSum, seen, trainMs } }) }));
-          throw new StoppedError(
-            `stopped by ${String(opts.signal.reason ?? 'a signal')} in epoch ${epoch} before batch ${b.batch + 1} of ${loader.numBatches}; saved the run there in ${paths.last}. ${keptFiles(paths, true)}`,
-            String(opts.signal.reason ?? 'SIGINT'),
-          );
-        }
-        const ts0 = Date.now();
-        if (dump) await dump.batch(epoch, b.batch, b.image, b.mask, b.count, S);
-        const out = await trainSession.run({
-          ...state.feeds(stepInputs),
+  /** The epochs still to train. */
+  async fit(): Promise<void> {
+    const startEpoch = this.partial ? this.partial.epoch : (this.saved?.epoch ?? 0) + 1;
+    try {
+      for (let epoch = startEpoch; epoch <= this.s.epochs && !this.stoppedEarly; epoch++) {
+        if (this.o.stopAfterEpochs !== undefined && epoch - startEpoch >= this.o.stopAfterEpochs) break;
+        // before_epoch: set lr
+        const lr = this.schedule.lr;
+        const t0 = Date.now();
+        const sums = await this.trainEpoch(epoch, lr);
+        this.assertFinite(`epoch ${epoch}`);
+        const { val, gridProbs } = await this.validate(epoch);
+        const rec: EpochRecord = {
+          epoch, trainLoss: sums.lossSum / Math.max(sums.seen, 1), validLoss: val.loss, iou: val.mean.iou, lr,
+          seconds: (Date.now() - t0) / 1000, imagesPerSecond: sums.seen / Math.max(sums.trainMs / 1000, 1e-9),
+        };
+        await this.afterEpoch(rec, gridProbs);
+      }
+      // A run that had already finished: make sure its rows are in this results file.
+      if (this.saved && startEpoch > this.s.epochs && this.history.length) await upsertRunRows(this.resultsFile, this.run.record.runId, this.history.map((h) => this.row(h)));
+    } finally {
+      await this.loader.close();
+    }
+  }
+
+  /** all_batches: forward/backward/update, one graph run per batch; a signal saves the run mid-epoch. */
+  private async trainEpoch(epoch: number, lr: number): Promise<{ lossSum: number; seen: number; trainMs: number }> {
+    const S = this.c.imageSize;
+    const from = this.partial?.epoch === epoch ? this.partial : undefined;
+    this.partial = undefined;
+    const bar = this.o.progress !== false ? createProgress({ total: this.trainIdx.length, label: `epoch ${epoch}/${this.s.epochs}`, unit: 'img' }) : null;
+    const sums = { lossSum: from?.lossSum ?? 0, seen: from?.seen ?? 0, trainMs: from?.trainMs ?? 0 };
+    bar?.tick(sums.seen);
+    try {
+      for await (const b of this.loader.epoch(epoch - 1, from?.batch ?? 0)) {
+        if (this.o.signal?.aborted) await this.stop(epoch, b.batch, sums);
+        const t0 = Date.now();
+        if (this.dump) await this.dump.batch(epoch, b.batch, b.image, b.mask, b.count, S);
+        const out = await this.sessions.train.run({
+          ...this.state.feeds(this.sessions.stepInputs),
           [N.IMAGE]: new ort.Tensor('float32', b.image, [b.count, 3, S, S]),
           [N.MASK]: new ort.Tensor('float32', b.mask, [b.count, 1, S, S]),
           [N.LR]: new ort.Tensor('float32', Float32Array.of(lr), []),
-          [N.STEP]: new ort.Tensor('float32', Float32Array.of(state.step + 1), []),
+          [N.STEP]: new ort.Tensor('float32', Float32Array.of(this.state.step + 1), []),
         });
         const loss = out[N.LOSS].data[0] as number;
         if (!Number.isFinite(loss)) {
           throw new DivergedError(
-            `epoch ${epoch}, batch ${b.batch + 1} (AdamW step ${state.step + 1}): the ${c.loss.name} loss is ${loss}; the run stopped without updating the weights. ` +
-              `${keptFiles(paths)} Try a lower --lr (now ${lr}) or another loss, then --resume.`,
+            `epoch ${epoch}, batch ${b.batch + 1} (AdamW step ${this.state.step + 1}): the ${this.c.loss.name} loss is ${loss}; the run stopped without updating the weights. ` +
+              `${keptFiles(this.paths)} Try a lower --lr (now ${lr}) or another loss, then --resume.`,
           );
         }
-        state.absorb(out);
-        trainMs += Date.now() - ts0;
-        lossSum += loss * b.count;
-        seen += b.count;
+        this.state.absorb(out);
+        sums.trainMs += Date.now() - t0;
+        sums.lossSum += loss * b.count;
+        sums.seen += b.count;
         bar?.tick(b.count, { loss: loss.toFixed(4) });
       }
+    } finally {
       bar?.stop();
-      assertFinite(`epoch ${epoch}`);
-      // evaluate
-      const gridProbs = new Map<number, Float32Array>();
-      const val = await evaluateSamples(evalSession, evalInputs, state, dataset, validIdx, {
-        batchSize: s.batchSize,
-        onProbabilities: (indices, prob) => {
-          indices.forEach((idx, k) => {
-            if (gridIdx.includes(idx)) gridProbs.set(idx, prob.slice(k * S * S, (k + 1) * S * S));
-          });
-        },
-      });
-      if (!Number.isFinite(val.loss) || !Number.isFinite(val.mean.iou)) {
-        throw new DivergedError(`epoch ${epoch}: the validation loss is ${val.loss} (IoU ${val.mean.iou}); nothing of this epoch was saved. ${keptFiles(paths)} Try a lower --lr, then --resume.`);
-      }
-      const rec: EpochRecord = {
-        epoch, trainLoss: lossSum / Math.max(seen, 1), validLoss: val.loss, iou: val.mean.iou, lr,
-        seconds: (Date.now() - t0) / 1000, imagesPerSecond: seen / Math.max(trainMs / 1000, 1e-9),
-      };
-      history.push(rec);
-      schedule.step(rec.iou);
-      log(
-        `epoch ${epoch}/${s.epochs}: train loss ${rec.trainLoss.toFixed(4)}, valid loss ${rec.validLoss.toFixed(4)}, ` +
-          `valid IoU ${rec.iou.toFixed(4)}, lr ${lr.toExponential(1)}, ${rec.seconds.toFixed(1)} s, ${rec.imagesPerSecond.toFixed(1)} img/s`,
-      );
-      // checkpoint: best (with a prediction grid), then last, then the CSV rows
-      const isBest = !best || rec.iou > best.iou;
-      if (isBest) best = { epoch, iou: rec.iou };
-      if (s.earlyStop && epoch - best!.epoch >= s.earlyStop && epoch < s.epochs) {
-        stoppedEarly = { epoch, bestEpoch: best!.epoch };
-        log(`early stop: validation IoU has not improved for ${s.earlyStop} epochs (best ${best!.iou.toFixed(4)} in epoch ${best!.epoch})`);
-      }
-      if (isBest && opts.saveModel !== false) {
-        await saveCheckpoint(paths.best, state.toCheckpoint(c, meta(epoch), { optimizer: false }));
-        const epochGrid = path.join(paths.dir, `predictions_epoch_${String(epoch).padStart(3, '0')}.png`);
-        const items = gridIdx.map((idx) => ({
-          image: dataset.images.subarray(idx * S * S * 3, (idx + 1) * S * S * 3),
-          prob: gridProbs.get(idx)!,
-          mask: dataset.masks.subarray(idx * S * S, (idx + 1) * S * S),
-          id: dataset.ids[idx],
-        }));
-        await predictionGrid(items, S, epochGrid);
-        await copyFileAtomic(epochGrid, paths.grid);
-        grid = paths.grid;
-      }
-      await saveCheckpoint(paths.last, state.toCheckpoint(c, meta(epoch), { optimizer: true, trainerState: trainerState(epoch) }));
-      await upsertRunRows(resultsFile, runId, history.map(rowOf));
-      opts.onEpoch?.(rec, s.epochs);
     }
-    // A run that had already finished: make sure its rows are in this results file.
-    if (ts && startEpoch > s.epochs && history.length) await upsertRunRows(resultsFile, runId, history.map(rowOf));
-  } finally {
-    await loader.close();
+    return sums;
   }
-  await writeFileAtomic(paths.history, JSON.stringify({ runId, settings: s, history, ...(stoppedEarly ? { stoppedEarly } : {}) }, null, 2) + '\n');
 
-  const result: TrainResult = {
-    runId,
-    runDir: paths.dir,
-    resultsFile,
-    settings: s,
-    history,
-    best,
-    bestCheckpoint: fs.existsSync(paths.best) ? paths.best : null,
-    lastCheckpoint: paths.last,
-    grid: grid ?? (fs.existsSync(paths.grid) ? paths.grid : null),
-    ...(stoppedEarly ? { stoppedEarly } : {}),
-    resumedFrom: ts ? ts.epoch : undefined,
-  };
-  // evaluate on the test split
-  const finished = history.length === s.epochs || !!stoppedEarly;
-  if (opts.evaluate && finished && result.bestCheckpoint && split.test.length) {
-    const bestState = ModelState.fromCheckpoint(loadCheckpoint(result.bestCheckpoint), specs, c);
-    result.test = await evaluateSamples(evalSession, evalInputs, bestState, dataset, indicesOf(dataset.ids, split.test), { batchSize: s.batchSize });
-    const m = result.test.mean;
-    log(`test (${split.test.length} images, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)}, Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}`);
+  /** A signal arrived before batch `batch` of `epoch`: save the run there (last.ckpt) and stop. */
+  private async stop(epoch: number, batch: number, sums: { lossSum: number; seen: number; trainMs: number }): Promise<never> {
+    this.assertFinite(`stopping in epoch ${epoch}`);
+    const ts = this.trainerState(epoch - 1, { partial: { epoch, batch, ...sums } });
+    await saveCheckpoint(this.paths.last, this.state.toCheckpoint(this.c, this.meta(epoch - 1), { optimizer: true, trainerState: ts }));
+    const why = String(this.o.signal!.reason ?? 'SIGINT');
+    throw new StoppedError(`stopped by ${why} in epoch ${epoch} before batch ${batch + 1} of ${this.loader.numBatches}; saved the run there in ${this.paths.last}. ${keptFiles(this.paths, true)}`, why);
   }
-  return result;
+
+  /** Validation loss and IoU (eval-mode BatchNorm), and the probabilities of the grid's images. */
+  private async validate(epoch: number) {
+    const S = this.c.imageSize;
+    const gridProbs = new Map<number, Float32Array>();
+    const val = await evaluateSamples(this.sessions.eval, this.sessions.evalInputs, this.state, this.dataset, this.validIdx, {
+      batchSize: this.s.batchSize,
+      onProbabilities: (indices, prob) => {
+        indices.forEach((idx, k) => {
+          if (this.gridIdx.includes(idx)) gridProbs.set(idx, prob.slice(k * S * S, (k + 1) * S * S));
+        });
+      },
+    });
+    if (!Number.isFinite(val.loss) || !Number.isFinite(val.mean.iou)) {
+      throw new DivergedError(`epoch ${epoch}: the validation loss is ${val.loss} (IoU ${val.mean.iou}); nothing of this epoch was saved. ${keptFiles(this.paths)} Try a lower --lr, then --resume.`);
+    }
+    return { val, gridProbs };
+  }
+
+  /** after_epoch: log, schedule, early stop; checkpoint best (with a grid), then last, then the CSV rows. */
+  private async afterEpoch(rec: EpochRecord, gridProbs: Map<number, Float32Array>): Promise<void> {
+    const { s, c, paths, dataset } = this;
+    const S = c.imageSize;
+    this.history.push(rec);
+    this.schedule.step(rec.iou);
+    this.log(
+      `epoch ${rec.epoch}/${s.epochs}: train loss ${rec.trainLoss.toFixed(4)}, valid loss ${rec.validLoss.toFixed(4)}, ` +
+        `valid IoU ${rec.iou.toFixed(4)}, lr ${rec.lr.toExponential(1)}, ${rec.seconds.toFixed(1)} s, ${rec.imagesPerSecond.toFixed(1)} img/s`,
+    );
+    const isBest = !this.best || rec.iou > this.best.iou;
+    if (isBest) this.best = { epoch: rec.epoch, iou: rec.iou };
+    const best = this.best!;
+    if (s.earlyStop && rec.epoch - best.epoch >= s.earlyStop && rec.epoch < s.epochs) {
+      this.stoppedEarly = { epoch: rec.epoch, bestEpoch: best.epoch };
+      this.log(`early stop: validation IoU has not improved for ${s.earlyStop} epochs (best ${best.iou.toFixed(4)} in epoch ${best.epoch})`);
+    }
+    if (isBest && this.o.saveModel !== false) {
+      await saveCheckpoint(paths.best, this.state.toCheckpoint(c, this.meta(rec.epoch), { optimizer: false }));
+      const epochGrid = path.join(paths.dir, `predictions_epoch_${String(rec.epoch).padStart(3, '0')}.png`);
+      const items = this.gridIdx.map((idx) => ({
+        image: dataset.images.subarray(idx * S * S * 3, (idx + 1) * S * S * 3),
+        prob: gridProbs.get(idx)!,
+        mask: dataset.masks.subarray(idx * S * S, (idx + 1) * S * S),
+        id: dataset.ids[idx],
+      }));
+      await predictionGrid(items, S, epochGrid);
+      await copyFileAtomic(epochGrid, paths.grid);
+      this.grid = paths.grid;
+    }
+    await saveCheckpoint(paths.last, this.state.toCheckpoint(c, this.meta(rec.epoch), { optimizer: true, trainerState: this.trainerState(rec.epoch) }));
+    await upsertRunRows(this.resultsFile, this.run.record.runId, this.history.map((h) => this.row(h)));
+    this.o.onEpoch?.(rec, s.epochs);
+  }
+
+  /** after_fit: history.json, and the test split scored with best.ckpt when asked. */
+  async finish(): Promise<TrainResult> {
+    const { s, c, paths, history, best, stoppedEarly } = this;
+    const runId = this.run.record.runId;
+    await writeFileAtomic(paths.history, JSON.stringify({ runId, settings: s, history, ...(stoppedEarly ? { stoppedEarly } : {}) }, null, 2) + '\n');
+    const result: TrainResult = {
+      runId,
+      runDir: paths.dir,
+      resultsFile: this.resultsFile,
+      settings: s,
+      history,
+      best,
+      bestCheckpoint: fs.existsSync(paths.best) ? paths.best : null,
+      lastCheckpoint: paths.last,
+      grid: this.grid ?? (fs.existsSync(paths.grid) ? paths.grid : null),
+      ...(stoppedEarly ? { stoppedEarly } : {}),
+      resumedFrom: this.saved ? this.saved.epoch : undefined,
+    };
+    const finished = history.length === s.epochs || !!stoppedEarly;
+    if (this.o.evaluate && finished && result.bestCheckpoint && this.split.test.length) {
+      const bestState = ModelState.fromCheckpoint(loadCheckpoint(result.bestCheckpoint), parameterSpecs(c), c);
+      result.test = await evaluateSamples(this.sessions.eval, this.sessions.evalInputs, bestState, this.dataset, indicesOf(this.dataset.ids, this.split.test), { batchSize: s.batchSize });
+      const m = result.test.mean;
+      this.log(`test (${this.split.test.length} images, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)}, Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}`);
+    }
+    return result;
+  }
 }
 
 /** What a stopped or failed run leaves behind, for messages. */
