@@ -32,7 +32,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { formatDuration } from '../util/progress';
 import { SweepClock } from './eta';
 import { readRunProgress, RunProgress } from './progress-of-run';
-import { gridsFor } from './report';
+import { gridsFor, settingsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
 import { SweepRecipe, SweepState, readState, recipeDifferences, splitRecipe, writeState } from './state';
 
@@ -383,7 +383,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       const title =
         o.title ??
         `melseg sweep: ${models.length} model(s) x ${losses.length} loss(es), ${o.data}, ${imageSize} px, width ${width}, ${epochs} epoch(s)`;
-      charts = await drawCharts(rows, paths.root, { grids, title, top: o.top });
+      charts = await drawCharts(rows, paths.root, { grids, settings: settingsFor(rows, [paths.artifacts]), title, top: o.top });
     }
   }
 

@@ -23,7 +23,7 @@ import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/run';
 import { ReduceLROnPlateau, PlateauState } from '../optim/plateau';
 import { predictionGrid } from '../report/grid';
-import { ResultRow, startFresh, upsertRunRows } from '../report/results';
+import { ResultRow, checkResultsFile, startFresh, upsertRunRows } from '../report/results';
 import { createProgress } from '../util/progress';
 import { writeFileAtomic } from '../util/atomic';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -185,6 +185,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const bak = await startFresh(paths.results);
     if (bak) log(`started a fresh ${paths.results} (the old one is kept as ${bak})`);
   }
+  checkResultsFile(paths.results); // a foreign or damaged CSV or an unwritable folder fails now, not after the first epoch
 
   // graphs
   const graphs = await ensureGraphs(c, opts.graphsDir ?? 'graphs', log);
