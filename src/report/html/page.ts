@@ -222,7 +222,7 @@ export function reportHtml(input: PageInput): string {
 <div class="chart-box"><canvas id="chart-top" role="img" aria-label="validation IoU per epoch of the best combinations"></canvas></div>
 
 <h2 id="curves">Loss and validation IoU per epoch, per loss</h2>
-<p class="hint">Train loss (solid) and valid loss (dashed) on the left axis, validation IoU (thick) on the right; one colour per model. Hover for the values of an epoch.</p>
+<p class="hint">Train loss (thin) and valid loss (dashed) on the left axis, validation IoU (thick) on the right; one colour per model. Hover for the values of an epoch; the boxes show or hide a model or a quantity in every panel.</p>
 <div class="controls">models: ${data.models.map((m) => checkbox('model', m, m, data.colours[m])).join('')}
 quantities: ${checkbox('quantity', 'train', 'train loss (thin)')}${checkbox('quantity', 'valid', 'valid loss (dashed)')}${checkbox('quantity', 'iou', 'validation IoU (thick)')}</div>
 <div class="facets">
