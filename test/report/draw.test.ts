@@ -131,6 +131,9 @@ describe('drawCharts', () => {
     const thumbs = fs.readdirSync(path.join(out, REPORT_FILES)).map((f) => fs.statSync(path.join(out, REPORT_FILES, f)).size);
     expect(thumbs).toHaveLength(60);
     const total = page + thumbs.reduce((a, b) => a + b, 0);
+    if (process.env.MELSEG_PRINT_SIZES) {
+      console.log(`60 runs, 256 px grids: report.html ${page} B, ${thumbs.length} thumbnails ${total - page} B, total ${total} B; the grids ${gridBytes} B`);
+    }
     expect(gridBytes).toBeGreaterThan(30e6); // what embedding the grids would have cost, before base64
     expect(page).toBeLessThan(1e6);
     expect(total).toBeLessThan(10e6);

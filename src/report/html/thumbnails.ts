@@ -2,8 +2,9 @@
  * Small JPEG thumbnails of prediction grids for report.html, which links each to its full-size PNG
  * instead of embedding it (a 256 px grid is about 1 MB; 60 of them inlined would make a page of 60 MB).
  *
- * Decoded and scaled by canvas (libpng + cairo) and encoded by libjpeg: about ten times faster than
- * jimp's JavaScript codecs, side by side on the same grid (decode + resize + JPEG).
+ * Decoded and scaled by canvas (libpng + cairo) and encoded by libjpeg, not by jimp's JavaScript codecs:
+ * 0.2 s against 1.2 s for a 256 px grid (decode + resize + JPEG, side by side), which over the 60 runs
+ * of a sweep is a minute saved each time the report is drawn.
  */
 import * as fs from 'fs';
 import { createCanvas, loadImage } from 'canvas';
