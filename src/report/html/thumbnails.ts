@@ -3,8 +3,8 @@
  * instead of embedding it (a 256 px grid is about 1 MB; 60 of them inlined would make a page of 60 MB).
  *
  * Decoded and scaled by canvas (libpng + cairo) and encoded by libjpeg, not by jimp's JavaScript codecs:
- * 0.2 s against 1.2 s for a 256 px grid (decode + resize + JPEG, side by side), which over the 60 runs
- * of a sweep is a minute saved each time the report is drawn.
+ * 0.2 s against 1.2 s per 256 px grid (decode + resize + JPEG), side by side in one run on a busy
+ * 2-core machine; a sweep's report makes 60 of them.
  */
 import * as fs from 'fs';
 import { createCanvas, loadImage } from 'canvas';
