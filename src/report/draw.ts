@@ -9,7 +9,7 @@ import { drawCurves, drawMetricBars, drawTopCurves } from './charts';
 import { RunCard, RunSettings, makeThumbnail, reportHtml } from './html';
 import { writeFileAtomic } from '../util/atomic';
 import type { ResultRow } from './results/csv';
-import { bestPerCombination } from './results/summary';
+import { bestPerCombination, rankByBestIoU } from './results/summary';
 
 export interface DrawChartsOptions {
   /** "model|criterion" -> PNG of its prediction grid (see predictionGrid), linked from report.html. */
@@ -85,10 +85,9 @@ export async function drawCharts(rows: readonly ResultRow[], outDir: string, opt
   const chosen = await drawTopCurves(rows, best, files.curvesTop, top, title);
   await drawMetricBars(best, files.metrics, title);
 
-  const byIoU = [...best].sort((a, b) => (Number.isFinite(b.bestMetric) ? b.bestMetric : -1) - (Number.isFinite(a.bestMetric) ? a.bestMetric : -1));
   const taken = new Set<string>();
   const cards: RunCard[] = [];
-  for (const b of byIoU) {
+  for (const b of rankByBestIoU(best)) {
     const grid = opts.grids?.[`${b.model}|${b.criterion}`];
     const card: RunCard = { summary: b, settings: (b.run && opts.settings?.[b.run]) || null };
     if (grid) {

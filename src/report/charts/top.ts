@@ -2,7 +2,7 @@
 import type { ChartDataset } from 'chart.js';
 import { writeFileAtomic } from '../../util/atomic';
 import type { ResultRow } from '../results/csv';
-import type { CombinationSummary } from '../results/summary';
+import { CombinationSummary, rankByBestIoU } from '../results/summary';
 import { epochAxis, zoomedAxis } from './axes';
 import { PALETTE, render } from './render';
 import { Point, comboKey, fmt, points, radii, seriesByCombination } from './series';
@@ -12,9 +12,8 @@ export const TOP_H = 560;
 
 /** The `n` combinations with the highest best IoU, best first (combinations without any IoU left out). */
 export function topCombinations(best: readonly CombinationSummary[], n: number): CombinationSummary[] {
-  return best
+  return rankByBestIoU(best)
     .filter((b) => Number.isFinite(b.bestMetric))
-    .sort((a, b) => b.bestMetric - a.bestMetric)
     .slice(0, n);
 }
 

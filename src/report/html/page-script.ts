@@ -55,7 +55,14 @@ export const CHARTS_SCRIPT = `
   Chart.defaults.maintainAspectRatio = false;
   var fmt = function (v, d) { return v === null || v === undefined || !isFinite(v) ? 'n/a' : Number(v).toFixed(d); };
   var colourOf = function (model) { return data.colours[model] || '#777'; };
-  var integerEpochs = function (scale) { scale.ticks = scale.ticks.filter(function (t) { return Number.isInteger(t.value); }); };
+  // Whole epochs only; a single epoch gets half an epoch either side.
+  var epochAxis = function () {
+    var one = data.maxEpoch <= 1;
+    return {
+      type: 'linear', min: one ? 0.5 : 1, max: one ? 1.5 : data.maxEpoch, title: { display: true, text: 'epoch' }, ticks: { precision: 0 },
+      afterBuildTicks: function (scale) { scale.ticks = scale.ticks.filter(function (t) { return Number.isInteger(t.value); }); },
+    };
+  };
 
   // Best IoU per model and loss.
   var lookup = {};
@@ -122,7 +129,7 @@ export const CHARTS_SCRIPT = `
         tooltip: { callbacks: { label: function (ctx) { return ctx.dataset.name + ': IoU ' + fmt(ctx.raw.y, 4); } } },
       },
       scales: {
-        x: { type: 'linear', min: 1, max: data.maxEpoch, title: { display: true, text: 'epoch' }, ticks: { precision: 0 }, afterBuildTicks: integerEpochs },
+        x: epochAxis(),
         y: { min: data.topAxis.min, max: data.topAxis.max, title: { display: true, text: 'validation IoU' } },
       },
     },
@@ -170,7 +177,7 @@ export const CHARTS_SCRIPT = `
           tooltip: { callbacks: { title: function (items) { return items.length ? 'epoch ' + items[0].raw.x : ''; }, label: function (ctx) { return ctx.dataset.label + ': ' + fmt(ctx.raw.y, 4); } } },
         },
         scales: {
-          x: { type: 'linear', min: data.maxEpoch <= 1 ? 0.5 : 1, max: data.maxEpoch <= 1 ? 1.5 : data.maxEpoch, title: { display: true, text: 'epoch' }, ticks: { precision: 0 }, afterBuildTicks: integerEpochs },
+          x: epochAxis(),
           y: { position: 'left', title: { display: true, text: 'loss' }, grace: '5%' },
           y1: { position: 'right', min: 0, max: 1, title: { display: true, text: 'IoU' }, grid: { drawOnChartArea: false } },
         },

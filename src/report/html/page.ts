@@ -8,7 +8,7 @@ import { zoomedAxis } from '../charts/axes';
 import { PALETTE } from '../charts/render';
 import { fmt, lossesOf, modelColours, modelsOf, seriesByCombination } from '../charts/series';
 import type { ResultRow } from '../results/csv';
-import type { CombinationSummary } from '../results/summary';
+import { CombinationSummary, rankByBestIoU } from '../results/summary';
 import { chartJsSource } from './chartjs';
 import { CHARTS_SCRIPT, SORT_SCRIPT } from './page-script';
 import type { RunSettings } from './run-settings';
@@ -96,9 +96,8 @@ function scriptJson(value: unknown): string {
 }
 
 function table(best: readonly CombinationSummary[]): string {
-  const byIoU = [...best].sort((a, b) => (Number.isFinite(b.bestMetric) ? b.bestMetric : -1) - (Number.isFinite(a.bestMetric) ? a.bestMetric : -1));
   const numCell = (x: number, digits: number) => `<td class="num" data-v="${Number.isFinite(x) ? x : ''}">${fmt(x, digits)}</td>`;
-  const body = byIoU
+  const body = rankByBestIoU(best)
     .map(
       (b, i) =>
         `<tr${i === 0 && Number.isFinite(b.bestMetric) ? ' class="best"' : ''}><td>${escapeHtml(b.model)}</td><td>${escapeHtml(b.criterion)}</td>` +
@@ -190,8 +189,7 @@ details { font-size: 13px; margin-top: 4px; }
 export function reportHtml(input: PageInput): string {
   const { title, rows, best, cards } = input;
   const e = escapeHtml;
-  const byIoU = [...best].filter((b) => Number.isFinite(b.bestMetric)).sort((a, b) => b.bestMetric - a.bestMetric);
-  const top = byIoU[0];
+  const top = rankByBestIoU(best).find((b) => Number.isFinite(b.bestMetric));
   const runs = new Set(rows.map((r) => r.run)).size;
   const data = pageData(input);
   const shared = sharedSettings(cards);

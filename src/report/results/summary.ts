@@ -76,6 +76,12 @@ export function bestPerCombination(rows: readonly ResultRow[]): CombinationSumma
   return out.sort((a, b) => compareNames(MODEL_NAMES, a.model, b.model) || compareNames(LOSS_NAMES, a.criterion, b.criterion));
 }
 
+/** Summaries best first by best IoU; those without any IoU last, in their given order. */
+export function rankByBestIoU(best: readonly CombinationSummary[]): CombinationSummary[] {
+  const key = (b: CombinationSummary) => (Number.isFinite(b.bestMetric) ? b.bestMetric : -Infinity);
+  return [...best].sort((a, b) => key(b) - key(a) || 0);
+}
+
 /** Rows of the run that bestPerCombination summarises for each combination, sorted by epoch. */
 export function latestRunRows(rows: readonly ResultRow[]): ResultRow[] {
   const lastRun = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { bestPerCombination, latestRunRows, sortRows } from '../../../src/report/results';
+import { bestPerCombination, latestRunRows, rankByBestIoU, sortRows } from '../../../src/report/results';
 import { row } from '../helpers';
 
 describe('bestPerCombination', () => {
@@ -39,5 +39,17 @@ describe('sortRows and latestRunRows', () => {
   test('latestRunRows keeps only the run each combination is summarised by', () => {
     const rows = [row({ run: 'a', epoch: 1 }), row({ run: 'b', epoch: 1 }), row({ run: 'b', epoch: 2 }), row({ run: 'c', model: 'SegNet' })];
     expect(latestRunRows(rows).map((r) => `${r.run}:${r.epoch}`)).toEqual(['c:1', 'b:1', 'b:2']);
+  });
+});
+
+describe('rankByBestIoU', () => {
+  test('best first; combinations without any IoU last, in their given order', () => {
+    const best = bestPerCombination([
+      row({ criterion: 'BCELoss', metric: NaN }),
+      row({ criterion: 'bce_loss', metric: 0.7 }),
+      row({ criterion: 'dice_loss', metric: NaN }),
+      row({ criterion: 'focal_loss', metric: 0.9 }),
+    ]);
+    expect(rankByBestIoU(best).map((b) => b.criterion)).toEqual(['focal_loss', 'bce_loss', 'BCELoss', 'dice_loss']);
   });
 });
