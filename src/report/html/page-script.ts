@@ -96,7 +96,7 @@ export const CHARTS_SCRIPT = `
       },
       scales: {
         x: { ticks: { autoSkip: false, maxRotation: 60, minRotation: 30 } },
-        y: { min: data.bestAxis.min, max: data.bestAxis.max, title: { display: true, text: 'best validation IoU' } },
+        y: { min: data.bestAxis.min, max: data.bestAxis.max, ticks: { stepSize: data.bestAxis.step }, title: { display: true, text: 'best validation IoU' } },
       },
     },
   });
@@ -130,7 +130,7 @@ export const CHARTS_SCRIPT = `
       },
       scales: {
         x: epochAxis(),
-        y: { min: data.topAxis.min, max: data.topAxis.max, title: { display: true, text: 'validation IoU' } },
+        y: { min: data.topAxis.min, max: data.topAxis.max, ticks: { stepSize: data.topAxis.step }, title: { display: true, text: 'validation IoU' } },
       },
     },
   });

@@ -35,6 +35,9 @@ export interface PageInput {
   pngs: { curves: string; curvesTop: string; metrics: string };
 }
 
+/** A zoomed IoU axis (see zoomedAxis): its ends and tick step. */
+type Axis = { min: number; max: number; step: number };
+
 /** The JSON the page script reads (see CHARTS_SCRIPT). NaN becomes null: JSON has no NaN. */
 interface PageData {
   models: string[];
@@ -44,9 +47,9 @@ interface PageData {
   maxEpoch: number;
   series: { model: string; criterion: string; epoch: number[]; train: (number | null)[]; valid: (number | null)[]; iou: (number | null)[] }[];
   best: { model: string; criterion: string; bestMetric: number | null; bestEpoch: number | null }[];
-  bestAxis: { min: number; max: number };
+  bestAxis: Axis;
   topKeys: string[];
-  topAxis: { min: number; max: number };
+  topAxis: Axis;
 }
 
 export function escapeHtml(s: string): string {
@@ -57,9 +60,9 @@ const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 function pageData(input: PageInput): PageData {
   const series = [...seriesByCombination(input.rows).values()];
-  const axis = (values: number[], below: number, above: number) => {
-    const { min, max } = zoomedAxis(values, below, above);
-    return { min, max };
+  const axis = (values: number[], below: number, above: number): Axis => {
+    const { min, max, ticks } = zoomedAxis(values, below, above);
+    return { min, max, step: ticks.stepSize };
   };
   return {
     models: modelsOf(input.best),
