@@ -4,10 +4,11 @@
 # ISIC pipelines of scripts/torch_train.py), node modules, and the compiled CLI.
 # libopenblas0-pthread: without it Debian's PyTorch runs its BLAS-backed ops on the reference BLAS,
 # which would make the PyTorch side of npm run bench:vs-torch an unfairly slow yardstick.
+# chromium-headless-shell: the headless browser the report test (test/report/page.test.ts) opens report.html in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev python3-onnx python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread)
+APT_PACKAGES=(build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev python3-onnx python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread chromium-headless-shell)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

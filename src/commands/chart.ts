@@ -4,10 +4,11 @@ import { chartResults } from '../sweep';
 export default class Chart extends Command {
   static override summary = 'Draw the charts and the HTML report of one or more results CSVs.';
   static override description = `Writes curves.png (per loss: train/valid loss and validation IoU per epoch, one colour per model),
-curves_top.png (the --top best combinations), metrics.png (best validation IoU per model and loss) and
-report.html (all of them, a sortable table, and each combination's predictions_best.png from
-<artifacts>/<run>/ when found). Several --results files are read together (e.g. the shards of a sweep);
-each combination is charted from its latest run.`;
+curves_top.png (the --top best combinations), metrics.png (best validation IoU per model and loss, each bar
+labelled) and report.html: interactive charts (hover for values, click to hide series; Chart.js is inlined,
+so the page works offline), a sortable table, and a card per run with its settings (<artifacts>/<run>/run.json)
+and a thumbnail (in report_files/) that links to its predictions_best.png. Several --results files are read
+together (e.g. the shards of a sweep); each combination is charted from its latest run.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --results /tmp/sw/results.csv --top 10',
@@ -16,7 +17,7 @@ each combination is charted from its latest run.`;
   static override flags = {
     results: Flags.string({ char: 'r', summary: 'Results CSV(s); repeat the flag or list several.', multiple: true, default: ['results/results.csv'] }),
     out: Flags.string({ char: 'o', summary: 'Folder for the charts and report.html (default: the folder of the first --results file).' }),
-    artifacts: Flags.string({ summary: 'Folder(s) holding <run>/predictions_best.png (default: artifacts/ next to each results file, then ./artifacts).', multiple: true }),
+    artifacts: Flags.string({ summary: 'Folder(s) holding <run>/predictions_best.png and run.json (default: artifacts/ next to each results file, then ./artifacts).', multiple: true }),
     top: Flags.integer({ summary: 'Combinations in curves_top.png.', default: 5 }),
     title: Flags.string({ summary: 'Title of the figures and the report.' }),
   };

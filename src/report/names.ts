@@ -1,41 +1,33 @@
 /**
- * The study's model and loss tables. The results CSV stores NAMES, never indices, so that a row still
- * means the same thing if a table is ever reordered; these helpers convert the CLI's indices.
+ * Model and loss names for the results CSV and the charts, taken from the one model table
+ * (src/models) and the one loss table (src/losses): a model or loss added there is known here too.
+ * The results CSV stores NAMES, never indices, so that a row still means the same thing if a table
+ * is ever reordered; these helpers convert the CLI's indices.
  */
+import { LOSSES } from '../losses';
+import { MODELS } from '../models';
 
 /** Model index -> name, as in the study's `--model` flag. */
-export const MODEL_NAMES: readonly string[] = ['SegNet', 'UNet', 'UNet_stride', 'UNet_dilate'];
+export const MODEL_NAMES: readonly string[] = MODELS.map((m) => m.name);
 
-/**
- * Loss index -> name. 0..3 are fixed; 4..14 are Tversky with alpha = (k - 4) / 10 (beta = 1 - alpha),
- * printed with two decimals as in the study (`tversky_loss_alpha_0.30`).
- */
-export const LOSS_NAMES: readonly string[] = [
-  'BCELoss',
-  'bce_loss',
-  'dice_loss',
-  'focal_loss',
-  ...Array.from({ length: 11 }, (_, i) => `tversky_loss_alpha_${(i / 10).toFixed(2)}`),
-];
+/** Loss index -> name, as in the study's `--loss` flag (`tversky_loss_alpha_0.30` for 7). */
+export const LOSS_NAMES: readonly string[] = LOSSES.map((l) => l.name);
 
-export function modelName(index: number): string {
-  const name = MODEL_NAMES[index];
-  if (name === undefined || !Number.isInteger(index)) {
-    throw new Error(
-      `modelName: expected a model index 0..${MODEL_NAMES.length - 1} (${MODEL_NAMES.join(', ')}); found ${index}.`,
-    );
+function nameAt(table: readonly string[], what: string, index: number): string {
+  const name = Number.isInteger(index) ? table[index] : undefined;
+  if (name === undefined) {
+    const last = table.length - 1;
+    throw new Error(`expected a ${what} number 0..${last} (0 ${table[0]} .. ${last} ${table[last]}); found ${index}.`);
   }
   return name;
 }
 
+export function modelName(index: number): string {
+  return nameAt(MODEL_NAMES, 'model', index);
+}
+
 export function lossName(index: number): string {
-  const name = LOSS_NAMES[index];
-  if (name === undefined || !Number.isInteger(index)) {
-    throw new Error(
-      `lossName: expected a loss index 0..${LOSS_NAMES.length - 1} (0 BCELoss .. 14 tversky_loss_alpha_1.00); found ${index}.`,
-    );
-  }
-  return name;
+  return nameAt(LOSS_NAMES, 'loss', index);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ChartFiles, ResultRow, bestPerCombination, drawCharts, mergeResults, readResults } from '../report';
+import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings } from '../report';
 
 const HOW_TO_PRODUCE =
   'Results files are written by `melseg train` (one run) and `melseg sweep` (results/results.csv, <out>/results.csv, ' +
@@ -40,6 +40,20 @@ export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly stri
   return grids;
 }
 
+/**
+ * Run id -> the settings in `<artifacts>/<run>/run.json` of each run charted (the latest run of each
+ * combination), from the first artifacts folder holding the run; null for a run without run.json.
+ */
+export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, RunSettingsView | null> {
+  const out: Record<string, RunSettingsView | null> = {};
+  for (const b of bestPerCombination(rows)) {
+    if (!b.run) continue;
+    const dir = artifactDirs.map((d) => path.join(d, b.run)).find((d) => fs.existsSync(d));
+    out[b.run] = dir ? readRunSettings(dir) : null;
+  }
+  return out;
+}
+
 export interface ChartOptions {
   /** Results CSVs (read in order; all rows are charted). */
   results: readonly string[];
@@ -69,9 +83,10 @@ export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
     throw new Error(`${opts.results.join(', ')}: no result rows yet (only a header). Train something first: ${HOW_TO_PRODUCE}`);
   }
   const out = opts.out ?? path.dirname(opts.results[0]);
-  const grids = gridsFor(rows, opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results));
+  const artifacts = opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results);
+  const grids = gridsFor(rows, artifacts);
   fs.mkdirSync(out, { recursive: true });
-  const files = await drawCharts(rows, out, { grids, title: opts.title, top: opts.top });
+  const files = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), title: opts.title, top: opts.top });
   return { files, rows: rows.length, combinations: bestPerCombination(rows).length, grids: Object.keys(grids).length };
 }
 

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn, ChildProcess } from 'child_process';
+import { spawn, ChildProcess, SpawnOptions } from 'child_process';
 import { loadImage, createCanvas } from 'canvas';
 import type { ResultRow } from '../../src/report/results';
 
@@ -30,9 +30,9 @@ export function row(over: Partial<ResultRow> = {}): ResultRow {
 
 /**
  * Starts `node -e <script>` with a require hook that transpiles .ts with the repo's TypeScript, so a child
- * can `require(SRC + '/results.ts')` without a build. `script` gets SRC and ARGS (JSON) in scope.
+ * can `require(SRC + '/results')` without a build. `script` gets SRC and ARGS (JSON) in scope.
  */
-export function spawnTsNode(script: string, args: unknown): ChildProcess {
+export function spawnTsNode(script: string, args: unknown, options: SpawnOptions = {}): ChildProcess {
   const prelude = `
 const ts = require(${JSON.stringify(path.join(REPO, 'node_modules/typescript'))});
 const fs = require('fs');
@@ -41,7 +41,21 @@ require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileS
 const SRC = ${JSON.stringify(path.join(REPO, 'src/report'))};
 const ARGS = JSON.parse(process.argv[1]);
 `;
-  return spawn(process.execPath, ['-e', prelude + script, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['-e', prelude + script, JSON.stringify(args)], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * A folder the test user cannot write to, and spawn options for a process that is that user: as root
+ * (who may write anywhere) the child runs as `nobody`; otherwise as this user. The folder's parent is
+ * made traversable so that the child can reach it.
+ */
+export function unwritableDir(parent: string): { dir: string; spawnAs: SpawnOptions } {
+  const dir = path.join(parent, 'read-only');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(parent, 0o755);
+  fs.chmodSync(dir, 0o555);
+  const root = process.getuid?.() === 0;
+  return { dir, spawnAs: root ? { uid: 65534, gid: 65534 } : {} };
 }
 
 export function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
