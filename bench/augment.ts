@@ -18,7 +18,7 @@ import * as path from 'path';
 import { Jimp } from 'jimp';
 import { AUGMENT_PRESETS, applyAugment, drawParams, toTensor, maskToTensor, type AugmentConfig } from '../src/data/augment';
 import { decodeFile } from '../src/data/decode';
-import { loadDataset } from '../src/data/datasets';
+import { defaultSourceMaxSide, loadDataset } from '../src/data/datasets';
 import { decodeImage, decodeMask, fitWithin, resizeBilinear, resizeNearest, type Image, type Mask } from '../src/data/image';
 import { Rng } from '../src/data/rng';
 import { generateSynthetic } from '../src/data/synthetic';
@@ -186,9 +186,9 @@ async function benchMemory(): Promise<void> {
     }
     console.log(
       'Per sample: S x S costs 4 S^2 bytes; the source w x h costs 4 w h bytes. ' +
-        `PH2 (200 x 765x560) originals: ${mib(200 * 765 * 560 * 4)}; ISIC 2017 (2000 photos, most 1024x768 or larger) at ` +
-        `cap 4S=${4 * S}: <= ${mib(2000 * 4 * fitWithin(4 * 1024, 4 * 768, 4 * S).reduce((a, b) => a * b, 1))}, ` +
-        `at cap 6S=${6 * S}: <= ${mib(2000 * 4 * fitWithin(4 * 1024, 4 * 768, 6 * S).reduce((a, b) => a * b, 1))}`,
+        `PH2 (200 x 765x560) originals: ${mib(200 * 765 * 560 * 4)}; 2000 photos of 4:3 aspect, larger than the cap, ` +
+        `at cap 4S=${4 * S}: ${mib(2000 * 4 * fitWithin(4000, 3000, 4 * S).reduce((a, b) => a * b, 1))}, ` +
+        `at cap 6S=${6 * S}: ${mib(2000 * 4 * fitWithin(4000, 3000, 6 * S).reduce((a, b) => a * b, 1))}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -240,15 +240,16 @@ async function benchDecode(): Promise<void> {
       `decoded values: max |jimp - sharp| ${maxd}, mean ${(sum / (3 * 6e6)).toFixed(3)}; share of samples differing by 0,1,2,3,4,5+: ` +
         hist.map((h) => `${((100 * h) / (3 * 6e6)).toFixed(1)}%`).join(' '),
     );
-    const steps: Record<string, number[]> = { 'decode image (sharp)': [], 'decode + binarise mask': [], [`resize to ${S}`]: [], [`cap to ${6 * S}`]: [] };
+    const cap = defaultSourceMaxSide(S);
+    const steps: Record<string, number[]> = { 'decode image (sharp)': [], 'decode + binarise mask': [], [`resize to ${S}`]: [], [`cap to ${cap}`]: [] };
  for (let r = 0; r < 3; r++) {
       let img!: Image;
       let m!: Mask;
       steps['decode image (sharp)']!.push(await cpuMs(async () => (img = await decodeImage(file))));
       steps['decode + binarise mask']!.push(await cpuMs(async () => (m = await decodeMask(maskFile))));
       steps[`resize to ${S}`]!.push(cpuMsSync(() => (resizeBilinear(img, S), resizeNearest(m, S))));
-      const [w, h] = fitWithin(3000, 2000, 6 * S);
-      steps[`cap to ${6 * S}`]!.push(cpuMsSync(() => (resizeBilinear(img, w, h), resizeNearest(m, w, h))));
+      const [w, h] = fitWithin(3000, 2000, cap);
+      steps[`cap to ${cap}`]!.push(cpuMsSync(() => (resizeBilinear(img, w, h), resizeNearest(m, w, h))));
     }
     console.log('first load of one 6 MP pair, CPU ms, median of 3: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v).toFixed(0)} ms`).join(', '));
   } finally {

@@ -252,8 +252,8 @@ export async function loadDataset(spec: string, opts: LoadOptions): Promise<Data
       await writeCache(file, key, header, blocks);
       return true;
     } catch (e) {
-      // The data is decoded and usable; only the next run's speed-up is lost.
-      warnings.push(
+      // The data is decoded and usable; only the next run's speed-up is lost. One warning is enough.
+      if (warnings.length === 0) warnings.push(
         `The decoded dataset could not be cached: ${(e as Error).message} ` +
           'Fix: set MELSEG_CACHE_DIR to a writable folder (the data loaded; only the next start is slower).',
       );
