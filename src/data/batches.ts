@@ -43,11 +43,15 @@ export interface BatchLoaderOptions {
   batchSize: number;
   /** Seed of shuffling and augmentation. Default 0. */
   seed?: number;
-  /** 'train': shuffle + study augmentation (default). 'eval': dataset order, normalisation only. */
+  /** 'train': shuffle + augmentation (default). 'eval': dataset order, normalisation only. */
   mode?: 'train' | 'eval';
-  /** Overrides of the mode's defaults. `augment: true` means STUDY_AUGMENT. */
+  /**
+   * Overrides of the mode's defaults. `augment`: a config (e.g. augmentPreset('study'), or
+   * AUGMENT_PRESETS.plain), null or false for none, true for AUGMENT_PRESETS.cached. A config with
+   * cropFrom 'source' needs a dataset loaded with keepSource.
+   */
   shuffle?: boolean;
-  augment?: boolean | AugmentConfig;
+  augment?: boolean | AugmentConfig | null;
   /** Drop a last, incomplete batch (e.g. to keep BatchNorm away from a batch of 1). Default false. */
   dropLast?: boolean;
   /** Worker threads; 0 builds batches in this thread. Default 1. */
@@ -76,6 +80,23 @@ function shared(a: Uint8Array): Uint8Array {
   return s;
 }
 
+/** A clear error unless the dataset holds every sample at source resolution, for `config`. */
+function checkSourceRes(dataset: BatchSource, config: AugmentConfig): void {
+  const src = dataset.sourceRes;
+  const n = dataset.ids.length;
+  if (!src) {
+    throw new Error(
+      `BatchLoader: the augmentation '${config.name}' crops from the images at source resolution, but the dataset ` +
+        'was loaded without them. Load it with loadDataset(spec, { imageSize, keepSource: true }) ' +
+        "(needsSourceRes(config) says when), or use the 'cached' preset.",
+    );
+  }
+  const bad = src.sizes.findIndex(([w, h], i) => src.images[i]?.length !== w * h * 3 || src.masks[i]?.length !== w * h);
+  if (src.sizes.length !== n || bad >= 0) {
+    throw new Error(`BatchLoader: dataset.sourceRes does not match its ${n} samples (sample ${bad}); pass a Dataset from loadDataset.`);
+  }
+}
+
 interface Pending {
   resolve: (r: { image: Float32Array; mask: Float32Array }) => void;
   reject: (e: Error) => void;
@@ -89,7 +110,8 @@ class WorkerSlot {
   private failure: Error | null = null;
 
   constructor(script: string, store: SampleStore) {
-    this.worker = new Worker(script, { workerData: { images: store.images, masks: store.masks, size: store.size } });
+    const data: SampleStore = { images: store.images, masks: store.masks, size: store.size, sourceRes: store.sourceRes ?? null };
+    this.worker = new Worker(script, { workerData: data });
     this.worker.unref();
     this.worker.on('message', (msg: WorkerReply) => {
       const p = this.pending.get(msg.id);
@@ -168,8 +190,9 @@ export class BatchLoader {
     this.batchSize = opts.batchSize;
     this.seed = opts.seed ?? 0;
     this.shuffle = opts.shuffle ?? mode === 'train';
-    const aug = opts.augment ?? mode === 'train';
-    this.augment = aug === true ? STUDY_AUGMENT : aug === false ? null : aug;
+    const aug = opts.augment === undefined ? mode === 'train' : opts.augment;
+    this.augment = aug === true ? STUDY_AUGMENT : aug === false || aug === null ? null : aug;
+    if (this.augment?.cropFrom === 'source') checkSourceRes(dataset, this.augment);
     this.dropLast = opts.dropLast ?? false;
     this.indices = [...indices];
     this.numBatches = this.dropLast ? Math.floor(indices.length / this.batchSize) : Math.ceil(indices.length / this.batchSize);
@@ -177,9 +200,16 @@ export class BatchLoader {
     const script = opts.workerScript === undefined ? defaultWorkerScript() : opts.workerScript;
     const workers = opts.workers ?? 1;
     this.usesWorkers = script !== null && workers > 0;
+    const src = this.augment?.cropFrom === 'source' ? dataset.sourceRes : null;
     this.source = this.usesWorkers
-      ? { ids: dataset.ids, size: S, images: shared(dataset.images), masks: shared(dataset.masks) }
-      : dataset;
+      ? {
+          ids: dataset.ids,
+          size: S,
+          images: shared(dataset.images),
+          masks: shared(dataset.masks),
+          sourceRes: src ? { sizes: src.sizes, images: src.images.map(shared), masks: src.masks.map(shared) } : null,
+        }
+      : { ids: dataset.ids, size: S, images: dataset.images, masks: dataset.masks, sourceRes: src ?? null };
     if (this.usesWorkers) {
       for (let w = 0; w < workers; w++) this.slots.push(new WorkerSlot(script!, this.source));
     }

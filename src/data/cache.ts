@@ -1,33 +1,24 @@
 /**
- * On-disk cache of decoded, resized datasets, so that 2000 JPEGs are decoded once.
+ * On-disk cache of decoded datasets, so that 2000 photos are decoded once.
  *
- * Key: sha256 of (format version, layout, image size, every source file's path, byte size and
- * mtime), so editing, adding or removing a file, or changing the size, selects a new cache file.
+ * Key: sha256 of (format version, what is stored: layout, size, JPEG decoder, ...; every source
+ * file's path, byte size and mtime), so editing, adding or removing a file, or changing the size,
+ * selects a new cache file.
  * File: 8-byte magic `MELSEGDS`, uint32 LE format version, uint32 LE header length, the header
- * (UTF-8 JSON: layout, root, ids, size, origSizes, sources, key), then the N*S*S*3 image bytes and
- * the N*S*S mask bytes. Written to a temporary file in the same folder, then renamed, so readers
- * never see a partial file (rename is atomic within a file system).
+ * (UTF-8 JSON: the caller's fields, `key`, and `blocks`, the byte length of each block), then the
+ * blocks back to back. Each block is read into its own SharedArrayBuffer, so worker threads share
+ * it without copying. Written through writeFileAtomic (temp file, verified, renamed), so readers
+ * never see a partial file.
  */
-import { createHash, randomBytes } from 'crypto';
+import { createHash } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import type { Layout } from './layouts';
+import { writeFileAtomic } from '../util/atomic';
 
 const MAGIC = 'MELSEGDS';
-/** Bump when the decoding or resizing changes, so old caches are not reused. */
-export const CACHE_VERSION = 1;
+/** Bump when the decoding, resizing or file format changes, so old caches are not reused. */
+export const CACHE_VERSION = 2;
 const PREFIX = 16;
-
-export interface CachedDataset {
-  layout: Layout;
-  root: string;
-  ids: string[];
-  size: number;
-  origSizes: [number, number][];
-  sources: string[];
-  images: Uint8Array;
-  masks: Uint8Array;
-}
 
 export interface SourceFile {
   path: string;
@@ -44,16 +35,18 @@ export async function statSources(paths: string[]): Promise<SourceFile[]> {
   );
 }
 
-export function cacheKey(layout: Layout, imageSize: number, sources: SourceFile[]): string {
+/** `what` describes the stored content (layout, size, decoder, ...); any change gives a new key. */
+export function cacheKey(what: Record<string, unknown>, sources: SourceFile[]): string {
   const sorted = [...sources].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const h = createHash('sha256');
-  h.update(JSON.stringify({ v: CACHE_VERSION, layout, imageSize }));
+  h.update(JSON.stringify({ v: CACHE_VERSION, ...what }));
   for (const s of sorted) h.update(`\n${s.path}\t${s.size}\t${s.mtimeMs}`);
   return h.digest('hex');
 }
 
-export function cacheFile(dir: string, layout: Layout, imageSize: number, key: string): string {
-  return path.join(dir, `${layout}-${imageSize}-${key.slice(0, 24)}.bin`);
+/** `<dir>/<name>-<first 24 hex digits of the key>.bin`; `name` says what it holds (e.g. `isic-128`). */
+export function cacheFile(dir: string, name: string, key: string): string {
+  return path.join(dir, `${name}-${key.slice(0, 24)}.bin`);
 }
 
 async function readExactly(fh: fsp.FileHandle, into: Uint8Array, position: number): Promise<void> {
@@ -66,11 +59,17 @@ async function readExactly(fh: fsp.FileHandle, into: Uint8Array, position: numbe
   }
 }
 
+export interface CacheContent<H> {
+  header: H;
+  /** One SharedArrayBuffer-backed array per block, in file order. */
+  blocks: Uint8Array[];
+}
+
 /**
- * Loads a cache file into SharedArrayBuffer-backed arrays. Returns null when it is absent, from
- * another format version, truncated, or for another key (a cache miss: the caller re-decodes).
+ * Loads a cache file. Returns null when it is absent, from another format version, truncated, or
+ * for another key (a cache miss: the caller re-decodes).
  */
-export async function readCache(file: string, key: string): Promise<CachedDataset | null> {
+export async function readCache<H extends object>(file: string, key: string): Promise<CacheContent<H> | null> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, 'r');
@@ -87,16 +86,20 @@ export async function readCache(file: string, key: string): Promise<CachedDatase
     if (PREFIX + headerLen > fileSize) return null;
     const headerBytes = Buffer.alloc(headerLen);
     await readExactly(fh, headerBytes, PREFIX);
-    const header = JSON.parse(headerBytes.toString('utf8')) as Omit<CachedDataset, 'images' | 'masks'> & { key: string };
-    const n = header.ids.length;
-    const plane = header.size * header.size;
-    if (header.key !== key || fileSize !== PREFIX + headerLen + n * plane * 4) return null;
-    const images = new Uint8Array(new SharedArrayBuffer(n * plane * 3));
-    const masks = new Uint8Array(new SharedArrayBuffer(n * plane));
-    await readExactly(fh, images, PREFIX + headerLen);
-    await readExactly(fh, masks, PREFIX + headerLen + images.length);
-    const { layout, root, ids, size, origSizes, sources } = header;
-    return { layout, root, ids, size, origSizes, sources, images, masks };
+    const header = JSON.parse(headerBytes.toString('utf8')) as H & { key: string; blocks: number[] };
+    const lengths = header.blocks;
+    if (header.key !== key || !Array.isArray(lengths) || !lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) return null;
+    if (fileSize !== PREFIX + headerLen + lengths.reduce((a, n) => a + n, 0)) return null;
+    const blocks: Uint8Array[] = [];
+    let at = PREFIX + headerLen;
+    for (const n of lengths) {
+      const b = new Uint8Array(new SharedArrayBuffer(n));
+      await readExactly(fh, b, at);
+      blocks.push(b);
+      at += n;
+    }
+    const { key: _key, blocks: _blocks, ...rest } = header;
+    return { header: rest as unknown as H, blocks };
   } catch {
     return null;
   } finally {
@@ -104,36 +107,12 @@ export async function readCache(file: string, key: string): Promise<CachedDatase
   }
 }
 
-/** Writes the cache file atomically (temporary file in the same folder + rename). */
-export async function writeCache(file: string, key: string, ds: CachedDataset): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const { layout, root, ids, size, origSizes, sources } = ds;
-  const header = Buffer.from(JSON.stringify({ layout, root, ids, size, origSizes, sources, key }), 'utf8');
+/** Writes the cache file atomically and verified (src/util/atomic.ts). Throws a WriteError naming the file. */
+export async function writeCache(file: string, key: string, header: object, blocks: readonly Uint8Array[]): Promise<void> {
+  const json = Buffer.from(JSON.stringify({ ...header, key, blocks: blocks.map((b) => b.length) }), 'utf8');
   const prefix = Buffer.alloc(PREFIX);
   prefix.write(MAGIC, 0, 'latin1');
   prefix.writeUInt32LE(CACHE_VERSION, 8);
-  prefix.writeUInt32LE(header.length, 12);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      for (const part of [prefix, header, ds.images, ds.masks]) {
-        let done = 0;
-        while (done < part.length) {
-          const { bytesWritten } = await fh.write(part, done, Math.min(part.length - done, 1 << 30));
-          done += bytesWritten;
-        }
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, file);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw new Error(
-      `Cannot write the dataset cache ${file}: ${(e as Error).message}. ` +
-        'Fix: make the folder writable or pass another cacheDir (or cacheDir: null to disable caching).',
-    );
-  }
+  prefix.writeUInt32LE(json.length, 12);
+  await writeFileAtomic(file, [prefix, json, ...blocks]);
 }

@@ -4,7 +4,8 @@
  *
  * Sample `index` in epoch `epoch` is augmented with the stream Rng.derive(seed, STREAM.augment,
  * epoch, index): a pure function of (seed, epoch, dataset index), independent of batch size,
- * shuffle order, worker count and timing.
+ * shuffle order, worker count and timing. Augmentation that crops from the source resolution
+ * (AugmentConfig.cropFrom 'source') reads the store's `sourceRes`; the rest reads the S x S arrays.
  */
 import { applyAugment, drawParams, maskToTensor, toTensor, type AugmentConfig, type AugmentParams } from './augment';
 import type { Image, Mask } from './image';
@@ -15,6 +16,8 @@ export interface SampleStore {
   images: Uint8Array;
   masks: Uint8Array;
   size: number;
+  /** Per sample at source resolution ([width, height], RGB HWC, 0/1), when the dataset kept them. */
+  sourceRes?: { sizes: [number, number][]; images: Uint8Array[]; masks: Uint8Array[] } | null;
 }
 
 export interface CollateJob {
@@ -47,9 +50,28 @@ export function sampleAt(store: SampleStore, index: number): { image: Image; mas
   };
 }
 
-/** The augmentation parameters of dataset sample `index` in `epoch`. */
-export function augmentParamsFor(seed: number, epoch: number, index: number, size: number, config: AugmentConfig): AugmentParams {
-  return drawParams(Rng.derive(seed, STREAM.augment, epoch, index), size, config);
+/** Zero-copy views of sample `index` at source resolution. */
+export function sourceSampleAt(store: SampleStore, index: number): { image: Image; mask: Mask } {
+  const src = store.sourceRes;
+  if (!src) {
+    throw new Error(
+      'collate: this augmentation crops from the source-resolution images, but the dataset was loaded without them; ' +
+        'load it with loadDataset(spec, { imageSize, keepSource: true }) (see needsSourceRes)',
+    );
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= src.sizes.length) {
+    throw new Error(`collate: sample index ${index} is outside the dataset (0..${src.sizes.length - 1})`);
+  }
+  const [width, height] = src.sizes[index]!;
+  return { image: { data: src.images[index]!, width, height, channels: 3 }, mask: { data: src.masks[index]!, width, height } };
+}
+
+/**
+ * The augmentation parameters of dataset sample `index` in `epoch`; `source` is the [width, height]
+ * the crop is drawn on (default S x S, the cache).
+ */
+export function augmentParamsFor(seed: number, epoch: number, index: number, size: number, config: AugmentConfig, source?: [number, number]): AugmentParams {
+  return drawParams(Rng.derive(seed, STREAM.augment, epoch, index), size, config, source);
 }
 
 export function collate(store: SampleStore, job: CollateJob): CollatedBatch {
@@ -60,13 +82,14 @@ export function collate(store: SampleStore, job: CollateJob): CollatedBatch {
   const mask = new Float32Array(B * plane);
   for (let b = 0; b < B; b++) {
     const index = job.indices[b]!;
-    const sample = sampleAt(store, index);
     if (job.augment) {
-      const params = augmentParamsFor(job.seed, job.epoch, index, S, job.augment);
+      const sample = job.augment.cropFrom === 'source' ? sourceSampleAt(store, index) : sampleAt(store, index);
+      const params = augmentParamsFor(job.seed, job.epoch, index, S, job.augment, [sample.image.width, sample.image.height]);
       const out = applyAugment(params, sample.image, sample.mask);
       toTensor(out.image, image, b * 3 * plane);
       maskToTensor(out.mask, mask, b * plane);
     } else {
+      const sample = sampleAt(store, index);
       toTensor(sample.image, image, b * 3 * plane);
       maskToTensor(sample.mask, mask, b * plane);
     }

@@ -1,6 +1,15 @@
 /** Public API of the data pipeline: loading, splitting, augmenting and batching lesion datasets. */
-export { decodeImage, decodeMask, resizeBilinear, resizeNearest, MASK_TOLERANCE, type Image, type FloatImage, type Mask } from './image';
-export { loadDataset, defaultCacheDir, type Dataset, type LoadOptions } from './datasets';
+export { decodeImage, decodeMask, resizeBilinear, resizeNearest, fitWithin, MASK_TOLERANCE, type Image, type FloatImage, type Mask } from './image';
+export { jpegDecoderId } from './decode';
+export {
+  loadDataset,
+  defaultCacheDir,
+  defaultSourceMaxSide,
+  maskWarnings,
+  type Dataset,
+  type LoadOptions,
+  type SourceRes,
+} from './datasets';
 export { detectLayout, listPairs, LAYOUT_HELP, type DetectedLayout, type Layout, type SamplePair } from './layouts';
 export { makeSplit, loadSplit, saveSplit, indicesOf, type Split, type SplitOptions } from './split';
 export {
@@ -11,6 +20,15 @@ export {
   maskToTensor,
   STUDY_AUGMENT,
   GEOMETRY_ONLY,
+  AUGMENT_PRESETS,
+  AUGMENT_TRANSFORMS,
+  augmentPreset,
+  withOverrides,
+  withoutTransforms,
+  needsSourceRes,
+  type AugmentPresetName,
+  type AugmentTransform,
+  type AugmentOverrides,
   IMAGENET_MEAN,
   IMAGENET_STD,
   type AugmentConfig,

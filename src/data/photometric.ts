@@ -34,29 +34,46 @@ export function gaussianKernel1d(size: number, sigma: number): Float32Array {
   return k;
 }
 
-/** Separable Gaussian blur with kernel kx (width) x ky (height), same sigma on both axes, reflect padding. */
+/**
+ * Separable Gaussian blur with kernel kx (width) x ky (height), same sigma on both axes, reflect
+ * padding. Each output is the sum over taps k = 0.. in order of w[k] * x[k], accumulated in float64
+ * and stored as float32 (one rounding per pass), however the loops below are arranged.
+ */
 export function gaussianBlur(img: Float32Array, width: number, height: number, kx: number, ky: number, sigma: number): void {
   const C = 3;
-  const wx = gaussianKernel1d(kx, sigma);
-  const wy = gaussianKernel1d(ky, sigma);
+  const wx = Float64Array.from(gaussianKernel1d(kx, sigma));
+  const wy = Float64Array.from(gaussianKernel1d(ky, sigma));
   const hx = (kx - 1) >> 1;
   const hy = (ky - 1) >> 1;
-  // Reflected source column of output x, tap k, precomputed: xs[x * kx + k].
-  const xs = new Int32Array(width * kx);
-  for (let x = 0; x < width; x++) for (let k = 0; k < kx; k++) xs[x * kx + k] = reflect(x + k - hx, width) * C;
+  const rowLen = width * C;
   const tmp = new Float32Array(img.length);
+  // Horizontal pass. Reflected source offsets are tabulated for the columns near the two edges;
+  // the columns in between read x - hx .. x + hx directly.
+  const edge = (x: number): boolean => x < hx || x + hx >= width;
+  const xs = new Int32Array(kx);
   for (let y = 0; y < height; y++) {
-    const row = y * width * C;
+    const row = y * rowLen;
     for (let x = 0; x < width; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
-      for (let k = 0; k < kx; k++) {
-        const s = row + xs[x * kx + k]!;
-        const w = wx[k]!;
-        r += w * img[s]!;
-        g += w * img[s + 1]!;
-        b += w * img[s + 2]!;
+      if (edge(x)) {
+        for (let k = 0; k < kx; k++) xs[k] = row + reflect(x + k - hx, width) * C;
+        for (let k = 0; k < kx; k++) {
+          const s = xs[k]!;
+          const w = wx[k]!;
+          r += w * img[s]!;
+          g += w * img[s + 1]!;
+          b += w * img[s + 2]!;
+        }
+      } else {
+        let s = row + (x - hx) * C;
+        for (let k = 0; k < kx; k++, s += C) {
+          const w = wx[k]!;
+          r += w * img[s]!;
+          g += w * img[s + 1]!;
+          b += w * img[s + 2]!;
+        }
       }
       const d = row + x * C;
       tmp[d] = r;
@@ -64,16 +81,33 @@ export function gaussianBlur(img: Float32Array, width: number, height: number, k
       tmp[d + 2] = b;
     }
   }
-  const rowLen = width * C;
-  const ys = new Int32Array(ky);
+  // Vertical pass: whole rows at a time into a float64 accumulator row, up to four taps per sweep
+  // (still added one after another, in tap order).
+  const acc = new Float64Array(rowLen);
+  const rows = new Int32Array(ky);
   for (let y = 0; y < height; y++) {
-    for (let k = 0; k < ky; k++) ys[k] = reflect(y + k - hy, height) * rowLen;
-    const d = y * rowLen;
-    for (let i = 0; i < rowLen; i++) {
-      let acc = 0;
-      for (let k = 0; k < ky; k++) acc += wy[k]! * tmp[ys[k]! + i]!;
-      img[d + i] = acc;
+    for (let k = 0; k < ky; k++) rows[k] = reflect(y + k - hy, height) * rowLen;
+    acc.fill(0);
+    let k = 0;
+    for (; k + 4 <= ky; k += 4) {
+      const r0 = rows[k]!, r1 = rows[k + 1]!, r2 = rows[k + 2]!, r3 = rows[k + 3]!;
+      const w0 = wy[k]!, w1 = wy[k + 1]!, w2 = wy[k + 2]!, w3 = wy[k + 3]!;
+      for (let i = 0; i < rowLen; i++) {
+        let a = acc[i]!;
+        a += w0 * tmp[r0 + i]!;
+        a += w1 * tmp[r1 + i]!;
+        a += w2 * tmp[r2 + i]!;
+        a += w3 * tmp[r3 + i]!;
+        acc[i] = a;
+      }
     }
+    for (; k < ky; k++) {
+      const r = rows[k]!;
+      const w = wy[k]!;
+      for (let i = 0; i < rowLen; i++) acc[i] += w * tmp[r + i]!;
+    }
+    const d = y * rowLen;
+    for (let i = 0; i < rowLen; i++) img[d + i] = acc[i]!;
   }
 }
 
@@ -90,17 +124,38 @@ export function greyscale(img: Float32Array): void {
  * (torchvision sets min = 0, max = 1 there).
  */
 export function autocontrast(img: Float32Array): void {
-  for (let c = 0; c < 3; c++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = c; i < img.length; i += 3) {
-      const v = img[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  let r0 = Infinity, g0 = Infinity, b0 = Infinity, r1 = -Infinity, g1 = -Infinity, b1 = -Infinity;
+  for (let i = 0; i < img.length; i += 3) {
+    const r = img[i]!;
+    const g = img[i + 1]!;
+    const b = img[i + 2]!;
+    if (r < r0) r0 = r;
+    if (r > r1) r1 = r;
+    if (g < g0) g0 = g;
+    if (g > g1) g1 = g;
+    if (b < b0) b0 = b;
+    if (b > b1) b1 = b;
+  }
+  lo[0] = r0; lo[1] = g0; lo[2] = b0;
+  hi[0] = r1; hi[1] = g1; hi[2] = b1;
+  if (r1 > r0 && g1 > g0 && b1 > b0) {
+    const sr = 1 / (r1 - r0);
+    const sg = 1 / (g1 - g0);
+    const sb = 1 / (b1 - b0);
+    for (let i = 0; i < img.length; i += 3) {
+      img[i] = clamp01((img[i]! - r0) * sr);
+      img[i + 1] = clamp01((img[i + 1]! - g0) * sg);
+      img[i + 2] = clamp01((img[i + 2]! - b0) * sb);
     }
-    if (!(hi > lo)) continue;
-    const scale = 1 / (hi - lo);
-    for (let i = c; i < img.length; i += 3) img[i] = clamp01((img[i]! - lo) * scale);
+    return;
+  }
+  for (let c = 0; c < 3; c++) {
+    const l = lo[c]!;
+    if (!(hi[c]! > l)) continue;
+    const scale = 1 / (hi[c]! - l);
+    for (let i = c; i < img.length; i += 3) img[i] = clamp01((img[i]! - l) * scale);
   }
 }
 

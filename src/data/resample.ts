@@ -102,18 +102,39 @@ export function resampleBilinear(
   const ty = bilinearTaps(box.y, box.h, outH, antialias);
   const C = channels;
   const tmp = new Float32Array(box.h * outW * C);
+  const xw = tx.weights;
+  const xStart = tx.start;
+  const xCount = tx.count;
+  // Per output value: acc = sum over taps k (in order) of w[k] * src, in float64, stored as float32.
+  // RGB is unrolled (three accumulators, each summed in the same order as the generic loop).
   for (let r = 0; r < box.h; r++) {
     const srcRow = (box.y + r) * width * C;
     for (let ox = 0; ox < outW; ox++) {
       const t = opts.flipX ? outW - 1 - ox : ox;
-      const s0 = tx.start[t]!;
-      const n = tx.count[t]!;
+      const n = xCount[t]!;
       const wOff = t * tx.maxTaps;
       const dst = (r * outW + ox) * C;
-      for (let ch = 0; ch < C; ch++) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += tx.weights[wOff + k]! * src[srcRow + (s0 + k) * C + ch]!;
-        tmp[dst + ch] = acc;
+      if (C === 3) {
+        let s = srcRow + xStart[t]! * 3;
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        for (let k = 0; k < n; k++, s += 3) {
+          const w = xw[wOff + k]!;
+          a0 += w * src[s]!;
+          a1 += w * src[s + 1]!;
+          a2 += w * src[s + 2]!;
+        }
+        tmp[dst] = a0;
+        tmp[dst + 1] = a1;
+        tmp[dst + 2] = a2;
+      } else {
+        const s0 = xStart[t]!;
+        for (let ch = 0; ch < C; ch++) {
+          let acc = 0;
+          for (let k = 0; k < n; k++) acc += xw[wOff + k]! * src[srcRow + (s0 + k) * C + ch]!;
+          tmp[dst + ch] = acc;
+        }
       }
     }
   }

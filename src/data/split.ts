@@ -3,7 +3,7 @@
  * `{"train": [...], "valid": [...], "test": [...]}` of dataset ids.
  */
 import { readFileSync } from 'fs';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../util/atomic';
 import { Rng, STREAM } from './rng';
 
 export interface Split {
@@ -99,7 +99,7 @@ export function loadSplit(file: string, ids: readonly string[]): Split {
   return split;
 }
 
-/** Writes the split as pretty JSON, atomically (temporary file + rename). */
+/** Writes the split as pretty JSON, atomically and verified (src/util/atomic.ts). */
 export async function saveSplit(file: string, split: Split): Promise<void> {
   const json = JSON.stringify({ train: split.train, valid: split.valid, test: split.test }, null, 2) + '\n';
   await writeFileAtomic(file, json);

@@ -1,7 +1,9 @@
+import { createHash } from 'crypto';
 import * as path from 'path';
-import { STUDY_AUGMENT, toTensor } from '../../src/data/augment';
-import { BatchLoader, defaultWorkerScript, type Batch } from '../../src/data/batches';
+import { AUGMENT_PRESETS, augmentPreset, GEOMETRY_ONLY, STUDY_AUGMENT, toTensor } from '../../src/data/augment';
+import { BatchLoader, defaultWorkerScript, type Batch, type BatchSource } from '../../src/data/batches';
 import { loadDataset, type Dataset } from '../../src/data/datasets';
+import { generateSynthetic } from '../../src/data/synthetic';
 import { compileDataModule } from './helpers/compile';
 import { removeDir } from './helpers/fixtures';
 
@@ -11,8 +13,8 @@ let compiled: string;
 let workerScript: string;
 const open: BatchLoader[] = [];
 
-function loader(indices: number[], opts: ConstructorParameters<typeof BatchLoader>[2]): BatchLoader {
-  const l = new BatchLoader(ds, indices, opts);
+function loader(indices: number[], opts: ConstructorParameters<typeof BatchLoader>[2], source: BatchSource = ds): BatchLoader {
+  const l = new BatchLoader(source, indices, opts);
   open.push(l);
   return l;
 }
@@ -119,5 +121,85 @@ describe('BatchLoader', () => {
     const image = { data: ds.images.subarray(7 * plane * 3, 8 * plane * 3), width: S, height: S, channels: 3 };
     expect(Array.from(first.image.subarray(0, 3 * plane))).toEqual(Array.from(toTensor(image)));
     expect(Array.from(first.mask.subarray(0, plane))).toEqual(Array.from(ds.masks.subarray(7 * plane, 8 * plane)));
+  });
+
+  it('with the cached preset builds the batches of melseg 0.1 byte for byte (sha256 recorded from its code)', async () => {
+    const small = await loadDataset('synthetic:12', { imageSize: 32 });
+    const digest = async (augment: ConstructorParameters<typeof BatchLoader>[2]['augment'], workers: number): Promise<string> => {
+      const l = loader(range(12), { batchSize: 5, seed: 7, augment, workers, workerScript: workers ? workerScript : null }, small);
+      const h = createHash('sha256');
+      for (const e of [0, 1, 2]) {
+        for (const b of await all(l, e)) {
+          h.update(b.ids.join(','));
+          h.update(new Uint8Array(b.image.buffer));
+          h.update(new Uint8Array(b.mask.buffer));
+        }
+      }
+      return h.digest('hex');
+    };
+    // Recorded at commit eee7af7 (melseg 0.1, before the presets) with STUDY_AUGMENT and GEOMETRY_ONLY.
+    const STUDY_V01 = 'eb262d9db0b5743bf05a5ccd8f98b3940973a014dcb78e4a8791e854801ab698';
+    const GEOMETRY_V01 = 'f20583fb600002358c478dd4cd79913deae49bfb3702e5897677a2e5d5ee68df';
+    expect(await digest(AUGMENT_PRESETS.cached, 0)).toBe(STUDY_V01);
+    expect(await digest(true, 0)).toBe(STUDY_V01);
+    expect(await digest(augmentPreset('cached'), 2)).toBe(STUDY_V01);
+    expect(await digest(GEOMETRY_ONLY, 0)).toBe(GEOMETRY_V01);
+  });
+
+  it('with augment none (null) only shuffles and normalises', async () => {
+    const l = loader(range(10), { batchSize: 10, seed: 2, augment: AUGMENT_PRESETS.none, workers: 0 });
+    const [b] = await all(l, 0);
+    const plane = S * S;
+    b!.indices.forEach((i, k) => {
+      const image = { data: ds.images.subarray(i * plane * 3, (i + 1) * plane * 3), width: S, height: S, channels: 3 };
+      expect(Array.from(b!.image.subarray(k * 3 * plane, (k + 1) * 3 * plane))).toEqual(Array.from(toTensor(image)));
+    });
+    expect(b!.indices).not.toEqual(range(10));
+  });
+});
+
+describe('BatchLoader with source-resolution presets', () => {
+  /** Ten samples whose sources are 48 x 36 (the top of 48 x 48 synthetic images). */
+  let src: BatchSource;
+  beforeAll(() => {
+    const big = generateSynthetic(10, 48);
+    src = {
+      ...ds,
+      sourceRes: {
+        sizes: ds.ids.map(() => [48, 36]),
+        images: ds.ids.map((_, i) => big.images.subarray(i * 48 * 48 * 3, i * 48 * 48 * 3 + 48 * 36 * 3)),
+        masks: ds.ids.map((_, i) => big.masks.subarray(i * 48 * 48, i * 48 * 48 + 48 * 36)),
+      },
+    };
+  });
+
+  it('build identical batches in this thread and in one or two workers, as pure functions of (seed, epoch, batch)', async () => {
+    for (const augment of [AUGMENT_PRESETS.study, AUGMENT_PRESETS.plain]) {
+      const inThread = loader(range(10), { batchSize: 4, seed: 5, augment, workers: 0 }, src);
+      const oneWorker = loader(range(10), { batchSize: 4, seed: 5, augment, workerScript }, src);
+      const twoWorkers = loader(range(10), { batchSize: 4, seed: 5, augment, workerScript, workers: 2, prefetch: 3 }, src);
+      const ref = await all(inThread, 2);
+      same(await all(oneWorker, 2), ref);
+      same(await all(twoWorkers, 2), ref);
+      same(await all(twoWorkers, 2, 1), ref.slice(1)); // resumed mid-epoch
+      same(await all(loader(range(10), { batchSize: 4, seed: 5, augment, workers: 0 }, src), 2), ref);
+      expect(ref.every((b) => b.mask.every((v) => v === 0 || v === 1))).toBe(true);
+      const next = await all(inThread, 3);
+      expect(Buffer.from(next[0]!.image.buffer).equals(Buffer.from(ref[0]!.image.buffer))).toBe(false);
+    }
+  });
+
+  it('differ from the cached preset: they crop from the 48 x 36 sources', async () => {
+    const study = (await all(loader([0], { batchSize: 1, seed: 1, augment: AUGMENT_PRESETS.study, workers: 0 }, src), 0))[0]!;
+    const cached = (await all(loader([0], { batchSize: 1, seed: 1, augment: AUGMENT_PRESETS.cached, workers: 0 }, src), 0))[0]!;
+    expect([study.image.length, study.mask.length]).toEqual([3 * S * S, S * S]);
+    expect(Buffer.from(study.image.buffer).equals(Buffer.from(cached.image.buffer))).toBe(false);
+  });
+
+  it('explain that a dataset loaded without source resolution cannot feed them', () => {
+    expect(() => new BatchLoader(ds, range(10), { batchSize: 4, augment: AUGMENT_PRESETS.study, workers: 0 })).toThrow(
+      "BatchLoader: the augmentation 'study' crops from the images at source resolution, but the dataset was loaded without them. " +
+        'Load it with loadDataset(spec, { imageSize, keepSource: true })',
+    );
   });
 });

@@ -1,7 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { detectLayout, loadDataset } from '../../src/data/datasets';
-import { maskRow, pixel, removeDir, tmpDir, writePairs, writePh2, type RGB } from './helpers/fixtures';
+import { defaultSourceMaxSide, detectLayout, loadDataset } from '../../src/data/datasets';
+import { decodeImage } from '../../src/data/image';
+import { cornerMask, maskRow, pixel, removeDir, tmpDir, twoTone, writePairs, writePh2, writeRaster, type RGB } from './helpers/fixtures';
+import { encodePng } from './helpers/png';
 
 const RED: RGB = [220, 30, 40];
 const BLUE: RGB = [20, 60, 230];
@@ -83,6 +85,101 @@ describe('ISIC-style and plain folders', () => {
     expect(maskRow(ds.masks, 4, 0, 0)).toEqual([1, 1, 1, 1]);
     expect(maskRow(ds.masks, 4, 0, 1)).toEqual([0, 0, 0, 0]);
     expect(maskRow(ds.masks, 4, 1, 1)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe('mask warnings', () => {
+  const pair = (id: string, maskRows: number) => ({ id, width: 4, height: 4, ext: '.png' as const, top: RED, bottom: BLUE, maskRows });
+
+  it('say when every mask of the dataset is empty', async () => {
+    const root = path.join(dir, 'all-empty');
+    await writePairs(root, [pair('a', 0), pair('b', 0)]);
+    const ds = await loadDataset(root, { imageSize: 4, cacheDir: null });
+    expect(ds.warnings).toHaveLength(1);
+    expect(ds.warnings[0]).toMatch(new RegExp(`^Every mask of ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is empty \\(2 of 2 have no lesion pixel\\)`));
+  });
+
+  it('count and name empty and all-lesion masks, and stay silent on a normal dataset', async () => {
+    const root = path.join(dir, 'some-empty');
+    await writePairs(root, [pair('a', 2), pair('b', 0), pair('c', 4)]);
+    const ds = await loadDataset(root, { imageSize: 4, cacheDir: null });
+    expect(ds.warnings).toEqual([
+      '1 of 3 masks are empty (no lesion pixel): b. Check them if every image should show a lesion.',
+      expect.stringMatching(/^1 of 3 masks are lesion everywhere: c\. Such a mask is usually inverted/),
+    ]);
+    const fine = path.join(dir, 'fine');
+    await writePairs(fine, [pair('a', 2), pair('b', 1)]);
+    expect((await loadDataset(fine, { imageSize: 4, cacheDir: null })).warnings).toEqual([]);
+    expect((await loadDataset('synthetic:3', { imageSize: 16 })).warnings).toEqual([]);
+  });
+
+  it('do not fire for 16-bit label masks and alpha-only masks, which are read as drawn', async () => {
+    const root = path.join(dir, 'hostile');
+    const m = cornerMask(4, 4, 1);
+    await writeRaster(path.join(root, 'images', 'a.png'), 4, 4, twoTone(4, 4, RED, BLUE));
+    await writeRaster(path.join(root, 'images', 'b.png'), 4, 4, twoTone(4, 4, RED, BLUE));
+    mkdirSync(path.join(root, 'masks'));
+    writeFileSync(path.join(root, 'masks', 'a.png'), encodePng(4, 4, 1, 16, Array.from(m)));
+    writeFileSync(path.join(root, 'masks', 'b.png'), encodePng(4, 4, 4, 8, Array.from(m).flatMap((v) => [255, 255, 255, v * 255])));
+    const ds = await loadDataset(root, { imageSize: 4, cacheDir: null });
+    expect(ds.warnings).toEqual([]);
+    for (const i of [0, 1]) {
+      expect(maskRow(ds.masks, 4, i, 0)).toEqual([1, 1, 1, 1]);
+      expect(maskRow(ds.masks, 4, i, 1)).toEqual([0, 0, 0, 0]);
+    }
+  });
+});
+
+describe('source resolution (keepSource)', () => {
+  let ph2: string;
+  beforeAll(() => {
+    ph2 = writePh2(path.join(dir, 'ph2-src'), [
+      { id: 'IMD002', width: 12, height: 8, top: RED, bottom: BLUE, maskRows: 2, maskFormat: '1bit' },
+      { id: 'IMD003', width: 10, height: 6, top: SKIN, bottom: DARK, maskRows: 3, maskFormat: '24bit-topdown' },
+    ]);
+  });
+
+  it('is off by default', async () => {
+    expect((await loadDataset(ph2, { imageSize: 4, cacheDir: null })).sourceRes).toBeNull();
+  });
+
+  it('keeps the decoded originals with maxSide null, beside identical S x S samples', async () => {
+    const plain = await loadDataset(ph2, { imageSize: 4, cacheDir: null });
+    const ds = await loadDataset(ph2, { imageSize: 4, cacheDir: null, keepSource: { maxSide: null } });
+    expect(Buffer.from(ds.images).equals(Buffer.from(plain.images))).toBe(true);
+    const src = ds.sourceRes!;
+    expect(src.maxSide).toBeNull();
+    expect(src.sizes).toEqual([[12, 8], [10, 6]]);
+    const original = await decodeImage(ds.sources[1]!);
+    expect(Buffer.from(src.images[1]!).equals(Buffer.from(original.data))).toBe(true);
+    expect(Array.from(src.masks[0]!)).toEqual(Array.from(cornerMask(12, 8, 2)));
+    expect(src.images.every((a) => a.buffer instanceof SharedArrayBuffer)).toBe(true);
+  });
+
+  it('caps the longer side, keeping the aspect ratio, and defaults to 4 S', async () => {
+    const ds = await loadDataset(ph2, { imageSize: 2, cacheDir: null, keepSource: { maxSide: 6 } });
+    expect(ds.sourceRes!.sizes).toEqual([[6, 4], [6, 4]]);
+    expect(Array.from(ds.sourceRes!.masks[0]!)).toEqual(Array.from(cornerMask(6, 4, 1)));
+    expect(pixel(ds.sourceRes!.images[0]!, 0, 0, 0, 0)).toEqual(RED);
+    expect(defaultSourceMaxSide(2)).toBe(8);
+    const dflt = await loadDataset(ph2, { imageSize: 2, cacheDir: null, keepSource: true });
+    expect(dflt.sourceRes!.maxSide).toBe(8);
+    expect(dflt.sourceRes!.sizes).toEqual([[8, 5], [8, 5]]);
+  });
+
+  it('generates synthetic sources at maxSide (default 2 S) without changing the S x S samples', async () => {
+    const plain = await loadDataset('synthetic:3', { imageSize: 16 });
+    const ds = await loadDataset('synthetic:3', { imageSize: 16, keepSource: true });
+    expect(Buffer.from(ds.images).equals(Buffer.from(plain.images))).toBe(true);
+    expect(ds.sourceRes!.sizes).toEqual([[32, 32], [32, 32], [32, 32]]);
+    expect(ds.sourceRes!.images[2]!.length).toBe(32 * 32 * 3);
+    expect((await loadDataset('synthetic:1', { imageSize: 16, keepSource: { maxSide: 40 } })).sourceRes!.sizes).toEqual([[40, 40]]);
+  });
+
+  it('rejects a cap that is not a positive integer', async () => {
+    await expect(loadDataset(ph2, { imageSize: 4, cacheDir: null, keepSource: { maxSide: 0 } })).rejects.toThrow(
+      'keepSource.maxSide must be a positive integer or null (the originals), found 0',
+    );
   });
 });
 

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { decodeImage, decodeMask, resizeBilinear, resizeNearest } from '../../src/data/image';
 import { resampleBilinear } from '../../src/data/resample';
+import { PNG } from 'pngjs';
 import { encodeBmp1, encodeBmp24 } from './helpers/bmp';
+import { encodePng } from './helpers/png';
 import { cornerMask, removeDir, tmpDir, to255, twoTone, writeRaster } from './helpers/fixtures';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -100,6 +102,73 @@ describe('decodeMask', () => {
     const grey = new Uint8Array(16 * 16).map((_, i) => i % 256);
     await writeRaster(file, 16, 16, grey);
     await expect(decodeMask(file)).rejects.toThrow(`Mask ${file} is not binary`);
+  });
+});
+
+describe('decodeMask on 16-bit and transparent masks', () => {
+  const w = 6;
+  const h = 4;
+  const m = cornerMask(w, h, 1, 2);
+  const expected = Array.from(m);
+  /** Interleaves per-pixel [grey or RGB..., alpha] samples. */
+  const pixels = (f: (lesion: number) => number[]): number[] => Array.from(m).flatMap((v) => f(v));
+
+  it('reads a 16-bit grey PNG of 0/1 labels, which scaling to 8 bits would read as empty', async () => {
+    const file = path.join(dir, 'm16-01.png');
+    writeFileSync(file, encodePng(w, h, 1, 16, pixels((v) => [v])));
+    expect(Array.from((await decodeMask(file)).data)).toEqual(expected);
+    // What melseg 0.1 read: jimp's PNG decoder (pngjs, scaling to 8 bits) turns 1/65535 into 0.
+    const scaled = PNG.sync.read(readFileSync(file));
+    expect(scaled.data.every((v, i) => i % 4 === 3 || v === 0)).toBe(true);
+  });
+
+  it('reads 16-bit 0/65535 grey and 16-bit RGB masks', async () => {
+    const grey = path.join(dir, 'm16-full.png');
+    writeFileSync(grey, encodePng(w, h, 1, 16, pixels((v) => [v * 65535])));
+    expect(Array.from((await decodeMask(grey)).data)).toEqual(expected);
+    const rgb = path.join(dir, 'm16-rgb.png');
+    writeFileSync(rgb, encodePng(w, h, 3, 16, pixels((v) => [v * 1000, v * 1000, v * 1000])));
+    expect(Array.from((await decodeMask(rgb)).data)).toEqual(expected);
+  });
+
+  it('takes the shape from the alpha channel when the colour is the same everywhere', async () => {
+    for (const [name, rgb] of [['white', 255], ['black', 0]] as const) {
+      const file = path.join(dir, `alpha-${name}.png`);
+      writeFileSync(file, encodePng(w, h, 4, 8, pixels((v) => [rgb, rgb, rgb, v * 255])));
+      expect(Array.from((await decodeMask(file)).data)).toEqual(expected);
+    }
+    const ga16 = path.join(dir, 'alpha-ga16.png');
+    writeFileSync(ga16, encodePng(w, h, 2, 16, pixels((v) => [65535, v * 65535])));
+    expect(Array.from((await decodeMask(ga16)).data)).toEqual(expected);
+  });
+
+  it('reads the colour when colour and alpha agree (lesion opaque white, background transparent black)', async () => {
+    const file = path.join(dir, 'alpha-agree.png');
+    writeFileSync(file, encodePng(w, h, 4, 8, pixels((v) => [v * 255, v * 255, v * 255, v * 255])));
+    expect(Array.from((await decodeMask(file)).data)).toEqual(expected);
+  });
+
+  it('refuses a mask whose colour and alpha draw different shapes, naming the file and a fix', async () => {
+    const file = path.join(dir, 'alpha-disagree.png');
+    const other = cornerMask(w, h, 4, 1);
+    writeFileSync(file, encodePng(w, h, 4, 8, Array.from(m).flatMap((v, i) => [v * 255, v * 255, v * 255, other[i]! * 255])));
+    const err = decodeMask(file);
+    await expect(err).rejects.toThrow(`Mask ${file} draws different shapes in its colour and in its alpha (transparency) channel`);
+    await expect(err).rejects.toThrow('-background black -alpha remove -alpha off');
+  });
+
+  it('still rejects a 16-bit grey photo as not binary', async () => {
+    const file = path.join(dir, 'photo16.png');
+    writeFileSync(file, encodePng(16, 16, 1, 16, Array.from({ length: 256 }, (_, i) => i * 257)));
+    await expect(decodeMask(file)).rejects.toThrow(`Mask ${file} is not binary: 256 distinct grey levels`);
+  });
+});
+
+describe('decodeImage on 16-bit PNGs', () => {
+  it('scales 16-bit samples to 8 bits (v * 255 / 65535, rounded)', async () => {
+    const file = path.join(dir, 'rgb16.png');
+    writeFileSync(file, encodePng(2, 1, 3, 16, [0, 65535, 257 * 100, 257 * 7, 1000, 65535]));
+    expect(Array.from((await decodeImage(file)).data)).toEqual([0, 255, 100, 7, 4, 255]);
   });
 });
 
