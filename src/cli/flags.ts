@@ -5,7 +5,7 @@
  * `--new_dataframe 1`, `--save_model 0`, `--evaluate 1` (rewritten to the boolean flags by studyArgv).
  */
 import { Flags } from '@oclif/core';
-import { AUGMENT_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
+import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
 import { parseDevice } from '../train/device';
 
@@ -31,6 +31,7 @@ export const trainFlags = {
   warmup: Flags.integer({ summary: `Warm-up epochs of the cosine schedule ${byRecipe('warmupEpochs')}.` }),
   'early-stop': Flags.integer({ summary: `Stop when validation IoU has not improved for this many epochs; 0 = never ${byRecipe('earlyStop')}.` }),
   augmentation: Flags.string({ summary: `Training augmentation preset ${byRecipe('augment')}.`, options: [...AUGMENT_NAMES] }),
+  'augment-off': Flags.string({ summary: `Switch transforms of the augmentation preset off (ablations), e.g. blur,greyscale; from ${AUGMENT_OFF_NAMES.join(', ')}.` }),
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
@@ -90,7 +91,7 @@ export function fractions(v: string): [number, number, number] {
 
 type TrainFlagValues = {
   recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
-  augmentation?: string; augment?: boolean; 'image-size'?: number; width?: string; seed: number; device: string; nchwc: boolean; out?: string;
+  augmentation?: string; augment?: boolean; 'augment-off'?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc: boolean; out?: string;
   'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; quiet: boolean;
   model?: string; loss?: string;
 };
@@ -110,6 +111,7 @@ export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOpti
     warmupEpochs: flags.warmup,
     earlyStop: flags['early-stop'],
     augment: flags.augment === false ? 'none' : flags.augmentation,
+    augmentOff: flags['augment-off']?.split(',').map((t) => t.trim()).filter(Boolean),
     imageSize: flags['image-size'],
     width: flags.width === undefined ? undefined : positiveNumber('width', flags.width),
     seed: flags.seed,

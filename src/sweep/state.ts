@@ -85,6 +85,7 @@ function upgrade(s: SweepState): SweepState {
     warmupEpochs: 0,
     earlyStop: 0,
     augment: r.augment === false ? 'none' : 'cached',
-  } as SweepRecipe;
+    augmentOff: [],
+  } as unknown as SweepRecipe;
   return { ...s, version: 2, recipe };
 }

@@ -12,6 +12,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS } from '../data';
 import { LOSSES, resolveLoss } from '../losses';
 import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
 
@@ -39,8 +40,9 @@ export interface RunSettings {
   warmupEpochs: number;
   /** Stop when validation IoU has not improved for this many epochs (0: never). */
   earlyStop: number;
-  /** Augmentation preset (src/data), or 'none'. */
+  /** Augmentation preset (src/data AUGMENT_PRESETS), and the transforms of it switched off (ablations). */
   augment: string;
+  augmentOff: string[];
   split: SplitSpec;
 }
 
@@ -59,6 +61,7 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
     warmupEpochs: 0,
     earlyStop: 0,
     augment: 'cached',
+    augmentOff: [],
     splitFractions: [0.75, 0.125, 0.125],
   },
   study: {
@@ -72,15 +75,17 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
     schedule: 'plateau',
     warmupEpochs: 0,
     earlyStop: 0,
-    augment: 'cached',
+    augment: 'study',
+    augmentOff: [],
     splitFractions: [0.75, 0.125, 0.125],
   },
 };
 
 export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
 export const SCHEDULES: readonly ScheduleName[] = ['plateau', 'cosine'];
-/** Augmentation presets a recipe may name (src/data's table, plus 'none'). */
-export const AUGMENT_NAMES: readonly string[] = ['cached', 'geometry', 'none'];
+/** Augmentation presets a recipe may name, and the transforms that can be switched off (src/data). */
+export const AUGMENT_NAMES: readonly string[] = Object.keys(AUGMENT_PRESETS);
+export const AUGMENT_OFF_NAMES: readonly string[] = Object.keys(AUGMENT_TRANSFORMS);
 
 /** Settings as a caller gives them: anything left out comes from the recipe. */
 export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split'>> & {
@@ -108,6 +113,7 @@ export const FLAG: Record<keyof RunSettings, string> = {
   warmupEpochs: '--warmup',
   earlyStop: '--early-stop',
   augment: '--augmentation',
+  augmentOff: '--augment-off',
   split: '--split-file',
 };
 
@@ -167,6 +173,7 @@ export function resolveSettings(input: SettingsInput): RunSettings {
     warmupEpochs: input.warmupEpochs ?? d.warmupEpochs,
     earlyStop: input.earlyStop ?? d.earlyStop,
     augment: input.augment ?? d.augment,
+    augmentOff: [...(input.augmentOff ?? d.augmentOff)].sort(),
     split: splitSpec(input.split, input.splitFractions ?? d.splitFractions),
   };
   try {
@@ -191,11 +198,14 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) fail('warmupEpochs', s.warmupEpochs, `fewer warm-up epochs than --epochs (${s.epochs})`);
   wholeNumber('earlyStop', s.earlyStop, 0, 100_000);
   if (!AUGMENT_NAMES.includes(s.augment)) fail('augment', s.augment, `one of ${AUGMENT_NAMES.join(', ')}`);
+  const badOff = s.augmentOff.filter((t) => !AUGMENT_OFF_NAMES.includes(t));
+  if (badOff.length) fail('augmentOff', s.augmentOff.join(','), `a list from ${AUGMENT_OFF_NAMES.join(', ')}`);
+  if (s.augmentOff.length && s.augment === 'none') fail('augmentOff', s.augmentOff.join(','), 'no list with --augmentation none (nothing to switch off)');
   return s;
 }
 
 /** Settings that may change when a run is resumed, given --allow-change (epochs may always grow). */
-export const CHANGEABLE: readonly (keyof RunSettings)[] = ['lr', 'batchSize', 'earlyStop', 'augment', 'schedule', 'warmupEpochs'];
+export const CHANGEABLE: readonly (keyof RunSettings)[] = ['lr', 'batchSize', 'earlyStop', 'augment', 'augmentOff', 'schedule', 'warmupEpochs'];
 
 export interface SettingChange {
   key: keyof RunSettings;
@@ -234,6 +244,6 @@ export function describeSettings(s: RunSettings): string {
   return (
     `recipe ${s.recipe}: ${MODELS[s.model].name} x ${LOSSES[s.loss].name}, ${s.imageSize} px, width ${s.width}, ` +
     `${s.epochs} epochs of batch ${s.batchSize}, lr ${s.lr} (${s.schedule}${s.warmupEpochs ? `, ${s.warmupEpochs} warm-up` : ''}), ` +
-    `augmentation ${s.augment}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}`
+    `augmentation ${s.augment}${s.augmentOff.length ? ` without ${s.augmentOff.join(', ')}` : ''}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}`
   );
 }

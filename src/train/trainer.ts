@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { BatchLoader, Dataset, GEOMETRY_ONLY, STUDY_AUGMENT, indicesOf, loadDataset, loadSplit, makeSplit, saveSplit, Split } from '../data';
+import { augmentPreset, BatchLoader, Dataset, indicesOf, loadDataset, loadSplit, makeSplit, needsSourceRes, saveSplit, Split } from '../data';
 import type { AugmentConfig } from '../data';
 import { countParameters, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import { forward } from '../models';
@@ -165,12 +165,6 @@ function finishedEpochs(file: string): number {
   }
 }
 
-export function augmentConfig(name: string): AugmentConfig | null {
-  const table: Record<string, AugmentConfig | null> = { cached: STUDY_AUGMENT, geometry: GEOMETRY_ONLY, none: null };
-  if (!(name in table)) throw new Error(`--augmentation ${name}: expected one of ${Object.keys(table).join(', ')}`);
-  return table[name];
-}
-
 /** The CPU's NCHWc block size for --nchwc, or an error saying why that lowering cannot run here. */
 async function nchwcLowering(device: Device): Promise<number> {
   if (device !== 'cpu') throw new Error(`--nchwc with --device ${device}: the NCHWc lowering uses onnxruntime's CPU-only com.microsoft.nchwc kernels; drop --nchwc on ${device}`);
@@ -248,7 +242,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const device = opts.device ?? 'cpu';
   const lowering = opts.nchwc ? { nchwc: await nchwcLowering(device) } : undefined;
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, lowering });
-  const augment = augmentConfig(s.augment);
+  const augment = augmentPreset(s.augment, s.augmentOff);
   const runId = opts.runId ?? defaultRunId(c, s.seed);
   if (!/^[\w.@+-]+$/.test(runId) || runId.startsWith('.')) throw new Error(`--run-id ${runId}: expected letters, digits and . _ - + @ (a folder name), not starting with a dot`);
   const roots = outputRoots(opts);
@@ -335,7 +329,8 @@ class Fit {
       if (bak) log(`started a fresh ${resultsFile} (the old one is kept as ${bak})`);
     }
     // data (a resumed run keeps its split)
-    const dataset = await loadRunData(s, c, o, o.progress !== false);
+    const dataset = await loadRunData(s, c, o, needsSourceRes(augment), o.progress !== false);
+    for (const w of dataset.warnings) log(`warning: ${w}`);
     const split = resolveRunSplit(dataset, s, saved?.split ?? null);
     const trainIdx = indicesOf(dataset.ids, split.train);
     const validIdx = indicesOf(dataset.ids, split.valid);
@@ -556,11 +551,12 @@ function keptFiles(p: RunPaths, afterSave = false): string {
   return `Kept: ${have.join(', ')}${fs.existsSync(p.grid) ? `, ${p.grid}` : ''} (the results CSV holds every finished epoch).`;
 }
 
-async function loadRunData(s: RunSettings, c: ResolvedConfig, opts: TrainOptions, progress: boolean): Promise<Dataset> {
+async function loadRunData(s: RunSettings, c: ResolvedConfig, opts: TrainOptions, keepSource: boolean, progress: boolean): Promise<Dataset> {
   const bars: { decode?: ReturnType<typeof createProgress> } = {};
   let decoded = 0;
   const dataset = await loadDataset(s.data, {
     imageSize: c.imageSize,
+    keepSource,
     cacheDir: opts.cacheDir === undefined ? dataCacheDir() : opts.cacheDir,
     onProgress: (done, total) => {
       if (!progress || (done === total && decoded === 0)) return; // a cache hit reports (N, N) once
