@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { buildGraphs } from '../graphs';
 import { lossTable } from '../losses';
 import { modelTable } from '../models';
-import { modelFlags, positiveNumber } from '../cli/flags';
+import { positiveNumber } from '../cli/flags';
 
 export default class BuildGraph extends Command {
   static override summary = 'Compile a model x loss into ONNX graphs: training (loss + gradients), AdamW, fused train step, eval, inference, and initial weights.';
@@ -15,9 +15,10 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
     '<%= config.bin %> <%= command.id %> --list',
   ];
   static override flags = {
-    ...modelFlags,
-    model: Flags.string({ ...modelFlags.model, required: false }),
-    loss: Flags.string({ ...modelFlags.loss, required: false }),
+    model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).' }),
+    loss: Flags.string({ char: 'l', summary: 'Loss: number or name (see --list).' }),
+    'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: 256, aliases: ['image_size'] }),
+    width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: '1' }),
     out: Flags.string({ char: 'o', summary: 'Output folder (default graphs/<Model>_<loss>[_s<S>_w<W>]).' }),
     seed: Flags.integer({ summary: 'Seed of the initial weights.', default: 0 }),
     list: Flags.boolean({ summary: 'Print the model and loss tables.' }),
@@ -31,7 +32,7 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
     }
     if (flags.model === undefined || flags.loss === undefined) this.error(`--model and --loss are required (see --list):\n\n${modelTable()}\n\n${lossTable()}`);
     const r = await buildGraphs(
-      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: flags.width === undefined ? undefined : positiveNumber('width', flags.width), seed: flags.seed },
+      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: positiveNumber('width', flags.width), seed: flags.seed },
       flags.out,
       { log: (s) => this.log(s) },
     );
