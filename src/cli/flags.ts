@@ -4,7 +4,7 @@ import { parseDevice } from '../train/device';
 
 export const modelFlags = {
   model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).', required: true }),
-  loss: Flags.string({ char: 'l', summary: 'Loss: 0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0 (number or name).', required: true }),
+  loss: Flags.string({ char: 'l', summary: 'Loss: 0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0, 15 bce_dice_loss (number or name).', required: true }),
   'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: 256, aliases: ['image_size'] }),
   width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: '1' }),
 };

@@ -29,7 +29,7 @@ artifacts together), then \`melseg merge\` and \`melseg chart\`.`;
   ];
   static override flags = {
     models: Flags.string({ summary: 'Networks: numbers, ranges and names, e.g. 0-3, 1,3 or UNet,UNet_dilate (0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate).', default: '0-3' }),
-    losses: Flags.string({ summary: 'Losses: numbers, ranges and names, e.g. 0-14 or 4,5,9-14 (0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0).', default: '0-14' }),
+    losses: Flags.string({ summary: 'Losses: numbers, ranges and names, e.g. 0-14 or 4,5,9-14 (0 BCELoss, 1 bce_loss, 2 dice_loss, 3 focal_loss, 4..14 Tversky alpha 0.0..1.0, 15 bce_dice_loss).', default: '0-14' }),
     'image-size': modelFlags['image-size'],
     width: modelFlags.width,
     ...runFlags,

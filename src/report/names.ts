@@ -2,21 +2,13 @@
  * The study's model and loss tables. The results CSV stores NAMES, never indices, so that a row still
  * means the same thing if a table is ever reordered; these helpers convert the CLI's indices.
  */
+import { LOSSES } from '../losses';
 
 /** Model index -> name, as in the study's `--model` flag. */
 export const MODEL_NAMES: readonly string[] = ['SegNet', 'UNet', 'UNet_stride', 'UNet_dilate'];
 
-/**
- * Loss index -> name. 0..3 are fixed; 4..14 are Tversky with alpha = (k - 4) / 10 (beta = 1 - alpha),
- * printed with two decimals as in the study (`tversky_loss_alpha_0.30`).
- */
-export const LOSS_NAMES: readonly string[] = [
-  'BCELoss',
-  'bce_loss',
-  'dice_loss',
-  'focal_loss',
-  ...Array.from({ length: 11 }, (_, i) => `tversky_loss_alpha_${(i / 10).toFixed(2)}`),
-];
+/** Loss index -> name, from the loss table (src/losses/index.ts), its one source. */
+export const LOSS_NAMES: readonly string[] = LOSSES.map((l) => l.name);
 
 export function modelName(index: number): string {
   const name = MODEL_NAMES[index];
@@ -32,7 +24,7 @@ export function lossName(index: number): string {
   const name = LOSS_NAMES[index];
   if (name === undefined || !Number.isInteger(index)) {
     throw new Error(
-      `lossName: expected a loss index 0..${LOSS_NAMES.length - 1} (0 BCELoss .. 14 tversky_loss_alpha_1.00); found ${index}.`,
+      `lossName: expected a loss index 0..${LOSS_NAMES.length - 1} (0 ${LOSS_NAMES[0]} .. ${LOSS_NAMES.length - 1} ${LOSS_NAMES[LOSS_NAMES.length - 1]}); found ${index}.`,
     );
   }
   return name;

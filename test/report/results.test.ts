@@ -27,14 +27,15 @@ afterEach(() => {
 describe('names', () => {
   test('model and loss tables follow the study, tversky alpha = (k - 4) / 10 with two decimals', () => {
     expect(MODEL_NAMES).toEqual(['SegNet', 'UNet', 'UNet_stride', 'UNet_dilate']);
-    expect(LOSS_NAMES).toHaveLength(15);
+    expect(LOSS_NAMES).toHaveLength(16);
     expect(lossName(0)).toBe('BCELoss');
     expect(lossName(3)).toBe('focal_loss');
     expect(lossName(4)).toBe('tversky_loss_alpha_0.00');
     expect(lossName(5)).toBe('tversky_loss_alpha_0.10');
     expect(lossName(14)).toBe('tversky_loss_alpha_1.00');
     expect(modelName(3)).toBe('UNet_dilate');
-    expect(() => lossName(15)).toThrow(/expected a loss index 0..14.*found 15/);
+    expect(lossName(15)).toBe('bce_dice_loss');
+    expect(() => lossName(16)).toThrow(/expected a loss index 0..15 \(0 BCELoss .. 15 bce_dice_loss\); found 16/);
   });
 });
 
