@@ -1,10 +1,13 @@
-"""The published study's networks and losses in PyTorch, written from melseg's specification so that
-their state_dict keys equal melseg's parameter names. An outside oracle for tests (values, gradients)
-and benchmarks (speed); never a runtime dependency of melseg.
+"""The published study's networks and losses in PyTorch: the networks written from melseg's specification
+so that their state_dict keys equal melseg's parameter names, the losses copied from the study's code. An
+outside oracle for tests (values, gradients) and benchmarks (speed); never a runtime dependency of melseg.
 
-Usage as a reference:  python3 torch_models.py reference CKPT INPUTS.bin OUT.json
-  loads melseg's safetensors checkpoint, runs the training-mode forward, the loss and backward in
-  float64, and writes the loss, every gradient and the BN running statistics after the step."""
+Usage as a reference:
+  python3 torch_models.py reference CKPT INPUTS.bin OUT.json
+    loads melseg's safetensors checkpoint, runs the training-mode forward, the loss and backward in
+    float64, and writes the loss, every gradient and the BN running statistics after the step.
+  python3 torch_models.py losses INPUTS.bin OUT.json
+    every loss listed in INPUTS.bin.json and its gradient with respect to the logits, in float64."""
 import json
 import struct
 import sys
@@ -103,21 +106,74 @@ def make_model(model, base=64, size=256):
             lambda: UNet('dilate', base, size)][model]()
 
 
+# The study's losses (its lib/losses.py), verbatim: they take sigmoid probabilities. Kept apart from
+# melseg's TypeScript on purpose, so that the reference test compares melseg with the study, not with itself.
+def bce_loss(out, labels):
+    return torch.mean(out - out * labels + torch.log(1 + torch.exp(-out)))
+
+
+def focal_loss(y_pred, y_true, gamma=2, eps=8e-10):
+    return -(((1 - y_pred)**gamma)*y_true*torch.log(y_pred) + (1-y_true)*torch.log(1-y_pred)).sum()
+
+
+def dice_loss(y_pred, y_true):
+    ins = 2 * y_pred * y_true
+    union = y_pred + y_true + 8e-10
+    return 1 - (ins / union).mean()
+
+
+def get_tversky(alpha):
+    def tversky_loss(y_pred, y_true, alpha=alpha):
+        A = (y_pred*y_true).sum()
+        B = (y_true*(1-y_pred)).sum()
+        C = ((1-y_true)*y_pred).sum()
+        return -A / (A + alpha*B + (1-alpha)*C + 1e-8)
+    return tversky_loss
+
+
+# melseg's own loss 15, from its definition (README): bce_loss on the logits + per-image soft Dice.
+def bce_dice_loss(logits, y):
+    p = torch.sigmoid(logits)
+    dims = tuple(range(1, p.dim()))
+    dice = (2 * (p * y).sum(dims) + 1) / (p.sum(dims) + y.sum(dims) + 1)
+    return bce_loss(logits, y) + 1 - dice.mean()
+
+
 def loss_fn(loss, logits, y):
+    """Loss `loss` (melseg's numbering = the study's, plus 15) of the network's logits. The study's losses get
+    sigmoid(logits), as its networks end in a Sigmoid; bce_loss gets the logits themselves (melseg's
+    documented departure: the study fed it probabilities, which defeats its stable form)."""
     p = torch.sigmoid(logits)
     if loss == 0:
-        return nn.functional.binary_cross_entropy(p, y)
+        return nn.BCELoss()(p, y)
     if loss == 1:
-        return (logits - logits * y + torch.log1p(torch.exp(-logits))).mean()
+        return bce_loss(logits, y)
     if loss == 2:
-        return 1 - (2 * p * y / (p + y + 8e-10)).mean()
+        return dice_loss(p, y)
     if loss == 3:
-        return -(y * (1 - p) ** 2 * torch.log(p) + (1 - y) * p ** 2 * torch.log(1 - p)).sum()
-    a = (loss - 4) / 10
-    tp = (p * y).sum()
-    fn = ((1 - p) * y).sum()
-    fp = (p * (1 - y)).sum()
-    return -tp / (tp + a * fn + (1 - a) * fp + 1e-8)
+        return focal_loss(p, y)
+    if 4 <= loss <= 14:
+        return get_tversky((loss - 4) / 10)(p, y)
+    if loss == 15:
+        return bce_dice_loss(logits, y)
+    raise ValueError(f'no loss {loss}')
+
+
+def losses(inputs, out):
+    """Every loss and its gradient with respect to the logits, in float64, on one batch of logits and masks
+    (INPUTS: float32 logits then masks, both [n, 1, s, s]; INPUTS.json: {n, s, losses})."""
+    spec = json.loads(open(inputs + '.json').read())
+    n, s = spec['n'], spec['s']
+    raw = np.fromfile(inputs, dtype=np.float32).astype(np.float64)
+    y = torch.from_numpy(raw[n * s * s:].reshape(n, 1, s, s))
+    res = {}
+    for k in spec['losses']:
+        x = torch.from_numpy(raw[:n * s * s].reshape(n, 1, s, s).copy()).requires_grad_(True)
+        value = loss_fn(k, x, y)
+        value.backward()
+        res[str(k)] = {'loss': value.item(), 'grad': x.grad.flatten().tolist()}
+    with open(out, 'w') as f:
+        json.dump(res, f)
 
 
 def read_safetensors(path):
@@ -164,3 +220,5 @@ def reference(ckpt, inputs, out):
 if __name__ == '__main__':
     if sys.argv[1] == 'reference':
         reference(*sys.argv[2:5])
+    elif sys.argv[1] == 'losses':
+        losses(*sys.argv[2:4])

@@ -5,10 +5,14 @@ import { execFileSync } from 'child_process';
 import * as ort from 'onnxruntime-node';
 import { buildGraphs, initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph } from '../src/graphs';
 import { LOSSES } from '../src/losses';
-import { MODELS } from '../src/models';
+import { MODELS, forward } from '../src/models';
+import type { ParamSpec } from '../src/models/builder';
+import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
 import { loadCheckpoint } from '../src/train/checkpoint';
+import { relErr } from './helpers/compare';
+import { evalFloat64, freezeKinks, tensorwiseCheck } from './helpers/gradcheck';
 import { randn, seeded } from './helpers/random';
 
 const PY = '/usr/bin/python3';
@@ -85,65 +89,195 @@ describe('melseg build-graph artifacts', () => {
 });
 
 /**
- * The whole training graph, per model x loss: d loss / d params along a random direction, analytic
- * (the graph's gradient outputs) against a central difference of the graph's own loss.
+ * The whole training graph against finite differences, one parameter tensor at a time, each along its
+ * own seeded random direction (test/helpers/gradcheck.ts, tensorwiseCheck): an error confined to one
+ * small tensor shows in that tensor's own comparison. The differences are taken of the same network
+ * with its ReLU and max-pool kinks frozen at the point (freezeKinks), the loss evaluated in float64
+ * (evalFloat64) from the float32 logits.
  */
-describe('whole training graphs pass a finite-difference gradient check', () => {
-  const cases = MODELS.flatMap((m) => LOSSES.map((l) => [m.name, l.name, m.id, l.id] as const));
-  test.each(cases)('%s x %s', async (_m, _l, model, loss) => {
-    // SegNet pools five times: at 32 px its last encoder BatchNorm sees N*1*1 = 2 values, where the
-    // loss is wildly curved (a variance near 0 scales gradients by 1/sqrt(eps)); 64 px and 4 images
-    // give it 16.
-    const size = model === 0 ? 64 : S;
-    const c = resolveConfig({ model, loss, imageSize: size, width: W, seed: 3 });
-    const g = trainingGraph(c);
-    const session = await ort.InferenceSession.create(serialize(g));
-    const params = parameterSpecs(c).filter((p) => p.graphInput);
-    const ck = initialCheckpoint(c, params);
-    const b = batch(model === 0 ? 4 : 2, 5, size);
+interface WholeGraph {
+  model: number;
+  trainable: ParamSpec[];
+  params: Record<string, Float32Array>;
+  grads: Record<string, Float32Array>;
+  /** the training graph's own float32 loss with some tensors replaced (the old check's function) */
+  graphLoss: (over: Record<string, Float32Array>) => Promise<number>;
+  /** the frozen network's loss, in float64, with one tensor replaced */
+  loss: (name: string, data: Float32Array) => Promise<number>;
+  logits: { graph: Float32Array; frozen: Float32Array };
+  release: () => Promise<void>;
+}
+
+async function wholeGraph(model: number, loss: number, edit?: (g: Graph) => void): Promise<WholeGraph> {
+  // SegNet pools five times: at 32 px its last encoder BatchNorm sees N*1*1 = 2 values, where the
+  // loss is wildly curved (a variance near 0 scales gradients by 1/sqrt(eps)); 64 px and 4 images
+  // give it 16.
+  const size = model === 0 ? 64 : S;
+  const c = resolveConfig({ model, loss, imageSize: size, width: W, seed: 3 });
+  const specs = parameterSpecs(c).filter((p) => p.graphInput);
+  const ck = initialCheckpoint(c, specs);
+  const params = Object.fromEntries(specs.map((p) => [p.name, ck.params[p.name].data as Float32Array]));
+  const b = batch(model === 0 ? 4 : 2, 5, size);
+  const feeds = (over: Record<string, Float32Array> = {}) => {
+    const f: Record<string, ort.Tensor> = { ...b };
+    for (const p of specs) f[p.name] = new ort.Tensor('float32', over[p.name] ?? params[p.name], p.shape);
+    return f;
+  };
+  const g = trainingGraph(c);
+  edit?.(g);
+  const train = await ort.InferenceSession.create(serialize(g));
+  const r0 = await train.run(feeds());
+  const trainable = specs.filter((p) => p.trainable);
+  const network = () => {
+    const n = new Graph('network');
+    n.lowering = { ...c.lowering };
+    n.output(forward(n, c.model, 'train', size, c.width).logits, 'logits');
+    n.lower();
+    n.prune();
+    return n;
+  };
+  const run = async (s: ort.InferenceSession, over: Record<string, Float32Array> = {}) => {
+    const f = feeds(over);
+    return (await s.run(Object.fromEntries(s.inputNames.map((k) => [k, f[k]])))).logits.data as Float32Array;
+  };
+  const plain = await ort.InferenceSession.create(serialize(network()));
+  const frozen = await ort.InferenceSession.create(serialize(await freezeKinks(network, feeds())));
+  // the loss as the training graph's head applies it: probabilities are Sigmoid(logits)
+  const shape = b.mask.dims as number[];
+  const lg = new Graph('loss');
+  const x = lg.input('logits', shape);
+  const y = lg.input('mask', shape);
+  lg.output(c.loss.build({ g: lg, logits: x, prob: lg.op1('Sigmoid', [x]), mask: y }), 'loss');
+  const mask = { shape, data: Float64Array.from(b.mask.data as Float32Array) };
+  return {
+    model,
+    trainable,
+    params,
+    grads: Object.fromEntries(trainable.map((p) => [p.name, r0[N.gradName(p.name)].data as Float32Array])),
+    graphLoss: async (over) => (await train.run(feeds(over), [N.LOSS]))[N.LOSS].data[0] as number,
+    loss: async (name, data) => evalFloat64(lg, { logits: { shape, data: Float64Array.from(await run(frozen, { [name]: data })) }, mask }, 'loss').data[0],
+    logits: { graph: await run(plain), frozen: await run(frozen) },
+    release: async () => {
+      for (const s of [train, plain, frozen]) await s.release();
+    },
+  };
+}
+
+/** conv1.0 is followed by a training-mode BatchNorm in every model, which subtracts its bias again. */
+const INVARIANT = 'conv1.0.bias';
+
+async function check(w: WholeGraph, names: string[], seed: number) {
+  return tensorwiseCheck({
+    // SegNet at initialisation is far more curved than the UNets (26 BatchNorms in a row, some over 16
+    // values): its differences need 10x smaller steps, at the price of a coarser resolution.
+    step: w.model === 0 ? 3e-4 : 3e-3,
+    tensors: names.map((name) => ({ name, data: w.params[name] })),
+    grads: w.grads,
+    loss: w.loss,
+    invariant: { name: INVARIANT, data: w.params[INVARIANT] },
+    seed,
+  });
+}
+
+/** The tensors that fail; their numbers are printed (always with DEBUG_FD=1). */
+function report(label: string, r: Awaited<ReturnType<typeof check>>, failureExpected = false) {
+  const bad = r.tensors.filter((t) => !t.ok);
+  if (process.env.DEBUG_FD || (bad.length && !failureExpected)) {
+    const worst = [...r.tensors].sort((a, b) => Math.abs(b.analytic - b.numeric) / b.allowed - Math.abs(a.analytic - a.numeric) / a.allowed);
+    console.log(`${label}: noise ${r.noise.toExponential(1)}; worst |analytic - numeric| / allowed:\n` + worst.slice(0, 5).map((t) => `  ${t.name} (${t.size}): analytic ${t.analytic.toExponential(6)} numeric ${t.numeric.toExponential(6)} ratio ${(Math.abs(t.analytic - t.numeric) / t.allowed).toFixed(2)}`).join('\n'));
+  }
+  return bad.map((t) => t.name);
+}
+
+describe('whole training graphs pass a finite-difference check, tensor by tensor', () => {
+  // Every tensor of every model, each with a different loss; the loss's own gradient is checked
+  // alone (test/losses) and against PyTorch (test/reference.test.ts).
+  const FULL: [number, number][] = [[0, 1], [1, 3], [2, 9], [3, 15]];
+  test.each(FULL.map(([m, l]) => [MODELS[m].name, LOSSES[l].name, m, l] as const))('%s x %s: every parameter tensor', async (_m, _l, model, loss) => {
+    const w = await wholeGraph(model, loss);
+    // freezing the kinks keeps the function at the point
+    expect(relErr(w.logits.frozen, w.logits.graph)).toBeLessThan(1e-6);
+    const r = await check(w, w.trainable.map((p) => p.name), 11 + model * 100 + loss);
+    await w.release();
+    expect(report(`${MODELS[model].name} x ${LOSSES[loss].name}`, r)).toEqual([]);
+  });
+
+  // Every model x loss: the first convolution's weight (its gradient crosses the whole backward pass)
+  // and the last two tensors (where the loss's gradient enters).
+  const cases = MODELS.flatMap((m) => LOSSES.map((l) => [m.name, l.name, m.id, l.id] as const)).filter(([, , m, l]) => !FULL.some(([a, b]) => a === m && b === l));
+  test.each(cases)('%s x %s: the first and the last tensors', async (_m, _l, model, loss) => {
+    const w = await wholeGraph(model, loss);
+    const names = [w.trainable[0].name, ...w.trainable.slice(-2).map((p) => p.name)];
+    const r = await check(w, names, 11 + model * 100 + loss);
+    await w.release();
+    expect(report(`${MODELS[model].name} x ${LOSSES[loss].name}`, r)).toEqual([]);
+  });
+});
+
+/** Multiplies the graph output `name` by `factor`: a gradient rule that is wrong by that much. */
+function scaleOutput(g: Graph, name: string, factor: number) {
+  g.rewrite((n) => {
+    const k = n.outputs.indexOf(name);
+    if (k < 0) return undefined;
+    const outs = g.op(n.op, n.inputs.map((x) => (x ? g.value(x) : null)), n.attrs);
+    outs[k] = g.op1('Mul', [outs[k], g.f32(factor)]);
+    return outs;
+  });
+}
+
+describe('the tensor-by-tensor check catches a 1% error in one small tensor', () => {
+  // conv2.1.bias: the 8 biases of the second encoder block's first BatchNorm in UNet
+  const [model, loss, name] = [1, 1, 'conv2.1.bias'];
+
+  test('the clean graph passes, the graph with that gradient scaled by 1.01 fails on that tensor', async () => {
+    const w = await wholeGraph(model, loss);
+    const clean = await check(w, [name], 5);
+    await w.release();
+    expect(report('clean', clean)).toEqual([]);
+    const wrong = await wholeGraph(model, loss, (g) => scaleOutput(g, N.gradName(name), 1.01));
+    const bad = await check(wrong, [name], 5);
+    await wrong.release();
+    expect(report('scaled by 1.01', bad, true)).toEqual([name]);
+    // the error is resolved many times over: 1% against a tolerance of a fraction of that
+    expect(Math.abs(bad.tensors[0].analytic - bad.tensors[0].numeric)).toBeGreaterThan(2 * bad.tensors[0].allowed);
+  });
+
+  test('the check this file ran before (one direction along the whole gradient) passes the same error', async () => {
+    const w = await wholeGraph(model, loss, (g) => scaleOutput(g, N.gradName(name), 1.01));
     const rand = seeded(11 + model * 100 + loss);
-    const trainable = params.filter((p) => p.trainable);
-    const r0 = await session.run(feedsWith(() => undefined));
-    // Direction: the analytic gradient itself, normalised, plus a random part. The networks are
-    // piecewise smooth (ReLU, max-pool), so a direction with a large directional derivative keeps the
-    // kinks crossed within +-eps small next to the signal.
     let gn = 0;
-    for (const p of trainable) for (const x of r0[N.gradName(p.name)].data as Float32Array) gn += x * x;
+    for (const p of w.trainable) for (const x of w.grads[p.name]) gn += x * x;
     gn = Math.sqrt(gn);
-    const dir = Object.fromEntries(trainable.map((p) => {
-      const gr = r0[N.gradName(p.name)].data as Float32Array;
-      const noise = randn(rand, gr.length, 0.3 / Math.sqrt(gr.length * trainable.length));
+    const dir = Object.fromEntries(w.trainable.map((p) => {
+      const gr = w.grads[p.name];
+      const noise = randn(rand, gr.length, 0.3 / Math.sqrt(gr.length * w.trainable.length));
       return [p.name, gr.map((x, i) => x / gn + noise[i])];
     }));
-    function feedsWith(delta: (name: string) => Float32Array | undefined, eps = 0) {
-      const f: Record<string, ort.Tensor> = { ...b };
-      for (const p of params) {
-        const base = ck.params[p.name].data as Float32Array;
-        const d = delta(p.name);
-        f[p.name] = new ort.Tensor('float32', d ? base.map((x, i) => x + eps * d[i]) : base, p.shape);
-      }
-      return f;
-    }
-    const feeds = (eps: number) => feedsWith((name) => dir[name], eps);
-    const r = r0;
     let analytic = 0;
-    for (const p of trainable) {
-      const gr = r[N.gradName(p.name)].data as Float32Array;
-      const d = dir[p.name];
-      for (let i = 0; i < d.length; i++) analytic += gr[i] * d[i];
-    }
-    // Step so that the loss moves by about 2e-4 (x its scale): far above float32 rounding, small
-    // enough that few ReLU/max-pool kinks are crossed.
-    const l0 = Math.abs(r0[N.LOSS].data[0] as number);
+    for (const p of w.trainable) for (let i = 0; i < dir[p.name].length; i++) analytic += w.grads[p.name][i] * dir[p.name][i];
+    const l0 = Math.abs(await w.graphLoss({}));
     const eps = (2e-4 * Math.max(l0, 1e-2)) / Math.max(Math.abs(analytic), 1e-3);
-    const lp = (await session.run(feeds(eps), [N.LOSS]))[N.LOSS].data[0] as number;
-    const lm = (await session.run(feeds(-eps), [N.LOSS]))[N.LOSS].data[0] as number;
-    const numeric = (lp - lm) / (2 * eps);
+    const moved = (e: number) => Object.fromEntries(w.trainable.map((p) => [p.name, w.params[p.name].map((x, i) => x + e * dir[p.name][i])]));
+    const numeric = ((await w.graphLoss(moved(eps))) - (await w.graphLoss(moved(-eps)))) / (2 * eps);
+    await w.release();
     const rel = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), 1e-3);
-    if (process.env.DEBUG_FD) console.log('FD', model, loss, analytic, numeric, rel);
-    // float32 differences across a piecewise-smooth network are good to a few percent; a wrong rule
-    // is off by O(1). SegNet (sigmoid of a 1-channel BN + ReLU) is the most curved. Exact agreement
-    // (1e-5) is checked against PyTorch in reference.test.ts.
-    expect(rel).toBeLessThan(model === 0 ? 6e-2 : 3e-2);
+    if (process.env.DEBUG_FD) console.log(`old check with ${name} scaled by 1.01: analytic ${analytic} numeric ${numeric} relative error ${rel.toExponential(2)}`);
+    expect(rel).toBeLessThan(3e-2); // its tolerance for UNet
+  });
+});
+
+describe('evalFloat64, the check\'s float64 loss, agrees with onnxruntime', () => {
+  test.each(LOSSES.map((l) => [l.id, l.name]))('loss %i %s', async (id) => {
+    const shape = [2, 1, 6, 6];
+    const z = randn(seeded(id), 72, 3);
+    const m = new Float32Array(72).map((_, i) => (i % 5 < 2 ? 1 : 0));
+    const g = new Graph('loss');
+    const x = g.input('logits', shape);
+    const y = g.input('mask', shape);
+    g.output(LOSSES[id].build({ g, logits: x, prob: g.op1('Sigmoid', [x]), mask: y }), 'loss');
+    const ours = evalFloat64(g, { logits: { shape, data: Float64Array.from(z) }, mask: { shape, data: Float64Array.from(m) } }, 'loss').data[0];
+    const session = await ort.InferenceSession.create(serialize(g));
+    const r = await session.run({ logits: new ort.Tensor('float32', z, shape), mask: new ort.Tensor('float32', m, shape) });
+    expect(Math.abs(ours - (r.loss.data[0] as number))).toBeLessThan(1e-5 * Math.max(Math.abs(ours), 1));
   });
 });

@@ -1,5 +1,9 @@
-/** The loss table: numbers and names are part of melseg's interface (the study's numbering). */
+/**
+ * The loss table, the one source of loss numbers and names (part of melseg's interface): 0..14 are the
+ * study's, in its numbering; 15 is melseg's own. Each entry's id is its index.
+ */
 import { BCELoss, bceLoss } from './bce';
+import { bceDiceLoss } from './bce-dice';
 import type { LossDef } from './common';
 import { diceLoss } from './dice';
 import { focalLoss } from './focal';
@@ -7,7 +11,10 @@ import { tversky } from './tversky';
 
 export type { LossDef, LossInputs } from './common';
 
-export const LOSSES: readonly LossDef[] = [BCELoss, bceLoss, diceLoss, focalLoss, ...Array.from({ length: 11 }, (_, k) => tversky(k + 4))];
+/** The study's fifteen losses, 0..14, in its numbering; the losses after them are melseg's own. */
+export const STUDY_LOSS_COUNT = 15;
+
+export const LOSSES: readonly LossDef[] = [BCELoss, bceLoss, diceLoss, focalLoss, ...Array.from({ length: 11 }, (_, k) => tversky(k + 4)), bceDiceLoss];
 
 function table(): string {
   return LOSSES.map((l) => `  ${String(l.id).padStart(2)}  ${l.name}`).join('\n');

@@ -6,7 +6,7 @@
  *   --shard 1/4             the 2nd of 4 disjoint parts (0-based): combinations whose index % 4 == 1
  */
 import { MODELS, modelTable } from '../models';
-import { LOSSES, lossTable } from '../losses';
+import { LOSSES, STUDY_LOSS_COUNT, lossTable } from '../losses';
 
 interface Entry {
   id: number;
@@ -69,7 +69,7 @@ export function toModelList(v: string | readonly (number | string)[] | undefined
 }
 
 export function toLossList(v: string | readonly (number | string)[] | undefined): number[] {
-  if (v === undefined) return LOSSES.map((l) => l.id);
+  if (v === undefined) return LOSSES.filter((l) => l.id < STUDY_LOSS_COUNT).map((l) => l.id);
   return typeof v === 'string' ? parseLosses(v) : parseLosses(v.join(','));
 }
 

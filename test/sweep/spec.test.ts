@@ -8,6 +8,8 @@ describe('model and loss specs', () => {
     expect(parseModels('3,1')).toEqual([1, 3]);
     expect(parseModels('unet, UNet_dilate')).toEqual([1, 3]);
     expect(parseLosses('0-14')).toHaveLength(15);
+    expect(parseLosses('all')).toHaveLength(16);
+    expect(parseLosses('bce_dice_loss,15')).toEqual([15]);
     expect(parseLosses('4,5,9-14')).toEqual([4, 5, 9, 10, 11, 12, 13, 14]);
     expect(parseLosses('dice_loss,9-10,2')).toEqual([2, 9, 10]);
     expect(parseLosses('tversky_loss_alpha_0.30')).toEqual([7]);
@@ -17,7 +19,7 @@ describe('model and loss specs', () => {
     expect(() => parseModels('0-7')).toThrow(/--models "0-7": range 0-7 goes past the last model, 3[\s\S]*3 {2}UNet_dilate/);
     expect(() => parseModels('VGG')).toThrow(/unknown model 'VGG'[\s\S]*0 {2}SegNet/);
     expect(() => parseLosses('3-1')).toThrow(/runs backwards; write it as 1-3/);
-    expect(() => parseLosses('15')).toThrow(/no loss 15 \(the last is 14\)[\s\S]*14 {2}tversky_loss_alpha_1.00/);
+    expect(() => parseLosses('16')).toThrow(/no loss 16 \(the last is 15\)[\s\S]*15 {2}bce_dice_loss/);
     expect(() => parseLosses('1,,2')).toThrow(/empty item/);
     expect(() => parseLosses('')).toThrow(/empty/);
   });
