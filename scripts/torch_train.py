@@ -38,7 +38,7 @@ import torch_data as D  # noqa: E402
 import torch_models  # noqa: E402
 
 MODEL_NAMES = ['SegNet', 'UNet', 'UNet_stride', 'UNet_dilate']
-LOSS_NAMES = ['BCELoss', 'bce_loss', 'dice_loss', 'focal_loss'] + ['tversky_loss_alpha_%.2f' % (a / 10) for a in range(11)]
+LOSS_NAMES = ['BCELoss', 'bce_loss', 'dice_loss', 'focal_loss'] + ['tversky_loss_alpha_%.2f' % (a / 10) for a in range(11)] + ['bce_dice_loss']
 RESULT_COLUMNS = ['train_loss', 'valid_loss', 'metric', 'model', 'criterion', 'epoch', 'lr', 'seconds', 'images_per_s', 'run']
 STUDY_COLUMNS = RESULT_COLUMNS[:6]
 
@@ -77,8 +77,9 @@ def melseg_loss(loss_id):
       0 BCELoss      -mean(y clamp(log p, -100) + (1-y) clamp(log(1-p), -100))
       1 bce_loss     mean(x - x y + log(1 + e^-x))
       2 dice_loss    1 - mean(2 p y / (p + y + 8e-10))
-      3 focal_loss   -sum(y (1-p)^2 log p + (1-y) p^2 log(1-p))
+      3 focal_loss   -sum(y (1-p)^2 log p + (1-y) log(1-p))   (the study's: no focusing on the background term)
       4..14 tversky  -TP / (TP + a FN + (1-a) FP + 1e-8) over the batch, a = (id - 4) / 10 weighting the FN
+      15 bce_dice_loss  bce_loss + 1 - mean over images of (2 sum(p y) + 1) / (sum p + sum y + 1)
     with p = sigmoid(x) and log p, log(1-p) taken from the logits. test/scripts/torch_train.test.ts checks
     every entry of melseg's loss table against this one."""
     if loss_id == 0:
@@ -93,7 +94,7 @@ def melseg_loss(loss_id):
     if loss_id == 3:
         def focal(x, y):
             p = torch.sigmoid(x)
-            return -(y * (1 - p) ** 2 * _log_sigmoid(x) + (1 - y) * p ** 2 * _log_sigmoid(-x)).sum()
+            return -(y * (1 - p) ** 2 * _log_sigmoid(x) + (1 - y) * _log_sigmoid(-x)).sum()
         return focal
     if 4 <= loss_id <= 14:
         a = (loss_id - 4) / 10
@@ -105,7 +106,14 @@ def melseg_loss(loss_id):
             fp = (p * (1 - y)).sum()
             return -tp / (tp + fn * a + fp * (1 - a) + 1e-8)
         return tversky
-    raise D.InputError('loss %d: torch_train.py knows melseg\'s losses 0..14; add the new one to melseg_loss in scripts/torch_train.py' % loss_id)
+    if loss_id == 15:
+        def bce_dice(x, y):
+            p = torch.sigmoid(x)
+            dims = tuple(range(1, x.dim()))
+            dice = (2 * (p * y).sum(dims) + 1) / (p.sum(dims) + y.sum(dims) + 1)
+            return (x - x * y + TF.softplus(-x)).mean() + 1 - dice.mean()
+        return bce_dice
+    raise D.InputError('loss %d: torch_train.py knows melseg\'s losses 0..15; add the new one to melseg_loss in scripts/torch_train.py' % loss_id)
 
 
 # ---------------------------------------------------------------------------------------------------------
