@@ -11,13 +11,13 @@ import type { ImageMetrics } from '../train/metrics';
 import { writeFileAtomic } from '../util/atomic';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
-import { openNetwork, type LoadedNetwork } from './model';
+import { openNetwork } from './model';
 import { writeMaskPng } from './pictures';
 import { toMask } from './postprocess';
-import { loadRunData, splitIndices, SPLITS, type RunData, type SplitName } from './rundata';
+import { loadRunData, splitIndices, SPLITS, type SplitName } from './rundata';
 import { meanStd, scoreMask } from './scores';
 import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
-import { ThresholdSearch, type ThresholdChoice } from './threshold';
+import { autoThreshold, type ThresholdChoice } from './threshold';
 
 /** The study's headline figures (UNet_dilate + Tversky, 20 epochs, PH2), per split. */
 export const STUDY_IOU = { valid: 0.825, test: 0.861 } as const;
@@ -56,19 +56,6 @@ export interface Evaluation {
   csv: string;
   /** The study's figure for this split on PH2 (only when the data is PH2). */
   reference?: { split: 'valid' | 'test'; iou: number } | { split: 'train' | 'all' };
-}
-
-/** The threshold on the grid that maximises mean IoU over the run's validation split. */
-export async function autoThreshold(
-  net: LoadedNetwork,
-  rd: RunData,
-  post: { tta: InferenceSettings['tta']; largestComponent: boolean; fillHoles: boolean },
-  batchSize: number,
-): Promise<ThresholdChoice> {
-  const valid = splitIndices(rd, 'valid');
-  const search = new ThresholdSearch(post);
-  await forEachFullResolution(net.run, rd.dataset, valid, { tta: post.tta, batchSize, truth: rd.truth }, (s) => search.add(s.prob, s.truth.data, s.width, s.height));
-  return search.choose();
 }
 
 export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {

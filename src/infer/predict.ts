@@ -9,13 +9,12 @@ import * as path from 'path';
 import { decodeImage, resizeBilinear, toTensor } from '../data';
 import { resizeProbability } from '../report';
 import type { Device } from '../train/device';
-import { autoThreshold } from './evaluate';
 import { openNetwork, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';
 import { loadRunData } from './rundata';
 import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
-import type { ThresholdChoice } from './threshold';
+import { autoThreshold, type ThresholdChoice } from './threshold';
 import { predictWithTta } from './tta';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff'];

@@ -3,9 +3,13 @@
  * VALIDATION images (never the images being scored, which would report a tuned, optimistic score).
  * Each candidate is scored with the same post-processing the final masks get.
  */
-import { toMask } from './postprocess';
-import { maskConfusion } from './scores';
 import { imageMetrics } from '../train/metrics';
+import { forEachFullResolution } from './fullres';
+import type { LoadedNetwork } from './model';
+import { toMask } from './postprocess';
+import { splitIndices, type RunData } from './rundata';
+import { maskConfusion } from './scores';
+import type { InferenceSettings } from './settings';
 
 /** 0.30, 0.35, ..., 0.70 (as exact decimals, not accumulated sums). */
 export const THRESHOLD_GRID: readonly number[] = Array.from({ length: 9 }, (_, k) => (30 + 5 * k) / 100);
@@ -41,4 +45,18 @@ export class ThresholdSearch {
     }
     return { threshold: best.threshold, table, images: this.n };
   }
+}
+
+/** The grid threshold that maximises mean IoU over the run's validation split, at full resolution. */
+export async function autoThreshold(
+  net: LoadedNetwork,
+  rd: RunData,
+  s: Pick<InferenceSettings, 'tta' | 'largestComponent' | 'fillHoles'>,
+  batchSize: number,
+): Promise<ThresholdChoice> {
+  const search = new ThresholdSearch(s);
+  await forEachFullResolution(net.run, rd.dataset, splitIndices(rd, 'valid'), { tta: s.tta, batchSize, truth: rd.truth }, (x) =>
+    search.add(x.prob, x.truth.data, x.width, x.height),
+  );
+  return search.choose();
 }
