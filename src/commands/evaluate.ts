@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
-import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
+import type { SettingsComparison } from '../infer/compare';
+import { compareCheckpointSettings, evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SPLITS, type SplitName } from '../infer/rundata';
 import { describeSettings } from '../infer/settings';
@@ -16,6 +17,7 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split valid --preset best',
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --tta d4 --largest-component --threshold auto',
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --data ~/PH2Dataset --split all --save-masks masks/',
+    '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --compare-settings',
   ];
   static override flags = {
     checkpoint: Flags.string({ char: 'c', summary: 'A best.ckpt or last.ckpt written by melseg train.', required: true }),
@@ -27,11 +29,14 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     csv: Flags.string({ summary: 'Per-image CSV (default: eval_<split>.csv beside the checkpoint).' }),
     'save-masks': Flags.string({ summary: 'Write the final masks (PNG, original size, 0/255) to this folder.' }),
     ...inferenceFlags,
+    'compare-settings': Flags.boolean({
+      summary: 'Instead of one score: mean IoU of every combination of --tta, --largest-component and --fill-holes, at --threshold (0.5) and at the threshold auto picks on the valid split.',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Evaluate);
-    const r = await evaluateCheckpoint({
+    const options = {
       checkpoint: flags.checkpoint,
       data: flags.data,
       split: flags.split as SplitName,
@@ -41,10 +46,29 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
       csv: flags.csv,
       saveMasks: flags['save-masks'],
       inference: inferenceRequest(flags),
-      log: (s) => this.log(s),
-    });
-    for (const line of report(r, flags['save-masks'])) this.log(line);
+      log: (s: string) => this.log(s),
+    };
+    if (flags['compare-settings']) {
+      for (const line of comparison(await compareCheckpointSettings(options))) this.log(line);
+      return;
+    }
+    for (const line of report(await evaluateCheckpoint(options), flags['save-masks'])) this.log(line);
   }
+}
+
+function comparison(c: SettingsComparison & { config: Evaluation['config']; data: string }): string[] {
+  const f = (x: { mean: number; std: number }) => `${x.mean.toFixed(4)} (${x.std.toFixed(4)})`;
+  const auto = c.validImages !== undefined;
+  return [
+    `${c.config.model.name} x ${c.config.loss.name}: mean IoU (std) on ${c.images} ${c.split} images of ${c.data}, scored at the original resolution` +
+      (auto ? `; threshold auto chosen on the ${c.validImages} valid images` : ''),
+    `  tta    largest  fill    IoU at ${c.threshold}       ${auto ? 'auto  IoU at auto' : ''}`,
+    ...c.rows.map(
+      (r) =>
+        `  ${r.tta.padEnd(6)} ${(r.largestComponent ? 'yes' : '-').padEnd(8)} ${(r.fillHoles ? 'yes' : '-').padEnd(7)} ${f(r.fixed)}   ` +
+        (r.auto ? `${r.auto.threshold.toFixed(2)}  ${f(r.auto)}` : ''),
+    ),
+  ];
 }
 
 function report(r: Evaluation, masks?: string): string[] {

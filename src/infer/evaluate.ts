@@ -9,6 +9,7 @@ import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../train/device';
 import type { ImageMetrics } from '../train/metrics';
 import { writeFileAtomic } from '../util/atomic';
+import { compareSettings, type SettingsComparison } from './compare';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
 import { openNetwork } from './model';
@@ -16,7 +17,7 @@ import { writeMaskPng } from './pictures';
 import { toMask } from './postprocess';
 import { loadRunData, splitIndices, SPLITS, type SplitName } from './rundata';
 import { meanStd, scoreMask } from './scores';
-import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
+import { PRESETS, resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 
 /** The study's headline figures (UNet_dilate + Tversky, 20 epochs, PH2), per split. */
@@ -58,7 +59,8 @@ export interface Evaluation {
   reference?: { split: 'valid' | 'test'; iou: number } | { split: 'train' | 'all' };
 }
 
-export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
+/** The network, its data and the settings asked for; `compare` scores every combination instead. */
+async function prepare(o: EvaluateOptions, compare: boolean) {
   const log = o.log ?? (() => undefined);
   const which = o.split ?? 'test';
   if (!(SPLITS as readonly string[]).includes(which)) throw new Error(`--split ${which}: expected test, valid, train or all`);
@@ -66,7 +68,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size ${batchSize}: expected a whole number >= 1`);
   const net = await openNetwork(o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
-  const auto = r.threshold === 'auto';
+  const auto = r.threshold === 'auto' && !compare;
   if (auto && (which === 'valid' || which === 'all'))
     throw new Error(`--threshold auto chooses the threshold on the valid split, so it cannot score --split ${which} (a tuned score is optimistic): use --split test, or give a number, e.g. --threshold 0.5`);
   const rd = await loadRunData({
@@ -78,7 +80,21 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     needSplit: which !== 'all' || auto,
     why: auto && which === 'all' ? '--threshold auto' : `--split ${which}`,
   });
-  const indices = splitIndices(rd, which);
+  return { log, which, batchSize, net, r, auto, rd, indices: splitIndices(rd, which) };
+}
+
+/**
+ * Every combination of TTA, largest component and fill holes on the split, at the threshold asked
+ * for (0.5 unless a number is given) and at the one auto would choose on the valid split.
+ */
+export async function compareCheckpointSettings(o: EvaluateOptions): Promise<SettingsComparison & { config: ResolvedConfig; data: string }> {
+  const { which, batchSize, net, r, rd } = await prepare(o, true);
+  const threshold = typeof r.threshold === 'number' ? r.threshold : PRESETS.raw.threshold;
+  return { ...(await compareSettings(net, rd, which, { threshold, batchSize })), config: net.config, data: rd.spec };
+}
+
+export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
+  const { log, which, batchSize, net, r, auto, rd, indices } = await prepare(o, false);
 
   let choice: ThresholdChoice | undefined;
   if (auto) {

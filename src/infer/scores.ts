@@ -32,14 +32,17 @@ export interface MeanStd {
   std: ImageMetrics;
 }
 
+/** Mean and population standard deviation of a list of numbers (NaN for an empty list). */
+export function meanStdOf(xs: readonly number[]): { mean: number; std: number } {
+  const n = xs.length;
+  if (!n) return { mean: NaN, std: NaN };
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / n) };
+}
+
 export function meanStd(rows: readonly ImageMetrics[]): MeanStd {
   const mean = {} as ImageMetrics;
   const std = {} as ImageMetrics;
-  for (const k of METRICS) {
-    const n = rows.length;
-    const m = n ? rows.reduce((s, r) => s + r[k], 0) / n : NaN;
-    mean[k] = m;
-    std[k] = n ? Math.sqrt(rows.reduce((s, r) => s + (r[k] - m) ** 2, 0) / n) : NaN;
-  }
+  for (const k of METRICS) ({ mean: mean[k], std: std[k] } = meanStdOf(rows.map((r) => r[k])));
   return { mean, std };
 }

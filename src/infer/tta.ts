@@ -101,3 +101,21 @@ export async function predictWithTta(net: Network, images: Float32Array, count: 
   const views = augmentBatch(images, count, 3, S, transforms);
   return mergeViews(await net(views, count * transforms.length), count, S, transforms);
 }
+
+/**
+ * The probabilities of every TTA mode from ONE run of the d4 views: none is the identity view,
+ * flips the mean of the first four (d4 lists the flips first), d4 the mean of all eight, each
+ * summed in the same order as predictWithTta, so the results are identical to it.
+ */
+export async function predictEveryTta(net: Network, images: Float32Array, count: number, S: number): Promise<Record<Tta, Float32Array>> {
+  const d4 = TTA_TRANSFORMS.d4;
+  const plane = S * S;
+  const views = await net(augmentBatch(images, count, 3, S, d4), count * d4.length);
+  const out = { none: new Float32Array(count * plane), flips: new Float32Array(count * plane), d4: mergeViews(views, count, S, d4) };
+  for (let b = 0; b < count; b++) {
+    const mine = views.subarray(b * d4.length * plane, (b + 1) * d4.length * plane);
+    out.none.set(mine.subarray(0, plane), b * plane);
+    out.flips.set(mergeViews(mine.subarray(0, TTA_TRANSFORMS.flips.length * plane), 1, S, TTA_TRANSFORMS.flips), b * plane);
+  }
+  return out;
+}

@@ -27,6 +27,15 @@ describe('melseg evaluate and predict', () => {
     expect(fs.readdirSync(path.join(out, 'masks'))).toHaveLength(3);
   });
 
+  test('evaluate --compare-settings prints the mean IoU of every combination, with auto tuned on valid', () => {
+    const r = melseg(['evaluate', '--checkpoint', best, '--split', 'test', '--compare-settings']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/mean IoU \(std\) on 3 test images .*; threshold auto chosen on the 3 valid images/);
+    const rows = r.stdout.split('\n').filter((l) => /^\s+(none|flips|d4)\s/.test(l));
+    expect(rows).toHaveLength(12);
+    for (const row of rows) expect(row).toMatch(/[01]\.\d{4} \(0\.\d{4}\)\s+0\.[3-7]\d\s+[01]\.\d{4} \(0\.\d{4}\)$/);
+  });
+
   test('evaluate on a missing or truncated checkpoint, or a bad flag, names what is wrong without a stack trace', () => {
     const missing = melseg(['evaluate', '--checkpoint', path.join(out, 'nope.ckpt')]);
     expect(missing.status).not.toBe(0);

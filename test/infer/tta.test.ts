@@ -1,4 +1,4 @@
-import { augmentBatch, mergeViews, predictWithTta, sourceIndex, TTA_TRANSFORMS, type Network } from '../../src/infer/tta';
+import { augmentBatch, mergeViews, predictEveryTta, predictWithTta, sourceIndex, TTA_TRANSFORMS, type Network } from '../../src/infer/tta';
 import { seeded, uniform } from '../helpers/random';
 
 const S = 5;
@@ -82,5 +82,23 @@ describe('predictWithTta', () => {
     };
     await predictWithTta(counting, new Float32Array(3 * 3 * plane), 3, S, 'd4');
     expect(calls).toEqual([24]);
+  });
+});
+
+describe('predictEveryTta', () => {
+  it('gives each mode exactly what predictWithTta gives, from one run of the d4 views', async () => {
+    const rand = seeded(11);
+    // not equivariant: depends on position, so every mode differs
+    const net: Network = async (x, n) => Float32Array.from({ length: n * plane }, (_, i) => 1 / (1 + Math.exp(-(x[Math.floor(i / plane) * 3 * plane + (i % plane)] + (i % S) / S))));
+    const x = uniform(rand, 2 * 3 * plane, -1, 1);
+    let calls = 0;
+    const counted: Network = (a, n) => {
+      calls++;
+      return net(a, n);
+    };
+    const every = await predictEveryTta(counted, x, 2, S);
+    expect(calls).toBe(1);
+    for (const mode of ['none', 'flips', 'd4'] as const) expect(every[mode]).toEqual(await predictWithTta(net, x, 2, S, mode));
+    expect(every.flips).not.toEqual(every.none);
   });
 });
