@@ -245,7 +245,7 @@ export async function buildGraphs(
   }
   const ck = encodeCheckpoint(initialCheckpoint(c, params));
   await writeFileAtomic(path.join(out, 'checkpoint.ckpt'), ck);
-  files.push({ file: 'checkpoint.ckpt', bytes: ck.length });
+  files.push({ file: 'checkpoint.ckpt', bytes: ck.reduce((n, part) => n + part.length, 0) });
   const manifest: Manifest = {
     ...(opts.compiler ? { compiler: opts.compiler } : {}),
     model: { id: c.model.id, name: c.model.name },

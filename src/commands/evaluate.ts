@@ -1,51 +1,87 @@
 import { Command, Flags } from '@oclif/core';
+import type { SettingsComparison } from '../infer/compare';
+import { compareCheckpointSettings, evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
+import { inferenceFlags, inferenceRequest } from '../infer/flags';
+import { SPLITS, type SplitName } from '../infer/rundata';
+import { describeSettings } from '../infer/settings';
 import { parseDevice } from '../train/device';
-import { evaluateCheckpoint } from '../train/evaluate';
-
-/** The study's headline figures, for comparison with what a checkpoint scores. */
-const STUDY = 'the study: UNet_dilate + Tversky, valid IoU 0.825 (20 epochs), test IoU 0.861 on PH2';
 
 export default class Evaluate extends Command {
-  static override summary = 'Score a checkpoint: IoU, Dice, pixel accuracy, sensitivity, specificity, per image and on average.';
+  static override summary = 'Score a checkpoint at the original image resolution: IoU, Dice, accuracy, sensitivity, specificity (mean and std), per-image CSV.';
   static override description = `Model, loss, image size and width come from the checkpoint's metadata. The split comes from the
-split.json saved beside it (or --split-file); --split all scores every image of --data.`;
+split.json saved beside it (or --split-file); --split all scores every image of --data. Each probability map is
+upsampled (bilinear) to its image's original size, thresholded and post-processed there, and compared with the
+original mask file. Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --checkpoint artifacts/UNet_dilate_tversky_loss_alpha_0.10_s256_w1_seed0/best.ckpt',
+    '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split valid --preset best',
+    '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --tta d4 --largest-component --threshold auto',
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --data ~/PH2Dataset --split all --save-masks masks/',
+    '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --compare-settings',
   ];
   static override flags = {
     checkpoint: Flags.string({ char: 'c', summary: 'A best.ckpt or last.ckpt written by melseg train.', required: true }),
     data: Flags.string({ char: 'd', summary: 'Dataset (default: the one the checkpoint was trained on).' }),
-    split: Flags.string({ summary: 'Which images: test, valid, train or all.', default: 'test', options: ['test', 'valid', 'train', 'all'] }),
+    split: Flags.string({ summary: 'Which images: test, valid, train or all.', default: 'test', options: [...SPLITS] }),
     'split-file': Flags.string({ summary: 'Split JSON (default: split.json beside the checkpoint).' }),
-    'batch-size': Flags.integer({ char: 'b', summary: 'Images per run.', default: 8 }),
+    'batch-size': Flags.integer({ char: 'b', summary: 'Images per network run (each with all its TTA views).', default: 8 }),
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
     csv: Flags.string({ summary: 'Per-image CSV (default: eval_<split>.csv beside the checkpoint).' }),
-    'save-masks': Flags.string({ summary: 'Write predicted masks (PNG, original size) to this folder.' }),
+    'save-masks': Flags.string({ summary: 'Write the final masks (PNG, original size, 0/255) to this folder.' }),
+    ...inferenceFlags,
+    'compare-settings': Flags.boolean({
+      summary: 'Instead of one score: mean IoU of every combination of --tta, --largest-component and --fill-holes, at --threshold (0.5) and at the threshold auto picks on the valid split.',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Evaluate);
-    const r = await evaluateCheckpoint({
+    const options = {
       checkpoint: flags.checkpoint,
       data: flags.data,
-      split: flags.split,
+      split: flags.split as SplitName,
       splitFile: flags['split-file'],
       batchSize: flags['batch-size'],
       device: parseDevice(flags.device),
       csv: flags.csv,
       saveMasks: flags['save-masks'],
-      log: (s) => this.log(s),
-    });
-    const m = r.mean;
-    this.log(`${r.config.model.name} x ${r.config.loss.name} on ${r.images.length} ${r.split} images:`);
-    this.log(`  IoU          ${m.iou.toFixed(4)}`);
-    this.log(`  Dice         ${m.dice.toFixed(4)}`);
-    this.log(`  accuracy     ${m.accuracy.toFixed(4)}`);
-    this.log(`  sensitivity  ${m.sensitivity.toFixed(4)}`);
-    this.log(`  specificity  ${m.specificity.toFixed(4)}`);
-    this.log(`  loss         ${r.loss.toFixed(4)}`);
-    this.log(`(${STUDY})`);
-    this.log(`per-image results: ${r.csv}${flags['save-masks'] ? `; masks in ${flags['save-masks']}` : ''}`);
+      inference: inferenceRequest(flags),
+      log: (s: string) => this.log(s),
+    };
+    if (flags['compare-settings']) {
+      for (const line of comparison(await compareCheckpointSettings(options))) this.log(line);
+      return;
+    }
+    for (const line of report(await evaluateCheckpoint(options), flags['save-masks'])) this.log(line);
   }
+}
+
+function comparison(c: SettingsComparison & { config: Evaluation['config']; data: string }): string[] {
+  const f = (x: { mean: number; std: number }) => `${x.mean.toFixed(4)} (${x.std.toFixed(4)})`;
+  const auto = c.validImages !== undefined;
+  return [
+    `${c.config.model.name} x ${c.config.loss.name}: mean IoU (std) on ${c.images} ${c.split} images of ${c.data}, scored at the original resolution` +
+      (auto ? `; threshold auto chosen on the ${c.validImages} valid images` : ''),
+    `  tta    largest  fill    IoU at ${c.threshold}       ${auto ? 'auto  IoU at auto' : ''}`,
+    ...c.rows.map(
+      (r) =>
+        `  ${r.tta.padEnd(6)} ${(r.largestComponent ? 'yes' : '-').padEnd(8)} ${(r.fillHoles ? 'yes' : '-').padEnd(7)} ${f(r.fixed)}   ` +
+        (r.auto ? `${r.auto.threshold.toFixed(2)}  ${f(r.auto)}` : ''),
+    ),
+  ];
+}
+
+function report(r: Evaluation, masks?: string): string[] {
+  const rows: [string, keyof Evaluation['mean']][] = [['IoU', 'iou'], ['Dice', 'dice'], ['accuracy', 'accuracy'], ['sensitivity', 'sensitivity'], ['specificity', 'specificity']];
+  const out = [
+    `${r.config.model.name} x ${r.config.loss.name} on ${r.images.length} ${r.split} images of ${r.data.spec}, scored at the original resolution`,
+    `settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`,
+    `               mean     std`,
+    ...rows.map(([label, k]) => `  ${label.padEnd(12)} ${r.mean[k].toFixed(4)}   ${r.std[k].toFixed(4)}`),
+  ];
+  const ref = r.reference;
+  if (ref && 'iou' in ref) out.push(`(reference: the study's ${ref.split} IoU on PH2 is ${ref.iou.toFixed(3)}: UNet_dilate + Tversky, 20 epochs)`);
+  else if (ref) out.push(`(reference: the study reports PH2 IoU only for valid, 0.825, and test, 0.861; this is the ${ref.split} split)`);
+  out.push(`per-image results: ${r.csv}${masks ? `; masks in ${masks}` : ''}`);
+  return out;
 }

@@ -1,21 +1,48 @@
 import { Args, Command, Flags } from '@oclif/core';
+import { inferenceFlags, inferenceRequest } from '../infer/flags';
+import { SHIPPED_MODEL } from '../infer/model';
+import { predictImages } from '../infer/predict';
+import { describeSettings } from '../infer/settings';
 import { parseDevice } from '../train/device';
-import { predictImages } from '../train/evaluate';
 
 export default class Predict extends Command {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';
-  static override examples = ['<%= config.bin %> <%= command.id %> --checkpoint best.ckpt lesion1.jpg lesion2.bmp --out predictions/'];
+  static override description = `Images may be any size; folders stand for their image files. Outputs are <name>_mask.png and
+<name>_overlay.png in --out; an input whose name an earlier input already took gets a numbered suffix (reported).
+Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt lesion1.jpg lesion2.bmp --out predictions/',
+    '<%= config.bin %> <%= command.id %> photos/ --out predictions/ --preset best',
+  ];
   static override strict = false;
-  static override args = { images: Args.string({ description: 'Image files (JPEG, PNG, BMP).', required: true }) };
+  static override args = { images: Args.string({ description: 'Image files (JPEG, PNG, BMP, GIF, TIFF) or folders of them.', required: true }) };
   static override flags = {
-    checkpoint: Flags.string({ char: 'c', summary: 'A best.ckpt written by melseg train.', required: true }),
+    checkpoint: Flags.string({ char: 'c', summary: `A best.ckpt written by melseg train (default: the model shipped with melseg, ${SHIPPED_MODEL}).` }),
     out: Flags.string({ char: 'o', summary: 'Output folder.', required: true }),
+    data: Flags.string({ char: 'd', summary: 'For --threshold auto: the dataset the checkpoint was trained on (default: its metadata).' }),
+    'split-file': Flags.string({ summary: 'For --threshold auto: the run\'s split JSON (default: split.json beside the checkpoint).' }),
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+    ...inferenceFlags,
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Predict);
-    const r = await predictImages({ checkpoint: flags.checkpoint, images: argv as string[], out: flags.out, device: parseDevice(flags.device) });
-    for (const x of r) this.log(`${x.mask}  ${x.overlay}  lesion ${(100 * x.lesionFraction).toFixed(1)}% of the image`);
+    const r = await predictImages({
+      checkpoint: flags.checkpoint,
+      inputs: argv as string[],
+      out: flags.out,
+      data: flags.data,
+      splitFile: flags['split-file'],
+      inference: inferenceRequest(flags),
+      device: parseDevice(flags.device),
+      log: (s) => this.log(s),
+    });
+    this.log(`checkpoint ${r.checkpoint}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`);
+    for (const p of r.predictions) this.log(`${p.input} -> ${p.mask}  ${p.overlay}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`);
+    const renamed = r.predictions.filter((p) => p.renamedBecause);
+    if (renamed.length) {
+      this.log(`note: ${renamed.length} input(s) share a file name with an earlier input; their outputs got a suffix:`);
+      for (const p of renamed) this.log(`  ${p.input} (same name as ${p.renamedBecause}) -> ${p.mask}`);
+    }
   }
 }

@@ -20,9 +20,20 @@
  * (the `__optim__.` prefix exists so the optimizer tensors are easy to filter out; a checkpoint
  * saved without `optimizer` has none).
  */
-import * as fs from 'fs';
+import { inferenceSettingsProblem, type InferenceSettings } from '../infer/settings';
+import { LOSSES } from '../losses';
+import { MODELS } from '../models';
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors';
+import {
+  bytesSource,
+  encodeSafetensorsChunks,
+  readSafetensorsHeader,
+  readSafetensorsTensors,
+  withFileSource,
+  type ByteSource,
+  type SafeTensor,
+  type SafetensorsHeader,
+} from './safetensors';
 
 export interface CheckpointMeta {
   model: number;
@@ -35,7 +46,11 @@ export interface CheckpointMeta {
   step?: number;
   bestMetric?: number;
   runId?: string;
+  /** The --data the run was trained on. */
+  dataset?: string;
   melsegVersion?: string;
+  /** Preferred inference settings (predict and evaluate use them unless told otherwise). */
+  inference?: InferenceSettings;
   [k: string]: unknown;
 }
 
@@ -122,8 +137,11 @@ function strictJson(value: unknown, what: string, file: string): string {
 // save
 // ---------------------------------------------------------------------------------------------
 
-/** Build the safetensors bytes of a checkpoint (exported for tests and in-memory use). */
-export function encodeCheckpoint(ck: Checkpoint, file = 'checkpoint'): Uint8Array {
+/**
+ * The safetensors file of a checkpoint as chunks written back to back (header, then each tensor's
+ * own memory): a checkpoint over 2 GiB (width 3 with AdamW moments) is never concatenated.
+ */
+export function encodeCheckpoint(ck: Checkpoint, file = 'checkpoint'): Uint8Array[] {
   const fail = (msg: string) => new Error(`cannot save checkpoint ${file}: ${msg}`);
   if (!ck || typeof ck !== 'object' || !ck.meta || !ck.params) throw fail('expected {meta, params, optimizer?, trainerState?}');
   checkMeta(ck.meta, (msg) => fail(msg));
@@ -164,7 +182,7 @@ export function encodeCheckpoint(ck: Checkpoint, file = 'checkpoint'): Uint8Arra
     metadata.optimizer = JSON.stringify({ step });
   }
   try {
-    return encodeSafetensors(tensors, metadata);
+    return encodeSafetensorsChunks(tensors, metadata);
   } catch (e) {
     throw fail((e as Error).message.replace(/^encodeSafetensors: /, ''));
   }
@@ -184,39 +202,109 @@ export function saveCheckpointSync(file: string, ck: Checkpoint): void {
 // load
 // ---------------------------------------------------------------------------------------------
 
-const REQUIRED_META: [keyof CheckpointMeta, 'number' | 'string'][] = [
-  ['model', 'number'],
-  ['modelName', 'string'],
-  ['loss', 'number'],
-  ['lossName', 'string'],
-  ['imageSize', 'number'],
-  ['width', 'number'],
-];
+/**
+ * Bounds on every metadata field: the metadata decides how much memory predict allocates (the image
+ * size) and which graphs are built, so a corrupted or hostile file must stop here, not in the OOM
+ * killer. Each check returns the allowed range, or null when the value is within it.
+ */
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const MAX_TEXT = 4096;
+const META_BOUNDS: Record<string, { required: boolean; range: string; ok: (v: unknown, m: Record<string, unknown>) => boolean }> = {
+  model: { required: true, range: `an integer 0..${MODELS.length - 1} (the model table)`, ok: (v) => isInt(v) && v >= 0 && v < MODELS.length },
+  modelName: {
+    required: true,
+    range: 'the name of its model number in the model table',
+    ok: (v, m) => typeof v === 'string' && isInt(m.model) && MODELS[m.model as number]?.name === v,
+  },
+  loss: { required: true, range: `an integer 0..${LOSSES.length - 1} (the loss table)`, ok: (v) => isInt(v) && v >= 0 && v < LOSSES.length },
+  lossName: {
+    required: true,
+    range: 'the name of its loss number in the loss table',
+    ok: (v, m) => typeof v === 'string' && isInt(m.loss) && LOSSES[m.loss as number]?.name === v,
+  },
+  imageSize: { required: true, range: 'a multiple of 32 from 32 to 2048', ok: (v) => isInt(v) && v >= 32 && v <= 2048 && v % 32 === 0 },
+  // round(64 w) channels: at least 1, so w >= 1/128.
+  width: { required: true, range: 'a number in (0, 4] giving at least one channel (>= 1/128)', ok: (v) => typeof v === 'number' && v >= 1 / 128 && v <= 4 },
+  epoch: { required: false, range: 'a non-negative integer', ok: (v) => isInt(v) && v >= 0 },
+  step: { required: false, range: 'a non-negative integer', ok: (v) => isInt(v) && v >= 0 },
+  bestMetric: { required: false, range: 'a number in [0, 1]', ok: (v) => typeof v === 'number' && v >= 0 && v <= 1 },
+  runId: { required: false, range: `a string of at most ${MAX_TEXT} characters`, ok: (v) => typeof v === 'string' && v.length <= MAX_TEXT },
+  dataset: { required: false, range: `a string of at most ${MAX_TEXT} characters`, ok: (v) => typeof v === 'string' && v.length <= MAX_TEXT },
+  melsegVersion: { required: false, range: 'a string of at most 64 characters', ok: (v) => typeof v === 'string' && v.length <= 64 },
+};
 
+/** `fail` receives "meta.<field> is <value>, expected <range>" and wraps it with the file and the fix. */
 function checkMeta(meta: unknown, fail: (msg: string) => Error): asserts meta is CheckpointMeta {
   if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw fail(`expected meta to be an object, found ${JSON.stringify(meta)}`);
-  for (const [k, type] of REQUIRED_META) {
-    const v = (meta as Record<string, unknown>)[k];
-    if (typeof v !== type || (type === 'number' && !Number.isFinite(v)))
-      throw fail(`expected meta.${String(k)} to be a ${type === 'number' ? 'finite number' : 'string'}, found ${JSON.stringify(v)}`);
+  const m = meta as Record<string, unknown>;
+  for (const [k, b] of Object.entries(META_BOUNDS)) {
+    const v = m[k];
+    if (v === undefined && !b.required) continue;
+    if (v === undefined) throw fail(`meta.${k} is missing, expected ${b.range}`);
+    if (!b.ok(v, m)) throw fail(`meta.${k} is ${JSON.stringify(v)?.slice(0, 80)}, expected ${b.range}`);
+  }
+  if (m.inference !== undefined) {
+    const problem = inferenceSettingsProblem(m.inference);
+    if (problem) throw fail(`meta.inference: ${problem}`);
   }
 }
 
-/** Parse checkpoint bytes; `file` is named in errors. */
-export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes, file);
+const corrupt = 'the checkpoint metadata is damaged or was not written by melseg: use another checkpoint, or retrain';
+
+function parseJson(metadata: Record<string, string>, key: string, fail: (msg: string) => Error): unknown {
+  try {
+    return JSON.parse(metadata[key]);
+  } catch (e) {
+    throw fail(`the "${key}" metadata is not valid JSON (${(e as Error).message}); the checkpoint is corrupted: use an earlier checkpoint or re-run training`);
+  }
+}
+
+/** What the JSON header of a checkpoint says, without any tensor bytes. */
+export interface CheckpointHeader {
+  meta: CheckpointMeta;
+  trainerState?: unknown;
+  /** AdamW step count (only in checkpoints saved with moments). */
+  optimizerStep?: number;
+  /** Every tensor in the file: name, file dtype, shape. */
+  tensors: { name: string; dtype: string; shape: number[] }[];
+  /** The raw `__metadata__` string map. */
+  metadata: Record<string, string>;
+}
+
+function headerOf(h: SafetensorsHeader, file: string): CheckpointHeader {
   const fail = (msg: string) => new Error(`${file}: ${msg}`);
+  const { metadata } = h;
   if (metadata.melseg === undefined)
     throw fail(`not a melseg checkpoint: expected "melseg" metadata (model, loss, image size...), found metadata keys [${Object.keys(metadata).join(', ')}]. If this is a plain PyTorch state_dict, read its tensors with decodeSafetensors; otherwise pass a checkpoint written by melseg training`);
-  const parse = (key: string): unknown => {
-    try {
-      return JSON.parse(metadata[key]);
-    } catch (e) {
-      throw fail(`the "${key}" metadata is not valid JSON (${(e as Error).message}); the checkpoint is corrupted: use an earlier checkpoint or re-run training`);
-    }
-  };
-  const meta = parse('melseg');
-  checkMeta(meta, (msg) => fail(`${msg}; the checkpoint metadata is incomplete: re-save it with melseg`));
+  const meta = parseJson(metadata, 'melseg', fail);
+  checkMeta(meta, (msg) => fail(`${msg}; ${corrupt}`));
+  const out: CheckpointHeader = { meta, tensors: h.entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape })), metadata };
+  const nMoments = h.entries.filter((e) => e.name.startsWith(OPTIM_PREFIX)).length;
+  if (metadata.optimizer !== undefined || nMoments > 0) {
+    if (metadata.optimizer === undefined) throw fail(`found ${nMoments} optimizer tensors but no "optimizer" metadata (step count); the checkpoint is corrupted: use an earlier checkpoint`);
+    const o = parseJson(metadata, 'optimizer', fail) as { step?: unknown };
+    if (!o || typeof o !== 'object' || !Number.isSafeInteger(o.step) || (o.step as number) < 0)
+      throw fail(`expected "optimizer" metadata {"step": <non-negative integer>}, found ${metadata.optimizer}; the checkpoint is corrupted`);
+    out.optimizerStep = o.step as number;
+  }
+  if (metadata.trainer !== undefined) out.trainerState = parseJson(metadata, 'trainer', fail);
+  return out;
+}
+
+export interface LoadOptions {
+  /** Read the AdamW moments (default true). Inference needs only the weights: 1/3 of a last.ckpt. */
+  optimizer?: boolean;
+}
+
+function readCheckpoint(src: ByteSource, file: string, opts: LoadOptions): Checkpoint {
+  const h = readSafetensorsHeader(src, file);
+  const head = headerOf(h, file);
+  const fail = (msg: string) => new Error(`${file}: ${msg}`);
+  for (const e of h.entries)
+    if (e.name.startsWith(OPTIM_PREFIX) && !e.name.startsWith(M_PREFIX) && !e.name.startsWith(V_PREFIX))
+      throw fail(`unknown optimizer tensor "${e.name}" (expected "${M_PREFIX}<name>" or "${V_PREFIX}<name>"); this checkpoint was written by a newer melseg: upgrade melseg`);
+  const withMoments = opts.optimizer !== false;
+  const tensors = readSafetensorsTensors(src, h, (name) => withMoments || !name.startsWith(OPTIM_PREFIX));
 
   const params: Record<string, SafeTensor> = {};
   const m: Record<string, Float32Array> = {};
@@ -226,42 +314,55 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     if (slot) {
       if (!(t.data instanceof Float32Array)) throw fail(`optimizer tensor "${name}" must be F32, found ${t.dtype}; the checkpoint is corrupted`);
       slot[name.slice(M_PREFIX.length)] = t.data;
-    } else if (name.startsWith(OPTIM_PREFIX)) {
-      throw fail(`unknown optimizer tensor "${name}" (expected "${M_PREFIX}<name>" or "${V_PREFIX}<name>"); this checkpoint was written by a newer melseg: upgrade melseg`);
     } else {
       params[name] = t;
     }
   }
-
-  const ck: Checkpoint = { meta, params, source: file };
-  const nMoments = Object.keys(m).length + Object.keys(v).length;
-  if (metadata.optimizer !== undefined || nMoments > 0) {
-    if (metadata.optimizer === undefined) throw fail(`found ${nMoments} optimizer tensors but no "optimizer" metadata (step count); the checkpoint is corrupted: use an earlier checkpoint`);
-    const o = parse('optimizer') as { step?: unknown };
-    if (!o || typeof o !== 'object' || !Number.isSafeInteger(o.step) || (o.step as number) < 0)
-      throw fail(`expected "optimizer" metadata {"step": <non-negative integer>}, found ${metadata.optimizer}; the checkpoint is corrupted`);
+  const ck: Checkpoint = { meta: head.meta, params, source: file };
+  if (withMoments && head.optimizerStep !== undefined) {
     const onlyM = Object.keys(m).filter((k) => !Object.hasOwn(v, k));
     const onlyV = Object.keys(v).filter((k) => !Object.hasOwn(m, k));
     if (onlyM.length || onlyV.length)
       throw fail(`optimizer moments are unpaired: m without v for [${onlyM.join(', ')}], v without m for [${onlyV.join(', ')}]; the checkpoint is corrupted: use an earlier checkpoint`);
-    ck.optimizer = { step: o.step as number, m, v };
+    ck.optimizer = { step: head.optimizerStep, m, v };
   }
-  if (metadata.trainer !== undefined) ck.trainerState = parse('trainer');
+  if (head.trainerState !== undefined) ck.trainerState = head.trainerState;
   return ck;
 }
 
-/** Read a checkpoint written by {@link saveCheckpoint}. */
-export function loadCheckpoint(file: string): Checkpoint {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new Error(`checkpoint ${file} not found; check the path (training writes last.ckpt / best.ckpt in the run directory)`);
-    if (err.code === 'EISDIR') throw new Error(`checkpoint ${file} is a directory; pass the checkpoint file inside it (e.g. ${file}/last.ckpt)`);
-    throw new Error(`cannot read checkpoint ${file} (${err.code ?? 'error'}: ${err.message}); check the path and its permissions`);
+/** Parse checkpoint bytes held in memory; `file` is named in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: LoadOptions = {}): Checkpoint {
+  return readCheckpoint(bytesSource(bytes), file, opts);
+}
+
+/**
+ * Read a checkpoint written by {@link saveCheckpoint}. The file is read tensor by tensor, each
+ * straight into its own buffer, so files over 2 GiB load (fs.readFileSync stops at 2 GiB).
+ */
+export function loadCheckpoint(file: string, opts: LoadOptions = {}): Checkpoint {
+  return withFileSource(file, 'checkpoint', (src) => readCheckpoint(src, file, opts));
+}
+
+/** The checkpoint's JSON header only (meta, trainer state, tensor list): kilobytes, whatever the file's size. */
+export function readCheckpointHeader(file: string): CheckpointHeader {
+  return withFileSource(file, 'checkpoint', (src) => headerOf(readSafetensorsHeader(src, file), file));
+}
+
+/** The first NaN or infinite value among the weights, then the AdamW moments; null when all are finite. */
+export function firstNonFinite(ck: Checkpoint): { tensor: string; index: number; value: number } | null {
+  const lists: [string, Float32Array][] = [];
+  for (const name of Object.keys(ck.params).sort()) {
+    const d = ck.params[name].data;
+    if (d instanceof Float32Array) lists.push([name, d]);
   }
-  return decodeCheckpoint(bytes, file);
+  if (ck.optimizer) {
+    for (const name of Object.keys(ck.optimizer.m).sort()) lists.push([M_PREFIX + name, ck.optimizer.m[name]]);
+    for (const name of Object.keys(ck.optimizer.v).sort()) lists.push([V_PREFIX + name, ck.optimizer.v[name]]);
+  }
+  for (const [tensor, d] of lists) {
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return { tensor, index: i, value: d[i] };
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------

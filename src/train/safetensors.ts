@@ -25,7 +25,9 @@
  * (state_dict's `num_batches_tracked`). Other valid safetensors dtypes are recognised and rejected
  * with a message saying how to convert them.
  */
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 
 export type SafeDType = 'float32' | 'int64';
 
@@ -110,29 +112,35 @@ function byName(a: string, b: string): number {
 // encode
 // ---------------------------------------------------------------------------------------------
 
+/** A tensor's name, dtype and shape: all the header needs (offsets follow from the shapes). */
+export interface TensorSpec {
+  name: string;
+  dtype: SafeDType;
+  shape: number[];
+}
+
+function bytesOf(t: { dtype: SafeDType; shape: readonly number[] }): number {
+  return numel(t.shape) * DTYPE_BYTES[TO_FILE_DTYPE[t.dtype]];
+}
+
 /**
- * Serialise tensors (+ optional string metadata) to safetensors bytes. Validates that every
- * tensor's element count equals prod(shape) and that its typed array matches its dtype.
+ * The first 8 + N bytes of the file (length field, then the padded JSON header) for tensors of
+ * these specs, and the order their bytes must follow it in. Offsets are computed from the shapes
+ * alone, so this is where files over 2 GiB get their > 2^31 offsets (plain JSON numbers, exact
+ * up to 2^53).
  */
-export function encodeSafetensors(
-  tensors: Record<string, SafeTensor>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function encodeSafetensorsHeader(specs: readonly TensorSpec[], metadata?: Record<string, string>): { head: Uint8Array; order: string[] } {
   const bad = (msg: string) => new SafetensorsError('BAD_INPUT', 'encodeSafetensors', msg);
-  const names = Object.keys(tensors);
-  for (const name of names) {
-    const t = tensors[name];
-    if (name === '__metadata__') throw bad(`a tensor cannot be named "__metadata__" (reserved for the metadata map); rename it`);
-    if (name.length === 0) throw bad('a tensor has an empty name; give every tensor a state_dict-style name');
-    if (!t || (t.dtype !== 'float32' && t.dtype !== 'int64'))
-      throw bad(`tensor "${name}": expected dtype 'float32' or 'int64', found ${JSON.stringify(t?.dtype)}; convert the data first`);
+  const seen = new Set<string>();
+  for (const t of specs) {
+    if (t.name === '__metadata__') throw bad(`a tensor cannot be named "__metadata__" (reserved for the metadata map); rename it`);
+    if (typeof t.name !== 'string' || t.name.length === 0) throw bad('a tensor has an empty name; give every tensor a state_dict-style name');
+    if (seen.has(t.name)) throw bad(`two tensors are named "${t.name}"; give every tensor its own name`);
+    seen.add(t.name);
+    if (t.dtype !== 'float32' && t.dtype !== 'int64')
+      throw bad(`tensor "${t.name}": expected dtype 'float32' or 'int64', found ${JSON.stringify(t.dtype)}; convert the data first`);
     if (!Array.isArray(t.shape) || !t.shape.every(isDim))
-      throw bad(`tensor "${name}": expected shape to be an array of non-negative integers, found ${JSON.stringify(t.shape)}`);
-    const wantCtor = t.dtype === 'float32' ? Float32Array : BigInt64Array;
-    if (!(t.data instanceof wantCtor))
-      throw bad(`tensor "${name}": dtype '${t.dtype}' needs a ${wantCtor.name}, found ${t.data?.constructor?.name ?? typeof t.data}`);
-    if (t.data.length !== numel(t.shape))
-      throw bad(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} elements but the data has ${t.data.length}; fix the shape or the data`);
+      throw bad(`tensor "${t.name}": expected shape to be an array of non-negative integers, found ${JSON.stringify(t.shape)}`);
   }
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata))
@@ -140,86 +148,166 @@ export function encodeSafetensors(
   }
 
   // Buffer order = reference order: dtype alignment descending, then name.
-  names.sort((a, b) => DTYPE_RANK[tensors[b].dtype] - DTYPE_RANK[tensors[a].dtype] || byName(a, b));
+  const sorted = [...specs].sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || byName(a.name, b.name));
 
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
-    const sorted: Record<string, string> = {};
-    for (const k of Object.keys(metadata).sort(byName)) setOwn(sorted, k, metadata[k]);
-    header.__metadata__ = sorted;
+    const meta: Record<string, string> = {};
+    for (const k of Object.keys(metadata).sort(byName)) setOwn(meta, k, metadata[k]);
+    header.__metadata__ = meta;
   }
   let offset = 0;
-  for (const name of names) {
-    const t = tensors[name];
-    const n = t.data.byteLength;
-    setOwn(header, name, { dtype: TO_FILE_DTYPE[t.dtype], shape: t.shape, data_offsets: [offset, offset + n] });
+  for (const t of sorted) {
+    const n = bytesOf(t);
+    setOwn(header, t.name, { dtype: TO_FILE_DTYPE[t.dtype], shape: t.shape, data_offsets: [offset, offset + n] });
     offset += n;
   }
+  if (!Number.isSafeInteger(offset)) throw bad(`the tensors hold ${offset} bytes, beyond what a file offset can address exactly (2^53); split them into several files`);
   // JSON.stringify keeps insertion order for non-integer-like keys; a purely numeric tensor name
   // ("0") would be hoisted first by JS, which only changes header order, not validity.
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8; // header padded with spaces to a multiple of 8 bytes
   const n = json.length + pad;
+  const head = new Uint8Array(8 + n);
+  new DataView(head.buffer).setBigUint64(0, BigInt(n), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.length);
+  return { head, order: sorted.map((t) => t.name) };
+}
 
-  const out = new Uint8Array(8 + n + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + n);
-  let pos = 8 + n;
-  for (const name of names) {
-    const d = tensors[name].data;
-    writeLE(out, pos, d);
-    pos += d.byteLength;
+/**
+ * Serialise tensors (+ optional string metadata) as a list of chunks written back to back: the
+ * header, then each tensor's bytes. On a little-endian host each tensor chunk is a view of the
+ * tensor's own memory, so a checkpoint of several GiB is never copied into one buffer. Validates
+ * that every tensor's element count equals prod(shape) and that its typed array matches its dtype.
+ */
+export function encodeSafetensorsChunks(tensors: Record<string, SafeTensor>, metadata?: Record<string, string>): Uint8Array[] {
+  const bad = (msg: string) => new SafetensorsError('BAD_INPUT', 'encodeSafetensors', msg);
+  const specs: TensorSpec[] = [];
+  for (const name of Object.keys(tensors)) {
+    const t = tensors[name];
+    if (!t || (t.dtype !== 'float32' && t.dtype !== 'int64'))
+      throw bad(`tensor "${name}": expected dtype 'float32' or 'int64', found ${JSON.stringify(t?.dtype)}; convert the data first`);
+    specs.push({ name, dtype: t.dtype, shape: t.shape });
+  }
+  const { head, order } = encodeSafetensorsHeader(specs, metadata);
+  for (const name of order) {
+    const t = tensors[name];
+    const wantCtor = t.dtype === 'float32' ? Float32Array : BigInt64Array;
+    if (!(t.data instanceof wantCtor))
+      throw bad(`tensor "${name}": dtype '${t.dtype}' needs a ${wantCtor.name}, found ${t.data?.constructor?.name ?? typeof t.data}`);
+    if (t.data.length !== numel(t.shape))
+      throw bad(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} elements but the data has ${t.data.length}; fix the shape or the data`);
+  }
+  return [head, ...order.map((name) => leBytes(tensors[name].data))];
+}
+
+/** The same file as one buffer (small files, tests); large ones should be written as chunks. */
+export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?: Record<string, string>): Uint8Array {
+  return concatChunks(encodeSafetensorsChunks(tensors, metadata));
+}
+
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let pos = 0;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.length;
   }
   return out;
 }
 
-function writeLE(out: Uint8Array, pos: number, d: Float32Array | BigInt64Array): void {
-  if (LITTLE_ENDIAN_HOST) {
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    return;
-  }
-  const dv = new DataView(out.buffer, out.byteOffset);
-  if (d instanceof Float32Array) for (let i = 0; i < d.length; i++) dv.setFloat32(pos + 4 * i, d[i], true);
-  else for (let i = 0; i < d.length; i++) dv.setBigInt64(pos + 8 * i, d[i], true);
+/** Little-endian bytes of a tensor: a view of its memory on a little-endian host, else a copy. */
+function leBytes(d: Float32Array | BigInt64Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  const out = new Uint8Array(d.byteLength);
+  const dv = new DataView(out.buffer);
+  if (d instanceof Float32Array) for (let i = 0; i < d.length; i++) dv.setFloat32(4 * i, d[i], true);
+  else for (let i = 0; i < d.length; i++) dv.setBigInt64(8 * i, d[i], true);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // decode
 // ---------------------------------------------------------------------------------------------
 
-interface Entry {
+/**
+ * Where the bytes come from: a buffer in memory, or a file read piece by piece (a file over
+ * 2 GiB cannot be read whole with fs.readFileSync). `read` fills `into` from byte `position`.
+ */
+export interface ByteSource {
+  readonly size: number;
+  read(into: Uint8Array, position: number): void;
+}
+
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (into, position) => into.set(bytes.subarray(position, position + into.length)) };
+}
+
+/** Reads of at most 1 GiB each (a single read of 2 GiB or more fails with ERR_OUT_OF_RANGE). */
+const READ_CHUNK = 1 << 30;
+
+/** A ByteSource over an open file descriptor of `size` bytes, reading at most `chunk` bytes at a time. */
+export function fdSource(fd: number, size: number, file: string, chunk = READ_CHUNK): ByteSource {
+  return {
+    size,
+    read(into, position) {
+      let done = 0;
+      while (done < into.length) {
+        const n = fs.readSync(fd, into, done, Math.min(chunk, into.length - done), position + done);
+        if (n <= 0)
+          throw new SafetensorsError('TRUNCATED', file, `${file}: the file ended at byte ${position + done} while reading up to ${position + into.length}; it changed or was truncated while being read: use the previous checkpoint`);
+        done += n;
+      }
+    },
+  };
+}
+
+/** One tensor's place in the file, as the header describes it (offsets relative to the data start). */
+export interface TensorEntry {
   name: string;
+  /** The file's dtype name (F32, I64, ...). */
   dtype: string;
   shape: number[];
   begin: number;
   end: number;
 }
 
-/**
- * Parse safetensors bytes. `source` (usually the file path) is named in every error.
- * Strict: rejects truncated files, a header length beyond the file, non-UTF-8 or invalid JSON,
- * malformed entries, offsets that overlap / leave gaps / fall outside the file / leave trailing
- * bytes, byte ranges that don't match dtype x shape, and dtypes other than F32 / I64.
- * Tensor data is copied out, so the result does not keep `bytes` alive.
- */
-export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSafetensors {
-  const fail = (code: SafetensorsErrorCode, msg: string) => new SafetensorsError(code, source, `${source}: ${msg}`);
-  const TRUNC_FIX = 'was the run killed while writing? Use the previous checkpoint (e.g. best.ckpt or an earlier epoch) or re-run training';
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** Every tensor, in name order. */
+  entries: TensorEntry[];
+  /** File offset of the data buffer (8 + header length). */
+  dataStart: number;
+}
 
-  if (bytes.length < 8)
-    throw fail('TRUNCATED', `expected at least 8 bytes (the header length field), found ${bytes.length}; the file is truncated or empty: ${TRUNC_FIX}`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n64 = dv.getBigUint64(0, true);
+const TRUNC_FIX = 'was the run killed while writing? Use the previous checkpoint (e.g. best.ckpt or an earlier epoch) or re-run training';
+
+/**
+ * Read and check the header only. Strict: rejects truncated files, a header length beyond the
+ * file, non-UTF-8 or invalid JSON, malformed entries, offsets that overlap / leave gaps / fall
+ * outside the file / leave trailing bytes, byte ranges that don't match dtype x shape, and dtypes
+ * other than F32 / I64. Nothing is allocated beyond the header, whose size was checked first.
+ */
+export function readSafetensorsHeader(src: ByteSource, source: string): SafetensorsHeader {
+  const fail = (code: SafetensorsErrorCode, msg: string) => new SafetensorsError(code, source, `${source}: ${msg}`);
+
+  if (src.size < 8)
+    throw fail('TRUNCATED', `expected at least 8 bytes (the header length field), found ${src.size}; the file is truncated or empty: ${TRUNC_FIX}`);
+  const lengthField = new Uint8Array(8);
+  src.read(lengthField, 0);
+  const n64 = new DataView(lengthField.buffer).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES))
     throw fail('HEADER_TOO_LARGE', `the header length field says ${n64} bytes, above the format's ${MAX_HEADER_BYTES}-byte limit; this is not a safetensors file (or its first 8 bytes are corrupted): check that you passed a .safetensors / .ckpt written by melseg or safetensors`);
   const n = Number(n64);
-  if (8 + n > bytes.length)
-    throw fail('TRUNCATED', `the header length field says ${n} bytes but only ${bytes.length - 8} follow it; the file is truncated (or not a safetensors file): ${TRUNC_FIX}`);
+  if (8 + n > src.size)
+    throw fail('TRUNCATED', `the header length field says ${n} bytes but only ${src.size - 8} follow it; the file is truncated (or not a safetensors file): ${TRUNC_FIX}`);
+  const headerBytes = new Uint8Array(n);
+  src.read(headerBytes, 8);
 
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw fail('BAD_HEADER', `expected a UTF-8 JSON header in bytes [8, ${8 + n}), found invalid UTF-8; the file is corrupted or not a safetensors file: re-create it`);
   }
@@ -235,7 +323,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
     throw fail('BAD_JSON', `expected the header to be a JSON object, found ${Array.isArray(header) ? 'an array' : typeof header}; re-create the file`);
 
   const metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
+  const entries: TensorEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
@@ -272,10 +360,10 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   }
 
   // Layout: sorted by offsets the ranges must tile [0, bufferLength) exactly (reference validate()).
-  const bufferLength = bytes.length - 8 - n;
+  const bufferLength = src.size - 8 - n;
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expectedBegin = 0;
-  let prev: Entry | undefined;
+  let prev: TensorEntry | undefined;
   for (const e of entries) {
     if (e.begin < expectedBegin)
       throw fail('BAD_OFFSETS', `tensor "${e.name}" at bytes [${e.begin}, ${e.end}) overlaps tensor "${prev!.name}" at [${prev!.begin}, ${prev!.end}); expected it to start at ${expectedBegin}. The header is corrupted: re-create the file`);
@@ -289,31 +377,72 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   if (expectedBegin < bufferLength)
     throw fail('TRAILING_BYTES', `the tensors cover ${expectedBegin} bytes of data but ${bufferLength} follow the header; ${bufferLength - expectedBegin} trailing bytes are not described by the header. The file was corrupted or appended to: re-create it`);
 
+  entries.sort((a, b) => byName(a.name, b.name));
+  return { metadata, entries, dataStart: 8 + n };
+}
+
+/**
+ * Read the tensors a checked header describes, each into its own aligned buffer straight from the
+ * source (no whole-file buffer). `keep` selects tensors by name (default: all); the others are not
+ * read. The result is in name order.
+ */
+export function readSafetensorsTensors(src: ByteSource, h: SafetensorsHeader, keep: (name: string) => boolean = () => true): Record<string, SafeTensor> {
   const tensors: Record<string, SafeTensor> = {};
-  const base = 8 + n;
-  // Rebuild in name order so Object.keys() of the result is deterministic.
-  for (const e of [...entries].sort((a, b) => byName(a.name, b.name))) {
+  for (const e of h.entries) {
+    if (!keep(e.name)) continue;
     const dtype = FROM_FILE_DTYPE[e.dtype];
-    const start = bytes.byteOffset + base + e.begin;
-    const len = e.end - e.begin;
+    const raw = new Uint8Array(e.end - e.begin);
+    src.read(raw, h.dataStart + e.begin);
     let data: Float32Array | BigInt64Array;
-    if (LITTLE_ENDIAN_HOST) {
-      // ArrayBuffer.slice copies into a fresh, aligned buffer.
-      const ab = bytes.buffer.slice(start, start + len) as ArrayBuffer;
-      data = dtype === 'float32' ? new Float32Array(ab) : new BigInt64Array(ab);
-    } else {
+    if (LITTLE_ENDIAN_HOST) data = dtype === 'float32' ? new Float32Array(raw.buffer) : new BigInt64Array(raw.buffer);
+    else {
+      const dv = new DataView(raw.buffer);
       const count = numel(e.shape);
       if (dtype === 'float32') {
         const f = new Float32Array(count);
-        for (let i = 0; i < count; i++) f[i] = dv.getFloat32(base + e.begin + 4 * i, true);
+        for (let i = 0; i < count; i++) f[i] = dv.getFloat32(4 * i, true);
         data = f;
       } else {
         const b = new BigInt64Array(count);
-        for (let i = 0; i < count; i++) b[i] = dv.getBigInt64(base + e.begin + 8 * i, true);
+        for (let i = 0; i < count; i++) b[i] = dv.getBigInt64(8 * i, true);
         data = b;
       }
     }
     setOwn(tensors, e.name, { dtype, shape: [...e.shape], data });
   }
-  return { tensors, metadata };
+  return tensors;
+}
+
+/**
+ * Parse safetensors bytes held in memory. `source` (usually the file path) is named in every
+ * error; see readSafetensorsHeader for what is rejected. Tensor data is copied out, so the result
+ * does not keep `bytes` alive.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source: string, keep?: (name: string) => boolean): DecodedSafetensors {
+  const src = bytesSource(bytes);
+  const h = readSafetensorsHeader(src, source);
+  return { tensors: readSafetensorsTensors(src, h, keep), metadata: h.metadata };
+}
+
+/**
+ * Open `file` and hand a ByteSource over it to `use`, closing it afterwards. Works for files of any
+ * size (positional reads of at most 1 GiB). Errors name the file and the fix.
+ */
+export function withFileSource<T>(file: string, what: string, use: (src: ByteSource) => T): T {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new Error(`${what} ${file} not found; check the path (training writes last.ckpt / best.ckpt in the run directory)`);
+    if (err.code === 'EISDIR') throw new Error(`${what} ${file} is a directory; pass the checkpoint file inside it (e.g. ${path.join(file, 'last.ckpt')})`);
+    throw new Error(`cannot read ${what} ${file} (${err.code ?? 'error'}: ${err.message}); check the path and its permissions`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw new Error(`${what} ${file} is a directory; pass the checkpoint file inside it (e.g. ${path.join(file, 'last.ckpt')})`);
+    return use(fdSource(fd, st.size, file));
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -5,13 +5,17 @@ import * as path from 'path';
 import { ReduceLROnPlateau } from '../../src/optim/plateau';
 import {
   checkCompatible,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  firstNonFinite,
   loadCheckpoint,
+  readCheckpointHeader,
   saveCheckpoint,
   saveCheckpointSync,
   type Checkpoint,
   type CheckpointMeta,
 } from '../../src/train/checkpoint';
-import { decodeSafetensors, encodeSafetensors } from '../../src/train/safetensors';
+import { decodeSafetensors, encodeSafetensors, encodeSafetensorsHeader } from '../../src/train/safetensors';
 import { Rng } from '../../src/data/rng';
 
 const PY = '/usr/bin/python3';
@@ -38,7 +42,7 @@ function tinyCheckpoint(seed = 1): Checkpoint {
   const trainable = ['0.weight', '0.bias', '1.weight', '1.bias'];
   const moments = (scale: number) =>
     Object.fromEntries(trainable.map((k) => [k, Float32Array.from(params[k].data as Float32Array, (x) => scale * x * x)]));
-  const meta: CheckpointMeta = { model: 3, modelName: 'unet', loss: 2, lossName: 'dice+bce', imageSize: 128, width: 16, epoch: 7, step: 700, bestMetric: 0.8123, runId: 'r1' };
+  const meta: CheckpointMeta = { model: 3, modelName: 'UNet_dilate', loss: 2, lossName: 'dice_loss', imageSize: 128, width: 0.25, epoch: 7, step: 700, bestMetric: 0.8123, runId: 'r1' };
   const sched = new ReduceLROnPlateau(1e-3);
   sched.step(0.5);
   return {
@@ -81,7 +85,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     expect(tensors['__optim__.m.0.weight'].shape).toEqual([4, 3, 3, 3]);
     expect(tensors['__optim__.v.1.bias'].dtype).toBe('float32');
     expect(metadata.format).toBe('pt');
-    expect(JSON.parse(metadata.melseg).modelName).toBe('unet');
+    expect(JSON.parse(metadata.melseg).modelName).toBe('UNet_dilate');
     expect(JSON.parse(metadata.optimizer)).toEqual({ step: 700 });
     expect(JSON.parse(metadata.trainer).rng).toHaveLength(4);
   });
@@ -108,7 +112,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
   it('refuses meta without a required field', () => {
     const ck = tinyCheckpoint();
     delete (ck.meta as Partial<CheckpointMeta>).width;
-    expect(() => saveCheckpointSync(path.join(dir, 'x.ckpt'), ck)).toThrow(/expected meta\.width to be a finite number, found undefined/);
+    expect(() => saveCheckpointSync(path.join(dir, 'x.ckpt'), ck)).toThrow(/meta\.width is missing, expected a number in \(0, 4\]/);
   });
 
   it('refuses unpaired optimizer moments', () => {
@@ -142,7 +146,7 @@ describe('checkCompatible', () => {
   it('accepts the matching model, and tolerates num_batches_tracked missing from the model', () => {
     const ck = tinyCheckpoint();
     const shapes = shapesOf(ck);
-    expect(() => checkCompatible(ck, { model: 3, width: 16, imageSize: 128 }, shapes)).not.toThrow();
+    expect(() => checkCompatible(ck, { model: 3, width: 0.25, imageSize: 128 }, shapes)).not.toThrow();
     delete shapes['1.num_batches_tracked'];
     expect(() => checkCompatible(ck, { model: 3 }, shapes)).not.toThrow();
   });
@@ -150,13 +154,13 @@ describe('checkCompatible', () => {
   it('names the model mismatch and the fix', () => {
     const ck = { ...tinyCheckpoint(), source: 'runs/a/best.ckpt' };
     expect(() => checkCompatible(ck, { model: 5 }, shapesOf(ck))).toThrow(
-      'runs/a/best.ckpt was trained with model 3 (unet), width 16, image size 128, but model 5 was requested; select model 3 to use this checkpoint, or pick a checkpoint trained with model 5',
+      'runs/a/best.ckpt was trained with model 3 (UNet_dilate), width 0.25, image size 128, but model 5 was requested; select model 3 to use this checkpoint, or pick a checkpoint trained with model 5',
     );
   });
 
   it('names the width and image-size mismatches', () => {
     const ck = tinyCheckpoint();
-    expect(() => checkCompatible(ck, { model: 3, width: 32 }, shapesOf(ck))).toThrow(/but width 32 was requested; set width 16/);
+    expect(() => checkCompatible(ck, { model: 3, width: 0.5 }, shapesOf(ck))).toThrow(/but width 0\.5 was requested; set width 0\.25/);
     expect(() => checkCompatible(ck, { model: 3, imageSize: 256 }, shapesOf(ck))).toThrow(/but image size 256 was requested; set image size 128/);
   });
 
@@ -200,5 +204,159 @@ print(json.dumps({'w': model[0].weight.flatten()[:5].tolist(), 'nbt': int(model[
     const py = JSON.parse(r.stdout);
     expect(py.w).toEqual([...(ck.params['0.weight'].data as Float32Array).subarray(0, 5)]);
     expect(py).toMatchObject({ nbt: 37, nbt_dtype: 'torch.int64', var: [1, 2, 3, 4], format: 'pt', missing: [], unexpected: [] });
+  });
+});
+
+describe('metadata bounds (checked on every read)', () => {
+  /** A checkpoint file whose melseg metadata is `meta`, written without the save-side checks. */
+  function withMeta(meta: Record<string, unknown>, file = path.join(dir, 'hostile.ckpt')): string {
+    fs.writeFileSync(file, encodeSafetensors({ w: { dtype: 'float32', shape: [1], data: Float32Array.of(1) } }, { format: 'pt', melseg: JSON.stringify(meta) }));
+    return file;
+  }
+  const good = () => ({ ...tinyCheckpoint().meta }) as Record<string, unknown>;
+
+  it.each([
+    ['imageSize', '1e9', 1_000_000_000, 'a multiple of 32 from 32 to 2048'],
+    ['imageSize', '100', 100, 'a multiple of 32 from 32 to 2048'],
+    ['width', '1e300', 1e300, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
+    ['width', '0', 0, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
+    ['model', '7', 7, 'an integer 0..3 (the model table)'],
+    ['loss', '15', 15, 'an integer 0..14 (the loss table)'],
+    ['modelName', 'another model\'s name', 'SegNet', 'the name of its model number in the model table'],
+    ['lossName', 'an unknown name', 'tversky', 'the name of its loss number in the loss table'],
+    ['epoch', '-1', -1, 'a non-negative integer'],
+    ['epoch', '1.5', 1.5, 'a non-negative integer'],
+    ['step', '2^60', 2 ** 60, 'a non-negative integer'],
+    ['bestMetric', '1.5', 1.5, 'a number in [0, 1]'],
+    ['runId', '5000 characters', 'x'.repeat(5000), 'a string of at most 4096 characters'],
+  ])('meta.%s = %s is refused, naming the file, the field, the value and the range', (field, _label, value, range) => {
+    const file = withMeta({ ...good(), [field]: value });
+    let message = '';
+    try {
+      loadCheckpoint(file);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(file);
+    expect(message).toContain(`meta.${field} is ${JSON.stringify(value).slice(0, 80)}, expected ${range}`);
+    expect(() => readCheckpointHeader(file)).toThrow(`meta.${field} is`);
+  });
+
+  it('refuses inference settings out of range', () => {
+    const file = withMeta({ ...good(), inference: { tta: 'd4', largestComponent: true, fillHoles: true, threshold: 7 } });
+    expect(() => loadCheckpoint(file)).toThrow(`${file}: meta.inference: threshold is 7, expected a number in (0, 1)`);
+  });
+
+  it('accepts metadata at the edges of every range', () => {
+    const file = withMeta({ ...good(), model: 0, modelName: 'SegNet', loss: 14, lossName: 'tversky_loss_alpha_1.00', imageSize: 2048, width: 4, epoch: 0, step: 0, bestMetric: 1, inference: { tta: 'none', largestComponent: false, fillHoles: false, threshold: 0.5 } });
+    expect(readCheckpointHeader(file).meta.imageSize).toBe(2048);
+  });
+
+  it('the same bounds stop a save', () => {
+    const ck = tinyCheckpoint();
+    ck.meta.imageSize = 4096;
+    expect(() => saveCheckpointSync(path.join(dir, 'x.ckpt'), ck)).toThrow(/cannot save checkpoint .*x\.ckpt: meta\.imageSize is 4096, expected a multiple of 32 from 32 to 2048/);
+  });
+});
+
+describe('firstNonFinite', () => {
+  it('is null for finite weights and moments', () => {
+    expect(firstNonFinite(tinyCheckpoint())).toBeNull();
+  });
+
+  it('names the first weight tensor holding NaN or Infinity, with the element and value', () => {
+    const ck = tinyCheckpoint();
+    (ck.params['1.running_var'].data as Float32Array)[2] = NaN;
+    (ck.params['0.weight'].data as Float32Array)[5] = -Infinity;
+    expect(firstNonFinite(ck)).toEqual({ tensor: '0.weight', index: 5, value: -Infinity });
+  });
+
+  it('checks the AdamW moments after the weights, under their file names', () => {
+    const ck = tinyCheckpoint();
+    ck.optimizer!.v['1.bias'][1] = Infinity;
+    expect(firstNonFinite(ck)).toEqual({ tensor: '__optim__.v.1.bias', index: 1, value: Infinity });
+  });
+});
+
+describe('large checkpoints', () => {
+  it('encodeCheckpoint returns the header and then each tensor as a view of its own memory (no concatenation)', () => {
+    const ck = tinyCheckpoint();
+    const chunks = encodeCheckpoint(ck);
+    const weight = ck.params['0.weight'].data as Float32Array;
+    expect(chunks.some((c) => c.buffer === weight.buffer && c.byteOffset === weight.byteOffset && c.byteLength === weight.byteLength)).toBe(true);
+    expect(chunks.length).toBe(1 + Object.keys(ck.params).length + 2 * Object.keys(ck.optimizer!.m).length);
+    const whole = Buffer.concat(chunks);
+    expect(decodeCheckpoint(whole, 'mem').params).toEqual(ck.params);
+  });
+
+  it('loads without the AdamW moments when asked (inference reads a third of a last.ckpt)', () => {
+    const file = path.join(dir, 'last.ckpt');
+    const ck = tinyCheckpoint();
+    saveCheckpointSync(file, ck);
+    const back = loadCheckpoint(file, { optimizer: false });
+    expect(back.optimizer).toBeUndefined();
+    expect(back.params).toEqual(ck.params);
+  });
+});
+
+describe('a checkpoint file over 4 GiB (sparse: its moments are holes, nothing is written)', () => {
+  // 2 x 2.5 GiB of AdamW moments, then the weight "w" at file offset > 5 GiB.
+  const MOMENT = 2 ** 29 + 2 ** 27; // elements: 2.5 GiB of F32
+  function sparseCheckpoint(file: string): number[] | null {
+    const meta = { ...tinyCheckpoint().meta };
+    const { head } = encodeSafetensorsHeader(
+      [
+        { name: 'w', dtype: 'float32', shape: [4] },
+        { name: '__optim__.m.w', dtype: 'float32', shape: [MOMENT] },
+        { name: '__optim__.v.w', dtype: 'float32', shape: [MOMENT] },
+      ],
+      { format: 'pt', melseg: JSON.stringify(meta), melseg_schema: '1', optimizer: '{"step":3}' },
+    );
+    const fd = fs.openSync(file, 'w');
+    try {
+      fs.writeSync(fd, head, 0, head.length, 0);
+      fs.ftruncateSync(fd, head.length + 2 * 4 * MOMENT);
+      if (fs.fstatSync(fd).blocks * 512 > 64 << 20) return null; // the file system does not make holes
+      const w = [0.5, -1, 3, 7];
+      fs.writeSync(fd, new Uint8Array(Float32Array.from(w).buffer), 0, 16, head.length + 2 * 4 * MOMENT);
+      return w;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  it('reads the header and the weights at offsets beyond 2^32 without reading the moments', () => {
+    const file = path.join(dir, 'huge.ckpt');
+    const w = sparseCheckpoint(file);
+    if (!w) {
+      console.warn(`skipped: ${dir} does not support sparse files, so the 5 GiB test file would really be written`);
+      fs.rmSync(file);
+      return;
+    }
+    expect(fs.statSync(file).size).toBeGreaterThan(2 ** 32);
+    const h = readCheckpointHeader(file);
+    expect(h.optimizerStep).toBe(3);
+    expect(h.tensors.map((t) => t.name)).toEqual(['__optim__.m.w', '__optim__.v.w', 'w']);
+    const ck = loadCheckpoint(file, { optimizer: false });
+    expect(ck.params.w.data).toEqual(Float32Array.from(w));
+    expect(ck.optimizer).toBeUndefined();
+  });
+});
+
+describe('readCheckpointHeader', () => {
+  it('returns meta, trainer state, step and the tensor list', () => {
+    const file = path.join(dir, 'last.ckpt');
+    const ck = tinyCheckpoint();
+    saveCheckpointSync(file, ck);
+    const h = readCheckpointHeader(file);
+    expect(h.meta).toEqual(ck.meta);
+    expect(h.trainerState).toEqual(ck.trainerState);
+    expect(h.optimizerStep).toBe(700);
+    expect(h.tensors.find((t) => t.name === '0.weight')).toEqual({ name: '0.weight', dtype: 'F32', shape: [4, 3, 3, 3] });
+  });
+
+  it('names a missing file and a folder', () => {
+    expect(() => readCheckpointHeader(path.join(dir, 'nope.ckpt'))).toThrow(/nope\.ckpt not found; check the path/);
+    expect(() => readCheckpointHeader(dir)).toThrow(/is a directory; pass the checkpoint file inside it/);
   });
 });

@@ -2,7 +2,19 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafeTensor } from '../../src/train/safetensors';
+import {
+  bytesSource,
+  decodeSafetensors,
+  encodeSafetensors,
+  encodeSafetensorsChunks,
+  encodeSafetensorsHeader,
+  fdSource,
+  readSafetensorsHeader,
+  readSafetensorsTensors,
+  SafetensorsError,
+  type ByteSource,
+  type SafeTensor,
+} from '../../src/train/safetensors';
 
 const PY = '/usr/bin/python3';
 const hasNumpy = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
@@ -261,5 +273,97 @@ print(json.dumps({'ours': ours, 'z': [float(x) for x in ts[0][1].flatten()]}))
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('files over 2 GiB', () => {
+  const GiB = 2 ** 30;
+
+  it('header offsets past 2^31 and 2^32 come from the shapes alone (no tensor data needed)', () => {
+    const { head, order } = encodeSafetensorsHeader([
+      { name: 'b', dtype: 'float32', shape: [2 ** 29] }, // 2 GiB
+      { name: 'a', dtype: 'float32', shape: [2 ** 29] },
+      { name: 'c', dtype: 'float32', shape: [3] },
+    ]);
+    expect(order).toEqual(['a', 'b', 'c']);
+    const n = Number(Buffer.from(head).readBigUInt64LE(0));
+    expect(head.length).toBe(8 + n);
+    const header = JSON.parse(Buffer.from(head.subarray(8)).toString('utf8'));
+    expect(header.a.data_offsets).toEqual([0, 2 * GiB]);
+    expect(header.b.data_offsets).toEqual([2 * GiB, 4 * GiB]);
+    expect(header.c.data_offsets).toEqual([4 * GiB, 4 * GiB + 12]);
+  });
+
+  /** A fake 4 GiB + 12 byte file: a 4 GiB tensor "big", then "c" = [1, 2, 3]; records every read. */
+  function fakeHugeFile(): { src: ByteSource; reads: [number, number][] } {
+    const { head } = encodeSafetensorsHeader([
+      { name: 'big', dtype: 'float32', shape: [2 ** 30] },
+      { name: 'c', dtype: 'float32', shape: [3] },
+    ]);
+    const cBytes = new Uint8Array(Float32Array.of(1, 2, 3).buffer);
+    const cAt = head.length + 4 * GiB;
+    const reads: [number, number][] = [];
+    const src: ByteSource = {
+      size: cAt + 12,
+      read(into, position) {
+        reads.push([position, into.length]);
+        if (position + into.length <= head.length) into.set(head.subarray(position, position + into.length));
+        else if (position === cAt && into.length === 12) into.set(cBytes);
+        else throw new Error(`unexpected read of ${into.length} bytes at ${position}`);
+      },
+    };
+    return { src, reads };
+  }
+
+  it('reading the header reads only the length field and the header', () => {
+    const { src, reads } = fakeHugeFile();
+    const h = readSafetensorsHeader(src, 'huge.safetensors');
+    expect(h.entries.map((e) => [e.name, e.begin, e.end])).toEqual([['big', 0, 4 * GiB], ['c', 4 * GiB, 4 * GiB + 12]]);
+    expect(reads).toEqual([[0, 8], [8, h.dataStart - 8]]);
+  });
+
+  it('a tensor past 2^32 is read from its own offset, and unselected tensors are not read at all', () => {
+    const { src, reads } = fakeHugeFile();
+    const h = readSafetensorsHeader(src, 'huge.safetensors');
+    const t = readSafetensorsTensors(src, h, (name) => name !== 'big');
+    expect(Object.keys(t)).toEqual(['c']);
+    expect(t.c.data).toEqual(Float32Array.of(1, 2, 3));
+    expect(reads[reads.length - 1]).toEqual([h.dataStart + 4 * GiB, 12]);
+  });
+
+  it('a file read in small pieces (looping over reads) gives the same tensors as its bytes in memory', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-st-'));
+    try {
+      const file = path.join(dir, 'x.safetensors');
+      const tensors = { w: f32([2, 3], [1, 2, 3, 4, 5, 6]), n: i64([], [9n]) };
+      const chunks = encodeSafetensorsChunks(tensors, { format: 'pt' });
+      expect(chunks.length).toBe(3);
+      fs.writeFileSync(file, Buffer.concat(chunks));
+      const fd = fs.openSync(file, 'r');
+      try {
+        const src = fdSource(fd, fs.fstatSync(fd).size, file, 3);
+        const fromFile = readSafetensorsTensors(src, readSafetensorsHeader(src, file));
+        expect(fromFile).toEqual(decodeSafetensors(fs.readFileSync(file), file).tensors);
+        expect(fromFile.w.data).toEqual(Float32Array.of(1, 2, 3, 4, 5, 6));
+      } finally {
+        fs.closeSync(fd);
+      }
+      // a file that shrinks under the reader is reported, not read as zeros
+      const fd2 = fs.openSync(file, 'r');
+      try {
+        const lying = fdSource(fd2, fs.fstatSync(fd2).size + 8, file);
+        expect(() => lying.read(new Uint8Array(16), fs.fstatSync(fd2).size - 8)).toThrow(/the file ended at byte .* use the previous checkpoint/);
+      } finally {
+        fs.closeSync(fd2);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bytesSource reads like the file', () => {
+    const bytes = encodeSafetensors({ w: f32([2], [7, 8]) });
+    const src = bytesSource(bytes);
+    expect(readSafetensorsTensors(src, readSafetensorsHeader(src, 'mem')).w.data).toEqual(Float32Array.of(7, 8));
   });
 });

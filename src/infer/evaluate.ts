@@ -1,0 +1,130 @@
+/**
+ * `melseg evaluate`: score a checkpoint the way the field scores, at each image's ORIGINAL
+ * resolution (probabilities upsampled, then thresholded and post-processed, against the original
+ * mask file), with the mean and standard deviation of every metric and a per-image CSV.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ResolvedConfig } from '../graphs';
+import type { Device } from '../train/device';
+import type { ImageMetrics } from '../train/metrics';
+import { writeFileAtomic } from '../util/atomic';
+import { compareSettings, type SettingsComparison } from './compare';
+import { perImageCsv, type ImageScore } from './csv';
+import { forEachFullResolution } from './fullres';
+import { openNetwork } from './model';
+import { writeMaskPng } from './pictures';
+import { toMask } from './postprocess';
+import { loadRunData, splitIndices, SPLITS, type SplitName } from './rundata';
+import { meanStd, scoreMask } from './scores';
+import { PRESETS, resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
+import { autoThreshold, type ThresholdChoice } from './threshold';
+
+/** The study's headline figures (UNet_dilate + Tversky, 20 epochs, PH2), per split. */
+export const STUDY_IOU = { valid: 0.825, test: 0.861 } as const;
+
+export interface EvaluateOptions {
+  checkpoint: string;
+  /** Dataset; default the one the checkpoint was trained on (its metadata). */
+  data?: string;
+  split?: SplitName;
+  /** A split file; default the run's split.json beside the checkpoint. */
+  splitFile?: string;
+  /** Images per network run (each with all its TTA views). */
+  batchSize?: number;
+  device?: Device;
+  /** Per-image CSV (default <checkpoint dir>/eval_<split>.csv). */
+  csv?: string;
+  saveMasks?: string;
+  inference?: InferenceRequest;
+  cacheDir?: string | null;
+  graphsDir?: string;
+  log?: (s: string) => void;
+}
+
+export interface Evaluation {
+  config: ResolvedConfig;
+  split: SplitName;
+  data: { spec: string; layout: string };
+  settings: InferenceSettings;
+  /** Where the settings came from ('raw', 'preset best', 'the checkpoint', + flags). */
+  origin: string;
+  /** Set when the threshold was chosen on the validation split. */
+  auto?: ThresholdChoice;
+  images: ImageScore[];
+  mean: ImageMetrics;
+  std: ImageMetrics;
+  csv: string;
+  /** The study's figure for this split on PH2 (only when the data is PH2). */
+  reference?: { split: 'valid' | 'test'; iou: number } | { split: 'train' | 'all' };
+}
+
+/** The network, its data and the settings asked for; `compare` scores every combination instead. */
+async function prepare(o: EvaluateOptions, compare: boolean) {
+  const log = o.log ?? (() => undefined);
+  const which = o.split ?? 'test';
+  if (!(SPLITS as readonly string[]).includes(which)) throw new Error(`--split ${which}: expected test, valid, train or all`);
+  const batchSize = o.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size ${batchSize}: expected a whole number >= 1`);
+  const net = await openNetwork(o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
+  const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
+  const auto = r.threshold === 'auto' && !compare;
+  if (auto && (which === 'valid' || which === 'all'))
+    throw new Error(`--threshold auto chooses the threshold on the valid split, so it cannot score --split ${which} (a tuned score is optimistic): use --split test, or give a number, e.g. --threshold 0.5`);
+  const rd = await loadRunData({
+    checkpoint: o.checkpoint,
+    meta: net.checkpoint.meta,
+    data: o.data,
+    splitFile: o.splitFile,
+    cacheDir: o.cacheDir,
+    needSplit: which !== 'all' || auto,
+    why: auto && which === 'all' ? '--threshold auto' : `--split ${which}`,
+  });
+  return { log, which, batchSize, net, r, auto, rd, indices: splitIndices(rd, which) };
+}
+
+/**
+ * Every combination of TTA, largest component and fill holes on the split, at the threshold asked
+ * for (0.5 unless a number is given) and at the one auto would choose on the valid split.
+ */
+export async function compareCheckpointSettings(o: EvaluateOptions): Promise<SettingsComparison & { config: ResolvedConfig; data: string }> {
+  const { which, batchSize, net, r, rd } = await prepare(o, true);
+  const threshold = typeof r.threshold === 'number' ? r.threshold : PRESETS.raw.threshold;
+  return { ...(await compareSettings(net, rd, which, { threshold, batchSize })), config: net.config, data: rd.spec };
+}
+
+export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
+  const { log, which, batchSize, net, r, auto, rd, indices } = await prepare(o, false);
+
+  let choice: ThresholdChoice | undefined;
+  if (auto) {
+    choice = await autoThreshold(net, rd, r, batchSize);
+    log(`threshold auto: ${choice.threshold} (mean IoU ${choice.table.find((t) => t.threshold === choice!.threshold)!.iou.toFixed(4)} on the ${choice.images} valid images)`);
+  }
+  const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: choice ? choice.threshold : (r.threshold as number) };
+
+  if (o.saveMasks) fs.mkdirSync(o.saveMasks, { recursive: true });
+  const images: ImageScore[] = [];
+  await forEachFullResolution(net.run, rd.dataset, indices, { tta: settings.tta, batchSize, truth: rd.truth }, async (s) => {
+    const mask = toMask(s.prob, s.width, s.height, settings);
+    images.push({ id: s.id, width: s.width, height: s.height, ...scoreMask(mask, s.truth.data) });
+    if (o.saveMasks) await writeMaskPng(mask, s.width, s.height, path.join(o.saveMasks, `${s.id}_mask.png`));
+  });
+  const csv = o.csv ?? path.join(path.dirname(o.checkpoint), `eval_${which}.csv`);
+  await writeFileAtomic(csv, perImageCsv(images));
+  const { mean, std } = meanStd(images);
+  const out: Evaluation = {
+    config: net.config,
+    split: which,
+    data: { spec: rd.spec, layout: rd.dataset.layout },
+    settings,
+    origin: r.origin,
+    images,
+    mean,
+    std,
+    csv,
+  };
+  if (choice) out.auto = choice;
+  if (rd.dataset.layout === 'ph2') out.reference = which === 'valid' || which === 'test' ? { split: which, iou: STUDY_IOU[which] } : { split: which };
+  return out;
+}

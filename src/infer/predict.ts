@@ -1,0 +1,138 @@
+/**
+ * `melseg predict`: masks and overlays for new images of any size, at their original resolution.
+ * Inputs are image files or folders (their image files, not their subfolders). Every input keeps
+ * its outputs: names that would collide (a/x.jpg and b/x.jpg) get a numbered suffix, reported.
+ * Nothing is written outside --out.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeImage, resizeBilinear, toTensor } from '../data';
+import { resizeProbability } from '../report';
+import type { Device } from '../train/device';
+import { openNetwork, resolveCheckpoint } from './model';
+import { writeMaskPng, writeOverlayPng } from './pictures';
+import { toMask } from './postprocess';
+import { loadRunData } from './rundata';
+import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
+import { autoThreshold, type ThresholdChoice } from './threshold';
+import { predictWithTta } from './tta';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff'];
+
+export interface PredictOptions {
+  /** Default: the model that ships with melseg (resolveCheckpoint). */
+  checkpoint?: string;
+  /** Image files and folders. */
+  inputs: string[];
+  out: string;
+  inference?: InferenceRequest;
+  /** For --threshold auto: the dataset and split the checkpoint was trained on (defaults as evaluate). */
+  data?: string;
+  splitFile?: string;
+  cacheDir?: string | null;
+  device?: Device;
+  graphsDir?: string;
+  log?: (s: string) => void;
+}
+
+export interface Prediction {
+  input: string;
+  mask: string;
+  overlay: string;
+  /** Fraction of the image's pixels in the final mask. */
+  lesionFraction: number;
+  /** Set when the output name got a suffix because an earlier input had the same name. */
+  renamedBecause?: string;
+}
+
+export interface PredictResult {
+  checkpoint: string;
+  settings: InferenceSettings;
+  origin: string;
+  auto?: ThresholdChoice;
+  predictions: Prediction[];
+}
+
+/** Files and folders to a list of image files (a folder's own image files, sorted). */
+export function expandInputs(inputs: readonly string[]): string[] {
+  if (!inputs.length) throw new Error('predict: no images given; name image files or folders, e.g. melseg predict lesion.jpg photos/ --out predictions/');
+  const files: string[] = [];
+  const seen = new Set<string>();
+  const add = (f: string) => {
+    const key = path.resolve(f);
+    if (!seen.has(key)) files.push(f);
+    seen.add(key);
+  };
+  for (const input of inputs) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(input);
+    } catch {
+      throw new Error(`image ${input} does not exist; check the path`);
+    }
+    if (st.isDirectory()) {
+      const inside = fs
+        .readdirSync(input, { withFileTypes: true })
+        .filter((e) => !e.name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+        .filter((e) => e.isFile() || (e.isSymbolicLink() && fs.statSync(path.join(input, e.name), { throwIfNoEntry: false })?.isFile()))
+        .map((e) => path.join(input, e.name))
+        .sort();
+      if (!inside.length) throw new Error(`folder ${input} holds no image files (${IMAGE_EXTENSIONS.join(', ')}); name image files, or a folder that holds them`);
+      inside.forEach(add);
+    } else if (st.isFile()) add(input);
+    else throw new Error(`${input} is neither an image file nor a folder; name image files (${IMAGE_EXTENSIONS.join(', ')}) or folders`);
+  }
+  return files;
+}
+
+/**
+ * One output stem per input: its file name without extension, plus _2, _3, ... when an earlier
+ * input took that stem (compared case-insensitively, as on macOS and Windows file systems).
+ */
+export function outputStems(files: readonly string[]): { stem: string; clashesWith?: string }[] {
+  const taken = new Map<string, string>();
+  return files.map((f) => {
+    const base = path.basename(f, path.extname(f));
+    let stem = base;
+    for (let k = 2; taken.has(stem.toLowerCase()); k++) stem = `${base}_${k}`;
+    const clash = stem === base ? undefined : taken.get(base.toLowerCase());
+    taken.set(stem.toLowerCase(), f);
+    return clash ? { stem, clashesWith: clash } : { stem };
+  });
+}
+
+export async function predictImages(o: PredictOptions): Promise<PredictResult> {
+  const files = expandInputs(o.inputs);
+  const stems = outputStems(files);
+  if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a file; expected a folder for the masks and overlays: name another --out`);
+  const checkpoint = resolveCheckpoint(o.checkpoint);
+  const net = await openNetwork(checkpoint, { device: o.device, graphsDir: o.graphsDir, log: o.log });
+  const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
+  let auto: ThresholdChoice | undefined;
+  if (r.threshold === 'auto') {
+    const rd = await loadRunData({ checkpoint, meta: net.checkpoint.meta, data: o.data, splitFile: o.splitFile, cacheDir: o.cacheDir, needSplit: true, why: '--threshold auto' });
+    auto = await autoThreshold(net, rd, r, 8);
+  }
+  const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: auto ? auto.threshold : (r.threshold as number) };
+  fs.mkdirSync(o.out, { recursive: true });
+  const S = net.size;
+  const predictions: Prediction[] = [];
+  for (let k = 0; k < files.length; k++) {
+    const file = files[k];
+    const img = await decodeImage(file);
+    const prob = await predictWithTta(net.run, toTensor(resizeBilinear(img, S)), 1, S, settings.tta);
+    const full = resizeProbability(prob, S, S, img.width, img.height);
+    const mask = toMask(full, img.width, img.height, settings);
+    const p: Prediction = {
+      input: file,
+      mask: path.join(o.out, `${stems[k].stem}_mask.png`),
+      overlay: path.join(o.out, `${stems[k].stem}_overlay.png`),
+      lesionFraction: mask.reduce((a, v) => a + v, 0) / mask.length,
+    };
+    if (stems[k].clashesWith) p.renamedBecause = stems[k].clashesWith;
+    await writeMaskPng(mask, img.width, img.height, p.mask);
+    await writeOverlayPng(img.data, mask, img.width, img.height, p.overlay);
+    predictions.push(p);
+  }
+  return { checkpoint, settings, origin: r.origin, ...(auto ? { auto } : {}), predictions };
+}

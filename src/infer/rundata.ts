@@ -1,0 +1,58 @@
+/**
+ * The data a checkpoint was trained on, as evaluate and `--threshold auto` need it: the dataset
+ * (the checkpoint's own unless --data says otherwise), the run's split (split.json beside the
+ * checkpoint unless --split-file says otherwise), and the full-resolution ground truth.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { indicesOf, loadDataset, loadSplit, type Dataset, type Split } from '../data';
+import type { CheckpointMeta } from '../train/checkpoint';
+import { truthReader, type TruthReader } from './fullres';
+
+export const SPLITS = ['test', 'valid', 'train', 'all'] as const;
+export type SplitName = (typeof SPLITS)[number];
+
+export interface RunData {
+  spec: string;
+  dataset: Dataset;
+  truth: TruthReader;
+  /** The split file read, if any was needed. */
+  splitFile?: string;
+  split?: Split;
+}
+
+export interface RunDataOptions {
+  checkpoint: string;
+  meta: CheckpointMeta;
+  data?: string;
+  splitFile?: string;
+  cacheDir?: string | null;
+  /** Whether a split file is needed (false for --split all without --threshold auto). */
+  needSplit: boolean;
+  /** What needs it, for the error message: "--split valid" or "--threshold auto". */
+  why: string;
+}
+
+export async function loadRunData(o: RunDataOptions): Promise<RunData> {
+  const spec = o.data ?? o.meta.dataset;
+  if (!spec) throw new Error(`${o.checkpoint} does not record its dataset: pass --data (a PH2 or ISIC folder, or synthetic[:N])`);
+  const file = o.splitFile ?? path.join(path.dirname(o.checkpoint), 'split.json');
+  if (o.needSplit && !fs.existsSync(file))
+    throw new Error(`no split file ${file} for ${o.why}: pass --split-file (the split.json of the training run)${o.why.startsWith('--split') ? ', or --split all to score every image' : ''}`);
+  const dataset = await loadDataset(spec, { imageSize: o.meta.imageSize, cacheDir: o.cacheDir });
+  const rd: RunData = { spec, dataset, truth: truthReader(spec, dataset) };
+  if (o.needSplit) {
+    rd.splitFile = file;
+    rd.split = loadSplit(file, dataset.ids);
+  }
+  return rd;
+}
+
+/** Dataset indices of a split part; an empty part is an error naming the file and a fix. */
+export function splitIndices(rd: RunData, which: SplitName): number[] {
+  if (which === 'all') return rd.dataset.ids.map((_, i) => i);
+  if (!rd.split) throw new Error(`--split ${which} needs the run's split file; pass --split-file`);
+  const indices = indicesOf(rd.dataset.ids, rd.split[which]);
+  if (!indices.length) throw new Error(`the ${which} split of ${rd.splitFile} is empty; choose another --split (test, valid, train or all)`);
+  return indices;
+}

@@ -1,0 +1,48 @@
+/**
+ * Per-image scores of a predicted 0/1 mask against the ground truth at the same (original)
+ * resolution, and their mean and standard deviation over images, as segmentation papers report them.
+ */
+import { imageMetrics, type Confusion, type ImageMetrics } from '../train/metrics';
+
+export const METRICS = ['iou', 'dice', 'accuracy', 'sensitivity', 'specificity'] as const satisfies readonly (keyof ImageMetrics)[];
+
+export function maskConfusion(pred: Uint8Array, truth: Uint8Array): Confusion {
+  if (pred.length !== truth.length) throw new Error(`maskConfusion: the prediction has ${pred.length} pixels but the ground truth ${truth.length}; score them at the same size`);
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const p = pred[i] !== 0;
+    const y = truth[i] !== 0;
+    if (p && y) tp++;
+    else if (p) fp++;
+    else if (y) fn++;
+  }
+  return { tp, fp, fn, tn: pred.length - tp - fp - fn };
+}
+
+export function scoreMask(pred: Uint8Array, truth: Uint8Array): Confusion & ImageMetrics {
+  const c = maskConfusion(pred, truth);
+  return { ...c, ...imageMetrics(c) };
+}
+
+export interface MeanStd {
+  mean: ImageMetrics;
+  /** Population standard deviation over images, sqrt(sum (x - mean)^2 / n) (numpy's default std). */
+  std: ImageMetrics;
+}
+
+/** Mean and population standard deviation of a list of numbers (NaN for an empty list). */
+export function meanStdOf(xs: readonly number[]): { mean: number; std: number } {
+  const n = xs.length;
+  if (!n) return { mean: NaN, std: NaN };
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / n) };
+}
+
+export function meanStd(rows: readonly ImageMetrics[]): MeanStd {
+  const mean = {} as ImageMetrics;
+  const std = {} as ImageMetrics;
+  for (const k of METRICS) ({ mean: mean[k], std: std[k] } = meanStdOf(rows.map((r) => r[k])));
+  return { mean, std };
+}

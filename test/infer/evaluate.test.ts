@@ -1,0 +1,115 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import Papa from 'papaparse';
+import { evaluateCheckpoint, type EvaluateOptions } from '../../src/infer/evaluate';
+import { saveCheckpointSync } from '../../src/train/checkpoint';
+import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
+
+// Originals are 64 x 48, the network sees 32 x 32. The masks are one-pixel vertical stripes: on the
+// even columns (half the image) or every fourth column (a quarter). Shrunk to 32 px (nearest: odd
+// source columns) they vanish, so scoring at the network's resolution would see no lesion at all.
+const W = 64;
+const H = 48;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-infer-eval-'));
+const data = path.join(root, 'data');
+const graphsDir = path.join(root, 'graphs');
+const stripes = { a: 2, b: 2, c: 2, d: 4 } as const;
+for (const [id, every] of Object.entries(stripes)) {
+  writeImage(path.join(data, 'images', `${id}.png`), W, H);
+  writeMask(path.join(data, 'masks', `${id}.png`), W, H, (x) => x % every === 0);
+}
+fs.writeFileSync(path.join(root, 'split.json'), JSON.stringify({ train: [], valid: ['a', 'b'], test: ['c', 'd'] }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const run = (checkpoint: string, o: Partial<EvaluateOptions> = {}) =>
+  evaluateCheckpoint({ checkpoint, data, splitFile: path.join(root, 'split.json'), split: 'test', cacheDir: null, graphsDir, csv: path.join(root, 'eval.csv'), ...o });
+
+describe('evaluate scores at the original resolution', () => {
+  it('upsamples the probabilities to each image and compares with the original mask file', async () => {
+    const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
+    const r = await run(ck);
+    expect(r.images.map((i) => [i.id, i.width, i.height])).toEqual([['c', W, H], ['d', W, H]]);
+    // everything is lesion: IoU = the stripes' share of the ORIGINAL mask
+    expect(r.images.map((i) => i.iou)).toEqual([0.5, 0.25]);
+    expect(r.images[0]).toMatchObject({ tp: (W * H) / 2, fp: (W * H) / 2, fn: 0, tn: 0 });
+    expect(r.mean.iou).toBeCloseTo(0.375, 12);
+    expect(r.std.iou).toBeCloseTo(0.125, 12);
+    expect(r.mean.dice).toBeCloseTo((2 / 3 + 0.4) / 2, 12);
+    expect(r.mean.sensitivity).toBe(1);
+    expect(r.mean.specificity).toBe(0);
+    expect(r.settings).toEqual({ tta: 'none', largestComponent: false, fillHoles: false, threshold: 0.5 });
+    expect(r.reference).toBeUndefined();
+    const rows = Papa.parse<string[]>(fs.readFileSync(r.csv, 'utf8').trim()).data;
+    expect(rows[0]).toEqual(['id', 'width', 'height', 'iou', 'dice', 'accuracy', 'sensitivity', 'specificity', 'tp', 'fp', 'fn', 'tn']);
+    expect(rows.slice(1).map((x) => [x[0], x[1], x[3]])).toEqual([['c', '64', '0.5'], ['d', '64', '0.25']]);
+  });
+
+  it('--save-masks writes the final masks at the original size', async () => {
+    const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
+    const masks = path.join(root, 'masks-out');
+    await run(ck, { saveMasks: masks });
+    expect(fs.readdirSync(masks).sort()).toEqual(['c_mask.png', 'd_mask.png']);
+    expect(pngSize(path.join(masks, 'c_mask.png'))).toEqual([W, H]);
+  });
+});
+
+describe('evaluate --threshold auto', () => {
+  // The network says 0.42 everywhere: thresholds 0.30..0.40 call everything lesion, 0.45.. nothing.
+  it('chooses the threshold on the valid split and scores the test split with it', async () => {
+    const ck = saveConstant(path.join(root, 'unsure.ckpt'), 0.42, { dataset: data });
+    expect((await run(ck)).images.map((i) => i.iou)).toEqual([0, 0]);
+    const r = await run(ck, { inference: { threshold: 'auto' } });
+    expect(r.auto!.images).toBe(2);
+    expect(r.auto!.table.map((t) => t.iou)).toEqual([0.5, 0.5, 0.5, 0, 0, 0, 0, 0, 0]);
+    expect(r.settings.threshold).toBe(0.4);
+    expect(r.images.map((i) => i.iou)).toEqual([0.5, 0.25]);
+  });
+
+  it('refuses to score the split it tunes on', async () => {
+    const ck = saveConstant(path.join(root, 'unsure.ckpt'), 0.42, { dataset: data });
+    await expect(run(ck, { split: 'valid', inference: { threshold: 'auto' } })).rejects.toThrow(
+      '--threshold auto chooses the threshold on the valid split, so it cannot score --split valid (a tuned score is optimistic): use --split test, or give a number, e.g. --threshold 0.5',
+    );
+    await expect(run(ck, { split: 'all', inference: { threshold: 'auto' } })).rejects.toThrow(/cannot score --split all/);
+  });
+});
+
+describe('evaluate settings', () => {
+  it("uses the checkpoint's own settings unless a preset or flag says otherwise", async () => {
+    const ck = saveConstant(path.join(root, 'tuned.ckpt'), 0.42, { dataset: data, inference: { tta: 'flips', largestComponent: true, fillHoles: true, threshold: 0.4 } });
+    const own = await run(ck);
+    expect(own.origin).toBe('the checkpoint');
+    expect(own.settings).toEqual({ tta: 'flips', largestComponent: true, fillHoles: true, threshold: 0.4 });
+    expect(own.images.map((i) => i.iou)).toEqual([0.5, 0.25]);
+    const raw = await run(ck, { inference: { preset: 'raw' } });
+    expect(raw.images.map((i) => i.iou)).toEqual([0, 0]);
+    const flag = await run(ck, { inference: { threshold: 0.45 } });
+    expect(flag.settings.threshold).toBe(0.45);
+    expect(flag.settings.tta).toBe('flips');
+  });
+
+  it('refuses a checkpoint with non-finite weights, naming the tensor', async () => {
+    const ck = constantCheckpoint(0.9, { dataset: data });
+    (ck.params['conv1.0.weight'].data as Float32Array)[3] = NaN;
+    const file = path.join(root, 'nan.ckpt');
+    saveCheckpointSync(file, ck);
+    await expect(run(file)).rejects.toThrow(`checkpoint ${file}: tensor "conv1.0.weight" holds NaN at element 3; the weights are broken (training diverged): use an earlier checkpoint such as best.ckpt, or retrain`);
+  });
+});
+
+describe('evaluate on PH2 prints the study as a reference for the same split', () => {
+  it('gives the reference of the scored split (valid or test), or says there is none', async () => {
+    const ph2 = path.join(root, 'PH2Dataset', 'PH2 Dataset images');
+    for (const id of ['IMD001', 'IMD002']) {
+      writeImage(path.join(ph2, id, `${id}_Dermoscopic_Image`, `${id}.bmp`), W, H); // PNG bytes: decoding sniffs the format
+      writeMask(path.join(ph2, id, `${id}_lesion`, `${id}_lesion.bmp`), W, H, (x) => x < 20);
+    }
+    fs.writeFileSync(path.join(root, 'ph2-split.json'), JSON.stringify({ train: [], valid: ['IMD001'], test: ['IMD002'] }));
+    const ck = saveConstant(path.join(root, 'ph2.ckpt'), 0.9);
+    const o = { data: path.join(root, 'PH2Dataset'), splitFile: path.join(root, 'ph2-split.json') };
+    expect((await run(ck, { ...o, split: 'test' })).reference).toEqual({ split: 'test', iou: 0.861 });
+    expect((await run(ck, { ...o, split: 'valid' })).reference).toEqual({ split: 'valid', iou: 0.825 });
+    expect((await run(ck, { ...o, split: 'all' })).reference).toEqual({ split: 'all' });
+  });
+});

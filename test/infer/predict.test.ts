@@ -1,0 +1,117 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { decodeImage } from '../../src/data';
+import { resolveCheckpoint } from '../../src/infer/model';
+import { expandInputs, outputStems, predictImages, type PredictOptions } from '../../src/infer/predict';
+import { saveCheckpointSync } from '../../src/train/checkpoint';
+import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-infer-predict-'));
+const graphsDir = path.join(root, 'graphs');
+const sure = saveConstant(path.join(root, 'sure.ckpt'), 0.9);
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const predict = (inputs: string[], out: string, o: Partial<PredictOptions> = {}) => predictImages({ checkpoint: sure, inputs, out, graphsDir, cacheDir: null, ...o });
+
+describe('predict', () => {
+  it('writes a 0/255 mask and an overlay at the original size of images of any size', async () => {
+    const img = writeImage(path.join(root, 'in', 'wide.png'), 70, 30);
+    const out = path.join(root, 'out-size');
+    const r = await predict([img], out);
+    expect(r.predictions).toEqual([{ input: img, mask: path.join(out, 'wide_mask.png'), overlay: path.join(out, 'wide_overlay.png'), lesionFraction: 1 }]);
+    expect(pngSize(r.predictions[0].mask)).toEqual([70, 30]);
+    expect(pngSize(r.predictions[0].overlay)).toEqual([70, 30]);
+    const mask = await decodeImage(r.predictions[0].mask);
+    expect(new Set(mask.data)).toEqual(new Set([255]));
+  });
+
+  it('accepts folders: their image files, not other files or subfolders', async () => {
+    const dir = path.join(root, 'photos');
+    writeImage(path.join(dir, 'b.jpg.png'), 20, 20);
+    writeImage(path.join(dir, 'a.png'), 20, 20);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image');
+    writeImage(path.join(dir, 'sub', 'deep.png'), 20, 20);
+    expect(expandInputs([dir])).toEqual([path.join(dir, 'a.png'), path.join(dir, 'b.jpg.png')]);
+    const r = await predict([dir], path.join(root, 'out-folder'));
+    expect(r.predictions.map((p) => path.basename(p.mask))).toEqual(['a_mask.png', 'b.jpg_mask.png']);
+    expect(() => expandInputs([path.join(root, 'in', 'missing.png')])).toThrow(`image ${path.join(root, 'in', 'missing.png')} does not exist; check the path`);
+    fs.mkdirSync(path.join(root, 'empty'));
+    expect(() => expandInputs([path.join(root, 'empty')])).toThrow(/folder .*empty holds no image files .* name image files, or a folder that holds them/);
+  });
+
+  it('keeps the outputs of inputs that share a file name, and reports the renaming', async () => {
+    const x1 = writeImage(path.join(root, 'a', 'x.png'), 40, 30);
+    const x2 = writeImage(path.join(root, 'b', 'x.png'), 20, 10);
+    const x3 = writeImage(path.join(root, 'c', 'X.jpg'), 12, 12);
+    const out = path.join(root, 'out-dup');
+    const r = await predict([x1, x2, x3], out);
+    expect(r.predictions.map((p) => [path.basename(p.mask), p.renamedBecause])).toEqual([['x_mask.png', undefined], ['x_2_mask.png', x1], ['X_3_mask.png', x1]]);
+    expect(pngSize(path.join(out, 'x_mask.png'))).toEqual([40, 30]);
+    expect(pngSize(path.join(out, 'x_2_mask.png'))).toEqual([20, 10]);
+    expect(pngSize(path.join(out, 'X_3_mask.png'))).toEqual([12, 12]);
+    expect(outputStems(['p/x.png', 'q/x_2.png', 'r/x.png']).map((s) => s.stem)).toEqual(['x', 'x_2', 'x_3']);
+  });
+
+  it('replaces a symlink planted in --out instead of writing through it', async () => {
+    const out = path.join(root, 'out-link');
+    fs.mkdirSync(out);
+    const victim = path.join(root, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.symlinkSync(victim, path.join(out, 'lesion_mask.png'));
+    fs.symlinkSync(victim, path.join(out, 'lesion_overlay.png'));
+    await predict([writeImage(path.join(root, 'in', 'lesion.png'), 16, 16)], out);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    for (const f of ['lesion_mask.png', 'lesion_overlay.png']) {
+      expect(fs.lstatSync(path.join(out, f)).isSymbolicLink()).toBe(false);
+      expect(pngSize(path.join(out, f))).toEqual([16, 16]);
+    }
+  });
+
+  it('refuses an --out that is a file, before any work', async () => {
+    const file = path.join(root, 'a-file');
+    fs.writeFileSync(file, '');
+    await expect(predict([writeImage(path.join(root, 'in', 'one.png'), 8, 8)], file)).rejects.toThrow(`--out ${file} is a file; expected a folder for the masks and overlays: name another --out`);
+  });
+
+  it('refuses a checkpoint with non-finite weights, naming the tensor', async () => {
+    const ck = constantCheckpoint(0.9);
+    (ck.params['last.0.bias'].data as Float32Array)[0] = Infinity;
+    const file = path.join(root, 'inf.ckpt');
+    saveCheckpointSync(file, ck);
+    await expect(predict([writeImage(path.join(root, 'in', 'one.png'), 8, 8)], path.join(root, 'out-inf'), { checkpoint: file })).rejects.toThrow(/tensor "last\.0\.bias" holds Infinity at element 0/);
+  });
+
+  it("uses the checkpoint's own settings by default, and --threshold auto on the run's valid split", async () => {
+    const tuned = saveConstant(path.join(root, 'tuned.ckpt'), 0.42, { inference: { tta: 'd4', largestComponent: true, fillHoles: false, threshold: 0.4 } });
+    const img = writeImage(path.join(root, 'in', 'one.png'), 8, 8);
+    const own = await predict([img], path.join(root, 'out-own'), { checkpoint: tuned });
+    expect(own.settings).toEqual({ tta: 'd4', largestComponent: true, fillHoles: false, threshold: 0.4 });
+    expect(own.predictions[0].lesionFraction).toBe(1);
+    expect((await predict([img], path.join(root, 'out-raw'), { checkpoint: tuned, inference: { preset: 'raw' } })).predictions[0].lesionFraction).toBe(0);
+
+    const data = path.join(root, 'data');
+    for (const id of ['v1', 'v2']) {
+      writeImage(path.join(data, 'images', `${id}.png`), 32, 32);
+      writeMask(path.join(data, 'masks', `${id}.png`), 32, 32, (x) => x < 16);
+    }
+    fs.writeFileSync(path.join(root, 'split.json'), JSON.stringify({ train: [], valid: ['v1', 'v2'], test: [] }));
+    const auto = await predict([img], path.join(root, 'out-auto'), { checkpoint: tuned, data, splitFile: path.join(root, 'split.json'), inference: { preset: 'raw', threshold: 'auto' } });
+    expect(auto.auto!.images).toBe(2);
+    expect(auto.settings.threshold).toBe(0.4);
+    expect(auto.predictions[0].lesionFraction).toBe(1);
+  });
+});
+
+describe('the shipped model', () => {
+  it('is the default checkpoint when installed; when it is missing the error says to pass --checkpoint', () => {
+    const pkg = fs.mkdtempSync(path.join(root, 'pkg-'));
+    expect(() => resolveCheckpoint(undefined, pkg)).toThrow(
+      `no --checkpoint given, and the model that ships with melseg (${path.join(pkg, 'models', 'isic2017.safetensors')}) is not installed; pass --checkpoint artifacts/<run>/best.ckpt (melseg train writes one)`,
+    );
+    fs.mkdirSync(path.join(pkg, 'models'));
+    fs.writeFileSync(path.join(pkg, 'models', 'isic2017.safetensors'), '');
+    expect(resolveCheckpoint(undefined, pkg)).toBe(path.join(pkg, 'models', 'isic2017.safetensors'));
+    expect(resolveCheckpoint('mine.ckpt', pkg)).toBe('mine.ckpt');
+  });
+});
