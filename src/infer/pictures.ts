@@ -10,11 +10,11 @@ import { writeFileAtomic } from '../util/atomic';
 export async function writeMaskPng(mask: Uint8Array, w: number, h: number, file: string): Promise<void> {
   const px = new Uint8Array(w * h);
   for (let i = 0; i < px.length; i++) px[i] = mask[i] ? 255 : 0;
-  await writeFileAtomic(file, encodePng(px, w, h, 1));
+  await writeFileAtomic(file, await encodePng(px, w, h, 1));
 }
 
 /** `image` is the original w x h RGB; the overlay legend is src/report's. */
 export async function writeOverlayPng(image: Uint8Array, mask: Uint8Array, w: number, h: number, file: string): Promise<void> {
   const asProb = Float32Array.from(mask, (v) => (v ? 1 : 0));
-  await writeFileAtomic(file, encodePng(overlayImage(image, asProb, w, { height: h, threshold: 0.5 }), w, h, 3));
+  await writeFileAtomic(file, await encodePng(overlayImage(image, asProb, w, { height: h, threshold: 0.5 }), w, h, 3));
 }

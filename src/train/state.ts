@@ -59,22 +59,6 @@ export class ModelState {
     return ck;
   }
 
-  /**
-   * The first weight, BatchNorm statistic or AdamW moment that is NaN or infinite (null: all finite).
-   * A checkpoint must never hold one: it would poison every run resumed or scored from it.
-   */
-  firstNonFinite(): { tensor: string; index: number; value: number } | null {
-    const groups: [string, Map<string, Float32Array>][] = [['', this.values], ['AdamW first moment of ', this.m], ['AdamW second moment of ', this.v]];
-    for (const [what, map] of groups) {
-      for (const [name, data] of map) {
-        for (let i = 0; i < data.length; i++) {
-          if (!Number.isFinite(data[i])) return { tensor: `${what}${name}`, index: i, value: data[i] };
-        }
-      }
-    }
-    return null;
-  }
-
   /** Feeds for a graph's parameter inputs (and, for the train step, the AdamW moments). */
   feeds(inputs: readonly string[]): Record<string, ort.Tensor> {
     const f: Record<string, ort.Tensor> = {};

@@ -34,14 +34,15 @@ import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows 
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import { dataCacheDir, graphCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { Device, openSession } from './device';
 import { BatchDump } from './dump';
 import { ensureGraphs } from './graphcache';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
-import { evaluateSamples, SplitEvaluation } from './validate';
+import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
+import { evaluateSamples } from './validate';
 
 /** Where and how a run executes: none of this changes what it computes (except float rounding by device). */
 export interface RuntimeOptions {
@@ -123,7 +124,8 @@ export interface TrainResult {
   lastCheckpoint: string;
   grid: string | null;
   stoppedEarly?: TrainerState['stoppedEarly'];
-  test?: SplitEvaluation;
+  /** The test split scored with best.ckpt (--evaluate), at the original resolution. */
+  test?: Evaluation;
   resumedFrom?: number;
 }
 
@@ -380,7 +382,7 @@ class Fit {
 
   /** Never write a non-finite checkpoint: stop, naming where it happened. */
   private assertFinite(when: string): void {
-    const bad = this.state.firstNonFinite();
+    const bad = firstNonFinite(this.state.toCheckpoint(this.c, this.meta(0), { optimizer: true }));
     if (bad) {
       throw new DivergedError(
         `${when} (AdamW step ${this.state.step}): ${bad.tensor} holds ${bad.value} at index ${bad.index}; the weights diverged, so nothing of this epoch was saved. ` +
@@ -535,10 +537,14 @@ class Fit {
     };
     const finished = history.length === s.epochs || !!stoppedEarly;
     if (this.o.evaluate && finished && result.bestCheckpoint && this.split.test.length) {
-      const bestState = ModelState.fromCheckpoint(loadCheckpoint(result.bestCheckpoint), parameterSpecs(c), c);
-      result.test = await evaluateSamples(this.sessions.eval, this.sessions.evalInputs, bestState, this.dataset, indicesOf(this.dataset.ids, this.split.test), { batchSize: s.batchSize });
-      const m = result.test.mean;
-      this.log(`test (${this.split.test.length} images, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)}, Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}`);
+      // scored as `melseg evaluate` scores: at each image's original resolution, the network as trained
+      const e = await evaluateCheckpoint({ checkpoint: result.bestCheckpoint, data: s.data, split: 'test', splitFile: paths.split, cacheDir: this.o.cacheDir, graphsDir: this.o.graphsDir, device: this.o.device, inference: { preset: 'raw' } });
+      result.test = e;
+      const m = e.mean;
+      this.log(
+        `test (${e.images.length} images at their original size, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)} (std ${e.std.iou.toFixed(4)}), ` +
+          `Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}; per image: ${e.csv}`,
+      );
     }
     return result;
   }

@@ -89,7 +89,7 @@ describe('melseg train (compiled CLI)', () => {
     const b = tmp();
     const r = melseg(['train', ...one, '--batch_size', '2', '--evaluate', '1', '--new_dataframe', '1', '--save_model', '1', '--out', b]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/test \(6 images, best\.ckpt from epoch 1\): IoU/);
+    expect(r.stdout).toMatch(/test \(6 images at their original size, best\.ckpt from epoch 1\): IoU/);
     const c = tmp();
     expect(melseg(['train', ...one, '--batch_size', '2', '--save_model', '0', '--out', c]).status).toBe(0);
     expect(fs.readdirSync(path.join(c, 'artifacts', RUN)).filter((f) => /best|predictions/.test(f))).toEqual([]);
