@@ -9,6 +9,7 @@ import { ChildProcess } from 'child_process';
 import { readResults, ResultRow, sortRows } from '../../src/report/results';
 import { runSweep } from '../../src/sweep';
 import { ensureBuilt, melseg, melsegAsync } from '../helpers/cli';
+import { signalAtEnv } from '../helpers/full-disk';
 
 const SWEEP = ['--models', '0-1', '--losses', '2,3', '--data', 'synthetic:12', '--epochs', '2', '--batch-size', '6', '--image-size', '32', '--width', '0.0625', '--seed', '5', '--workers', '0', '--quiet'];
 
@@ -60,13 +61,13 @@ describe('melseg sweep / merge / chart (compiled CLI)', () => {
       models: '0-1', losses: '2,3', data: 'synthetic:12', epochs: 2, batchSize: 6, imageSize: 32, width: 0.0625, seed: 5, workers: 0,
       out: single, graphsDir: path.join(single, 'graphs'), cacheDir: null, charts: false, progress: false, log: () => undefined,
     });
-    const s0 = melsegAsync(['sweep', ...SWEEP, '--out', out, '--shard', '0/2'], cwd);
+    // shard 0 is killed -9 while it writes its 3rd last.ckpt (its second run's first epoch)
+    const s0 = melsegAsync(['sweep', ...SWEEP, '--out', out, '--shard', '0/2'], { cwd, ...signalAtEnv('/.last.ckpt.', 3) });
     const s1 = melsegAsync(['sweep', ...SWEEP, '--out', out, '--shard', '1/2'], cwd);
     const s0done = exited(s0);
     const s1done = exited(s1);
-    await firstRow(path.join(out, 'results.shard-0-of-2.csv'));
-    s0.kill('SIGKILL');
     expect((await s0done).signal).toBe('SIGKILL');
+    expect(readResults(path.join(out, 'results.shard-0-of-2.csv'))).toHaveLength(2);
     const rerun = await exited(melsegAsync(['sweep', ...SWEEP, '--out', out, '--shard', '0/2'], cwd));
     expect(rerun.stderr).not.toMatch(/Error/);
     expect(rerun.code).toBe(0);

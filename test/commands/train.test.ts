@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { readResults } from '../../src/report';
 import { loadCheckpoint } from '../../src/train/checkpoint';
-import { failingWriteEnv } from '../helpers/full-disk';
-import { melseg, melsegAsync, waitFor } from '../helpers/cli';
+import { failingWriteEnv, signalAtEnv } from '../helpers/full-disk';
+import { melseg, melsegAsync } from '../helpers/cli';
 
 const CFG = ['--model', '2', '--loss', '9', '--data', 'synthetic:48', '--epochs', '4', '--batch-size', '2', '--image-size', '32', '--width', '0.0625', '--seed', '7', '--quiet'];
 const RUN = 'UNet_stride_tversky_loss_alpha_0.50_s32_w0.0625_seed7';
@@ -16,16 +16,12 @@ function tmp(): string {
 const weights = (dir: string) => Object.entries(loadCheckpoint(path.join(dir, 'artifacts', RUN, 'last.ckpt')).params).map(([k, t]) => [k, Array.from(t.data as Float32Array)]);
 const rows = (dir: string) => readResults(path.join(dir, 'results.csv')).map(({ seconds, images_per_s, ...rest }) => rest);
 
-/** Start a run, and once its first epoch is in the CSV, send `signal`; resolves with its exit and output. */
-async function interrupt(out: string, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
-  const child = melsegAsync(['train', ...CFG, '--out', out]);
+/** A run that receives `signal` while it writes its 2nd last.ckpt (the end of epoch 2): its exit and output. */
+async function interrupt(out: string, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  const child = melsegAsync(['train', ...CFG, '--out', out], signalAtEnv(`${RUN}/.last.ckpt.`, 2, signal));
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const csv = path.join(out, 'results.csv');
-  await waitFor(() => fs.existsSync(csv) && readResults(csv).length >= 1, 'the first epoch');
-  child.kill(signal);
-  return { code: await exited, stdout };
+  return new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig, stdout })));
 }
 
 describe('melseg train (compiled CLI)', () => {
@@ -38,9 +34,11 @@ describe('melseg train (compiled CLI)', () => {
 
   test('kill -9 mid-run, then --resume: the weights and rows of an uninterrupted run', async () => {
     const b = tmp();
-    const { code } = await interrupt(b, 'SIGKILL');
-    expect(code).toBeNull();
-    expect(readResults(path.join(b, 'results.csv')).length).toBeLessThan(4);
+    const killed = await interrupt(b, 'SIGKILL');
+    expect(killed.signal).toBe('SIGKILL');
+    // killed in the middle of writing epoch 2's last.ckpt: epoch 1's is intact
+    expect((loadCheckpoint(path.join(b, 'artifacts', RUN, 'last.ckpt')).trainerState as { epoch: number }).epoch).toBe(1);
+    expect(readResults(path.join(b, 'results.csv')).map((x) => x.epoch)).toEqual([1]);
     // the dead process's lock does not block the resume
     const resumed = melseg(['train', ...CFG, '--out', b, '--resume']);
     expect(resumed.status).toBe(0);
@@ -53,12 +51,13 @@ describe('melseg train (compiled CLI)', () => {
     const b = tmp();
     const { code, stdout } = await interrupt(b, 'SIGINT');
     expect(code).toBe(130);
-    expect(stdout).toMatch(/stopped by SIGINT in epoch \d+ before batch \d+ of 18; saved the run there in .*last\.ckpt\. Kept: .*best\.ckpt/);
+    // the signal arrives as epoch 2 ends: the run stops before the first batch of epoch 3
+    expect(stdout).toMatch(/stopped by SIGINT in epoch 3 before batch 1 of 18; saved the run there in .*last\.ckpt\. Kept: .*best\.ckpt/);
     const resume = /resume with: (.*)$/m.exec(stdout)![1];
     expect(resume).toBe(`melseg train ${CFG.join(' ')} --out ${b} --resume`);
     const resumed = melseg(resume.split(' ').slice(1));
     expect(resumed.status).toBe(0);
-    expect(resumed.stdout).toMatch(/resuming .* (in epoch \d+, before batch \d+|after epoch \d+) from/);
+    expect(resumed.stdout).toMatch(/resuming .* in epoch 3, before batch 1 from/);
     expect(weights(b)).toEqual(weights(whole));
     expect(rows(b)).toEqual(rows(whole));
   });

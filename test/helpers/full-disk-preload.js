@@ -3,6 +3,9 @@
 //                                    there, after a last short write, as a real full disk behaves.
 //  MELSEG_FAIL_WRITE=<substring>:<n> the n-th file opened for writing whose path contains <substring>
 //                                    gets a short write, then ENOSPC (the disk filled up just then).
+//  MELSEG_SIGNAL_AT=<substring>:<n>:<SIGNAL>  the process sends itself SIGNAL (SIGKILL, SIGINT, ...) when
+//                                    it opens, for the n-th time, a file whose path contains <substring>:
+//                                    a kill -9 or a Ctrl-C at an exact point, e.g. in the middle of a checkpoint write.
 const fs = require('fs');
 const path = require('path');
 
@@ -60,8 +63,21 @@ function failNth(needle, n) {
   });
 }
 
-module.exports = { install, failNth };
+/** Send this process `signal` when it opens, for the n-th time, a path containing `needle`. */
+function signalNth(needle, n, signal) {
+  let seen = 0;
+  return patch((p) => {
+    if (p.includes(needle) && ++seen === n) process.kill(process.pid, signal);
+    return undefined;
+  });
+}
+
+module.exports = { install, failNth, signalNth };
 if (process.env.MELSEG_FULL_DISK) install(process.env.MELSEG_FULL_DISK);
+if (process.env.MELSEG_SIGNAL_AT) {
+  const [signal, n, ...needle] = process.env.MELSEG_SIGNAL_AT.split(':').reverse();
+  signalNth(needle.reverse().join(':'), Number(n), signal);
+}
 if (process.env.MELSEG_FAIL_WRITE) {
   const at = process.env.MELSEG_FAIL_WRITE.lastIndexOf(':');
   failNth(process.env.MELSEG_FAIL_WRITE.slice(0, at), Number(process.env.MELSEG_FAIL_WRITE.slice(at + 1)));

@@ -41,3 +41,8 @@ export async function withFullDisk<T>(fn: (dir: string, mode: 'tmpfs' | 'injecte
 export function failingWriteEnv(needle: string, n: number): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
   return { env: { ...process.env, MELSEG_FAIL_WRITE: `${needle}:${n}` }, nodeArgs: ['-r', preload] };
 }
+
+/** Env and node flags that make a child process send itself `signal` when it opens, for the n-th time, a path containing `needle`. */
+export function signalAtEnv(needle: string, n: number, signal: NodeJS.Signals = 'SIGKILL'): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
+  return { env: { ...process.env, MELSEG_SIGNAL_AT: `${needle}:${n}:${signal}` }, nodeArgs: ['-r', preload] };
+}

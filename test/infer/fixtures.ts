@@ -3,7 +3,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initialCheckpoint, parameterSpecs, resolveConfig } from '../../src/graphs';
 import type { InferenceSettings } from '../../src/infer/settings';
-import { encodePng } from '../../src/report';
+import { PNG } from 'pngjs';
+
+/** A PNG's bytes, synchronously (pngjs), from grey (1) or RGB (3) pixels. */
+function pngBytes(px: Uint8Array, w: number, h: number, channels: 1 | 3): Buffer {
+  const png = new PNG({ width: w, height: h });
+  for (let i = 0; i < w * h; i++) {
+    for (let c = 0; c < 3; c++) png.data[i * 4 + c] = px[i * channels + (channels === 3 ? c : 0)];
+    png.data[i * 4 + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
 import { saveCheckpointSync, type Checkpoint } from '../../src/train/checkpoint';
 
 export const S = 32;
@@ -35,7 +45,7 @@ export function writeImage(file: string, w: number, h: number, rgb: [number, num
   const px = new Uint8Array(w * h * 3);
   for (let i = 0; i < w * h; i++) px.set(rgb, i * 3);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, encodePng(px, w, h, 3));
+  fs.writeFileSync(file, pngBytes(px, w, h, 3));
   return file;
 }
 
@@ -44,7 +54,7 @@ export function writeMask(file: string, w: number, h: number, inside: (x: number
   const px = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = inside(x, y) ? 255 : 0;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, encodePng(px, w, h, 1));
+  fs.writeFileSync(file, pngBytes(px, w, h, 1));
   return file;
 }
 

@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import { LOSSES } from '../../src/losses';
 import * as os from 'os';
 import * as path from 'path';
 import { ReduceLROnPlateau } from '../../src/optim/plateau';
@@ -221,7 +222,7 @@ describe('metadata bounds (checked on every read)', () => {
     ['width', '1e300', 1e300, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
     ['width', '0', 0, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
     ['model', '7', 7, 'an integer 0..3 (the model table)'],
-    ['loss', '15', 15, 'an integer 0..14 (the loss table)'],
+    ['loss', String(LOSSES.length), LOSSES.length, `an integer 0..${LOSSES.length - 1} (the loss table)`],
     ['modelName', 'another model\'s name', 'SegNet', 'the name of its model number in the model table'],
     ['lossName', 'an unknown name', 'tversky', 'the name of its loss number in the loss table'],
     ['epoch', '-1', -1, 'a non-negative integer'],

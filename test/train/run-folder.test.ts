@@ -150,7 +150,7 @@ describe('inputs and outputs are checked before the first epoch', () => {
   test('a results CSV of another tool, an empty validation list, an unwritable folder, a seed past 32 bits', async () => {
     const out = tmp();
     fs.writeFileSync(path.join(out, 'results.csv'), 'epoch,accuracy\n1,0.5\n');
-    await expect(train({ ...CFG, out })).rejects.toThrow(/results\.csv is not a melseg results CSV .*--out DIR.*--new-dataframe 1/);
+    await expect(train({ ...CFG, out })).rejects.toThrow(/results file .*results\.csv has header 'epoch,accuracy'; expected 'train_loss,[\s\S]*--new-dataframe 1[\s\S]*--out DIR/);
     expect(fs.existsSync(path.join(out, 'artifacts', RUN))).toBe(false);
 
     const split = path.join(tmp(), 'split.json');
