@@ -1,6 +1,6 @@
 /** Flags shared by several commands, with the study's own spellings as aliases. */
 import { Flags } from '@oclif/core';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 
 export const modelFlags = {
   model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).', required: true }),
@@ -17,7 +17,7 @@ export const trainFlags = {
   lr: Flags.string({ summary: 'AdamW learning rate (ReduceLROnPlateau on validation IoU lowers it).', default: '3e-4' }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation.', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
-  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same function; faster or not depending on the network and batch: compare with npm run bench:train -- --nchwc).', default: false }),
+  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels, or never with --no-nchwc (same function; default: where measured faster, see README "Speed and memory").', allowNo: true }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   split: Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
   'split-fractions': Flags.string({ summary: 'Train,valid,test fractions of the seeded split.', default: '0.75,0.125,0.125' }),
@@ -55,7 +55,7 @@ export function fractions(v: string): [number, number, number] {
 
 /** The run settings shared by `train` and `sweep`, from their parsed flags. */
 export function runSettings(flags: {
-  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string; nchwc: boolean;
+  data?: string; epochs: number; 'batch-size': number; lr: string; 'image-size': number; width: string; seed: number; device: string; nchwc?: boolean;
   out?: string; split?: string; 'split-fractions': string; 'new-dataframe': string; 'save-model': string; evaluate: string;
   augment: boolean; workers: number; quiet: boolean;
 }) {

@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 import { evaluateCheckpoint } from '../train/evaluate';
 
 /** The study's headline figures, for comparison with what a checkpoint scores. */

@@ -1,5 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 import { predictImages } from '../train/evaluate';
 
 export default class Predict extends Command {

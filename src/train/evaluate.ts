@@ -6,13 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { decodeImage, indicesOf, loadDataset, loadSplit, resizeBilinear, toTensor } from '../data';
-import { GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
+import { ensureGraphs, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
 import { saveMaskPng, saveOverlayPng } from '../report/grid';
 import { writeFileAtomic } from '../util/atomic';
 import { Checkpoint, loadCheckpoint } from './checkpoint';
-import { Device, openSession } from './device';
-import { ensureGraphs } from './graphcache';
+import { Device, openSession } from '../onnx/session';
 import { ModelState } from './state';
 import { evaluateSamples, SplitEvaluation } from './validate';
 
@@ -74,7 +73,7 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
     indices = indicesOf(dataset.ids, split[which as 'train' | 'valid' | 'test']);
     if (!indices.length) throw new Error(`the ${which} split of ${file} is empty; choose another --split`);
   }
-  const graphs = await ensureGraphs(c, o.graphsDir ?? 'graphs', log);
+  const graphs = await ensureGraphs(c, { root: o.graphsDir, device: o.device, kinds: ['eval'], log });
   const session = await openSession(path.join(graphs.dir, GRAPH_FILES.eval), o.device ?? 'cpu');
   const S = c.imageSize;
   const masksDir = o.saveMasks;
@@ -110,7 +109,7 @@ export interface PredictOptions {
 export async function predictImages(o: PredictOptions): Promise<{ mask: string; overlay: string; lesionFraction: number }[]> {
   if (!o.images.length) throw new Error('predict: no images given; name one or more image files');
   const { config: c, state } = loadModel(o.checkpoint);
-  const graphs = await ensureGraphs(c, o.graphsDir ?? 'graphs', o.log);
+  const graphs = await ensureGraphs(c, { root: o.graphsDir, device: o.device, kinds: ['inference'], log: o.log });
   const session = await openSession(path.join(graphs.dir, GRAPH_FILES.inference), o.device ?? 'cpu');
   const params = state.feeds(graphs.manifest.graphs.inference.inputs);
   fs.mkdirSync(o.out, { recursive: true });

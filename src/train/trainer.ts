@@ -17,18 +17,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { BatchLoader, Dataset, loadDataset, loadSplit, makeSplit, saveSplit, Split, indicesOf } from '../data';
-import { GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
+import { ensureGraphs, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
-import { nchwcBlockSize } from '../onnx/run';
+import { nchwcBlockSize } from '../onnx/cpu';
 import { ReduceLROnPlateau, PlateauState } from '../optim/plateau';
 import { predictionGrid } from '../report/grid';
 import { ResultRow, startFresh, upsertRunRows } from '../report/results';
 import { createProgress } from '../util/progress';
 import { writeFileAtomic } from '../util/atomic';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { Device, openSession } from './device';
-import { ensureGraphs } from './graphcache';
+import { Device, openSession } from '../onnx/session';
 import { ModelState } from './state';
 import { evaluateSamples, SplitEvaluation } from './validate';
 
@@ -45,8 +44,9 @@ export interface TrainOptions {
   seed?: number;
   device?: Device;
   /**
-   * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (the
-   * optional lowering of src/ops/Nchwc.ts; same function, other kernels). Default: standard ops.
+   * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (true)
+   * or never (false); same function, other kernels. Default: the CPU pipeline's measured rule
+   * (src/graphs/pipeline.ts).
    */
   nchwc?: boolean;
   /** Root for this run's outputs: <out>/artifacts/<run>/ and <out>/results.csv. Default: artifacts/ and results/. */
@@ -150,8 +150,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // config
   const seed = opts.seed ?? 0;
   const device = opts.device ?? 'cpu';
-  const lowering = opts.nchwc ? { nchwc: await nchwcLowering(device) } : undefined;
-  const c = resolveConfig({ model: opts.model, loss: opts.loss, imageSize: opts.imageSize, width: opts.width, seed, lowering });
+  if (opts.nchwc) await nchwcLowering(device);
+  const c = resolveConfig({ model: opts.model, loss: opts.loss, imageSize: opts.imageSize, width: opts.width, seed, nchwc: opts.nchwc });
   const epochs = opts.epochs ?? 20;
   const batchSize = opts.batchSize ?? 25;
   const baseLr = opts.lr ?? 3e-4;
@@ -187,7 +187,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   // graphs
-  const graphs = await ensureGraphs(c, opts.graphsDir ?? 'graphs', log);
+  const graphs = await ensureGraphs(c, { root: opts.graphsDir, device, kinds: ['trainStep', 'eval'], log });
   const stepInputs = graphs.manifest.graphs.trainStep.inputs;
   const evalInputs = graphs.manifest.graphs.eval.inputs;
   const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
