@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import * as ort from 'onnxruntime-node';
-import { ensureGraphs, initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph, writeGraphs } from '../src/graphs';
+import { ensureGraphs, initialCheckpoint, parameterSpecs, pipeline, resolveConfig, targetFor, trainingGraph, writeGraphs } from '../src/graphs';
 import { LOSSES } from '../src/losses';
 import { MODELS } from '../src/models';
 import * as N from '../src/onnx/names';
@@ -107,7 +107,10 @@ describe('the graph cache', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-cache-'));
     const cpu = await ensureGraphs(c, { root, kinds: ['eval'] });
     const cuda = await ensureGraphs(c, { root, device: 'cuda', kinds: ['eval'] });
-    expect([path.basename(cpu.dir), path.basename(cuda.dir)]).toEqual(['UNet_dice_loss_s32_w0.0625_cpu', 'UNet_dice_loss_s32_w0.0625_cuda']);
+    // this CPU's tag: 'cpu', or 'cpu-nchwc<B>' where the pipeline's rule picks the NCHWc kernels
+    const cpuTag = pipeline(c, await targetFor('cpu')).tag;
+    expect(cpuTag).toMatch(/^cpu(-nchwc(8|16))?$/);
+    expect([path.basename(cpu.dir), path.basename(cuda.dir)]).toEqual([`UNet_dice_loss_s32_w0.0625_${cpuTag}`, 'UNet_dice_loss_s32_w0.0625_cuda']);
     expect(cuda.manifest.pipeline.devicePasses).toContain('maxpool-grad-by-comparison');
     const mf = path.join(cpu.dir, 'manifest.json');
     fs.writeFileSync(mf, JSON.stringify({ ...JSON.parse(fs.readFileSync(mf, 'utf8')), compiler: 'an older melseg' }));

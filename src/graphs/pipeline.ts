@@ -89,17 +89,24 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
 }
 
 /**
- * Whether the CPU pipeline runs the narrow convolutions on the NCHWc kernels (the config's `nchwc`
- * overrides). Measured, melseg/PyTorch train-step throughput without -> with NCHWc
- * (npm run bench:vs-torch, 2 threads):
- *   AVX2 (block 8):     UNet 128 px w0.25 b8 0.68 -> 0.75; UNet_dilate 128 px w0.25 b8 1.18 -> 1.31
- *   AVX-512 (block 16): TODO
- * At width 1 no layer is narrow enough for the filter (src/passes/nchwc.ts), so the pass is a no-op.
+ * Whether the CPU pipeline runs the narrow convolutions on the NCHWc kernels: wherever the CPU has
+ * them and the network is narrow enough for the pass's filter to pick convolutions (width <= 0.5,
+ * 16-32 channels; at width 1 the pass would change nothing). The config's `nchwc` overrides. The
+ * measurements behind it, train step with NCHWc against without, same graphs otherwise:
+ *   AVX2, block 8 (another machine, 2 threads, wall, idle, bench:vs-torch as melseg/PyTorch):
+ *     UNet 128 px w0.25 b8 0.68 -> 0.75 (1.10x); UNet_dilate 128 px w0.25 b8 1.18 -> 1.31 (1.11x)
+ *   AVX-512, block 16 (2 threads, wall, idle, README before this pipeline):
+ *     UNet_dilate 128 px w0.25 b8 1.22 -> 1.34 (1.10x), b16 1.32 -> 1.19 (0.90x)
+ *   AVX-512, block 16 (1 thread, CPU time, machine shared, bench:ab with "nchwc": false / true):
+ *     UNet 128 px w0.25 b8 1.04x, b16 1.17x; UNet_dilate 128 px w0.25 b8 1.05x, b16 1.19x
+ * AVX2 could not be measured on the AVX-512 machine this rule was last tuned on. Graphs are
+ * compiled for any batch, so a rule cannot follow the one contrary figure (batch 16, 2 threads):
+ * where it matters, compare with bench:ab and pass --no-nchwc.
  */
 function cpuUsesNchwc(c: ResolvedConfig, block: number): boolean {
   if (c.nchwc !== undefined) {
     if (c.nchwc && !block) throw new Error('--nchwc: this onnxruntime-node build has no com.microsoft.nchwc kernels (or this CPU lacks AVX2); train without --nchwc');
     return c.nchwc;
   }
-  return block === 8 && c.width <= 0.5;
+  return block > 0 && c.width <= 0.5;
 }
