@@ -64,9 +64,9 @@ export const DEVICE_PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
 
 /**
  * The passes of `c` for target `t`. The CPU keeps the rules' own MaxUnpool and SpaceToDepth: there
- * MaxPool forward + backward with MaxUnpool took half the CPU time of the comparisons (1.7-2.1x, at
- * every pooling shape of UNet and SegNet from 16 to 256 px, 1 thread), and SpaceToDepth a third of
- * its Reshape/Transpose form (npm run bench:ops -- --suite maxpool-grad,s2d).
+ * the comparisons took 1.7-2.0x MaxUnpool's time for MaxPool forward + backward, and the
+ * Reshape/Transpose form 2.7-4.5x SpaceToDepth's, at the UNet shapes from 32 to 256 px (1 thread;
+ * npm run bench:ops -- --suite maxpool-grad,s2d --threads 1).
  */
 export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
   if (c.nchwc && t.device !== 'cpu') {
@@ -95,13 +95,13 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
  * measurements behind it, train step with NCHWc against without, same graphs otherwise:
  *   AVX2, block 8 (another machine, 2 threads, wall, idle, bench:vs-torch as melseg/PyTorch):
  *     UNet 128 px w0.25 b8 0.68 -> 0.75 (1.10x); UNet_dilate 128 px w0.25 b8 1.18 -> 1.31 (1.11x)
- *   AVX-512, block 16 (2 threads, wall, idle, README before this pipeline):
- *     UNet_dilate 128 px w0.25 b8 1.22 -> 1.34 (1.10x), b16 1.32 -> 1.19 (0.90x)
- *   AVX-512, block 16 (1 thread, CPU time, machine shared, bench:ab with "nchwc": false / true):
+ *   AVX-512, block 16 (2 threads, wall, npm run bench:ab with "nchwc": false / true, load ~3 on 2 cores):
+ *     UNet 128 px w0.25 b16 1.10x; UNet_dilate 128 px w0.25 b8 1.07x, b16 1.09x
+ *   AVX-512, block 16 (1 thread, CPU time, same command, machine busy):
  *     UNet 128 px w0.25 b8 1.04x, b16 1.17x; UNet_dilate 128 px w0.25 b8 1.05x, b16 1.19x
- * AVX2 could not be measured on the AVX-512 machine this rule was last tuned on. Graphs are
- * compiled for any batch, so a rule cannot follow the one contrary figure (batch 16, 2 threads):
- * where it matters, compare with bench:ab and pass --no-nchwc.
+ * One older figure disagrees (AVX-512, 2 threads, idle: UNet_dilate b16 0.90x, README before this
+ * pipeline); graphs are compiled for any batch, so where it matters compare with bench:ab and pass
+ * --no-nchwc. AVX2 could not be re-measured on the AVX-512 machine this rule was last checked on.
  */
 function cpuUsesNchwc(c: ResolvedConfig, block: number): boolean {
   if (c.nchwc !== undefined) {

@@ -2,8 +2,8 @@
  * Rewrite (after gradients, WebGPU): SpaceToDepth (DepthToSpace's gradient) as Reshape
  * [N, C, H/b, b, W/b, b] -> Transpose (0, 3, 5, 1, 2, 4) -> Reshape [N, b*b*C, H/b, W/b]: the same
  * data move (channel (p*b + q)*C + c), in ops the WebGPU provider implements (it has no
- * SpaceToDepth, src/onnx/providers.ts). Only there: on the CPU this form took ~3x the op's time at
- * every UNet shape (npm run bench:ops -- --suite s2d, CPU time, 1 thread).
+ * SpaceToDepth, src/onnx/providers.ts). Only there: on the CPU this form took 2.7-4.5x the op's
+ * time at every UNet shape (npm run bench:ops -- --suite s2d --threads 1).
  */
 import type { Graph, Value } from '../onnx/graph';
 import { spatial, staticDim } from '../ops/shapes';
