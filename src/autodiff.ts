@@ -3,8 +3,9 @@
  * op's gradient rule (src/ops) and sum the contributions that reach each value. Rules emit forward
  * ops only, so the gradient is just more graph.
  */
-import type { Graph, Value } from './onnx/graph';
-import { getOp } from './ops/registry';
+import type { Graph, Node, Value } from './onnx/graph';
+import { getOp, ruleFile } from './ops/registry';
+import type { Grad } from './ops/types';
 
 export function gradients(g: Graph, loss: Value, wrt: Value[]): Map<string, Value> {
   const nodes = [...g.nodes];
@@ -27,24 +28,8 @@ export function gradients(g: Graph, loss: Value, wrt: Value[]): Map<string, Valu
   };
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
-    if (!n.outputs.some((o) => pending.has(o))) continue;
-    if (!n.inputs.some((x) => active.has(x))) continue;
-    const def = getOp(n.op);
-    if (!def.grad) throw new Error(`autodiff: op '${n.op}' (node ${n.name}) has no gradient rule in src/ops/${n.op}.ts`);
-    const dOut = n.outputs.map(total);
-    let dIn: (Value | null)[];
-    try {
-      dIn = def.grad({
-        g,
-        node: n,
-        inputs: n.inputs.map((x) => (x ? g.value(x) : null)),
-        outputs: n.outputs.map((o) => g.value(o)),
-        dOut,
-        attrs: n.attrs,
-      });
-    } catch (e) {
-      throw new Error(`autodiff: gradient of ${n.op} (node ${n.name}) failed: ${(e as Error).message}`);
-    }
+    if (!n.outputs.some((o) => pending.has(o)) || !n.inputs.some((x) => active.has(x))) continue;
+    const dIn = nodeGrad(g, n, n.outputs.map(total));
     n.inputs.forEach((x, k) => {
       const d = dIn[k];
       if (!x || !d || !active.has(x)) return;
@@ -58,4 +43,22 @@ export function gradients(g: Graph, loss: Value, wrt: Value[]): Map<string, Valu
     out.set(w.name, total(w.name) ?? g.op1('Mul', [w, g.f32(0)], {}, 'zero_grad'));
   }
   return out;
+}
+
+/** One node's input gradients from its output gradients, by its op's rule; a failure names the op and node. */
+function nodeGrad(g: Graph, n: Node, dOut: Grad[]): Grad[] {
+  const def = getOp(n.op);
+  const where = `${n.op} (node ${n.name})`;
+  const ctx = { g, inputs: n.inputs.map((x) => (x ? g.value(x) : null)), outputs: n.outputs.map((o) => g.value(o)), attrs: n.attrs };
+  if (!def.grad && !def.gradOutputs) throw new Error(`autodiff: op ${where} has no gradient rule: add one to ${ruleFile(n.op)}`);
+  const [dy, ...rest] = dOut;
+  const stray = rest.findIndex((d) => d);
+  if (def.grad && (!dy || stray >= 0)) {
+    throw new Error(`autodiff: a gradient reaches output ${dy ? stray + 1 : dOut.findIndex((d) => d)} of ${where}, whose rule (${ruleFile(n.op)}) differentiates output 0 only`);
+  }
+  try {
+    return def.grad && dy ? def.grad({ ...ctx, dy }) : def.gradOutputs ? def.gradOutputs({ ...ctx, dOut }) : [];
+  } catch (e) {
+    throw new Error(`autodiff: gradient of ${where} failed: ${(e as Error).message}`);
+  }
 }

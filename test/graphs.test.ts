@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import * as ort from 'onnxruntime-node';
-import { buildGraphs, initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph } from '../src/graphs';
+import { ensureGraphs, initialCheckpoint, parameterSpecs, pipeline, resolveConfig, targetFor, trainingGraph, writeGraphs } from '../src/graphs';
 import { LOSSES } from '../src/losses';
 import { MODELS, forward } from '../src/models';
 import type { ParamSpec } from '../src/models/builder';
@@ -13,6 +13,7 @@ import { serialize } from '../src/onnx/proto';
 import { loadCheckpoint } from '../src/train/checkpoint';
 import { relErr } from './helpers/compare';
 import { evalFloat64, freezeKinks, tensorwiseCheck } from './helpers/gradcheck';
+import { graphCacheDir } from '../src/util/paths';
 import { randn, seeded } from './helpers/random';
 
 const PY = '/usr/bin/python3';
@@ -39,23 +40,25 @@ function batch(n: number, seed: number, S = 32) {
   return { image: new ort.Tensor('float32', image, [n, 3, S, S]), mask: new ort.Tensor('float32', mask, [n, 1, S, S]) };
 }
 
-describe('melseg build-graph artifacts', () => {
+describe('the graph files (melseg build-graph)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-graphs-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test.each(MODELS.map((m) => [m.name, m.id]))('%s: every graph loads in onnxruntime and runs on a batch', async (_name, model) => {
     const out = path.join(dir, `m${model}`);
-    const report = await buildGraphs({ model, loss: 9, imageSize: S, width: W }, out);
+    const c = resolveConfig({ model, loss: 9, imageSize: S, width: W });
+    const report = await writeGraphs(c, out);
     const m = report.manifest;
     expect(Object.keys(m.graphs).sort()).toEqual(['eval', 'inference', 'optimizer', 'trainStep', 'training']);
-    const ck = loadCheckpoint(path.join(out, 'checkpoint.ckpt'));
-    expect(ck.meta.model).toBe(model);
+    expect(m.pipeline.target).toBe('portable');
+    expect(fs.readdirSync(out).sort()).toEqual(['eval_model.onnx', 'inference_model.onnx', 'manifest.json', 'optimizer_model.onnx', 'train_step_model.onnx', 'training_model.onnx']);
+    const ck = initialCheckpoint(c, parameterSpecs(c));
     const feedsFor = (inputs: string[], extra: Record<string, ort.Tensor>) => {
       const f: Record<string, ort.Tensor> = { ...extra };
       for (const name of inputs) {
         if (f[name]) continue;
         const p = ck.params[name];
-        if (p) f[name] = new ort.Tensor('float32', p.data as Float32Array, p.shape);
+        if (p && p.data instanceof Float32Array) f[name] = new ort.Tensor('float32', p.data, p.shape);
       }
       return f;
     };
@@ -74,7 +77,7 @@ describe('melseg build-graph artifacts', () => {
 
   (hasOnnx ? test : test.skip)('every file passes the official ONNX checker with full shape inference', async () => {
     const out = path.join(dir, 'checked');
-    await buildGraphs({ model: 3, loss: 0, imageSize: S, width: W }, out, { valueInfo: true });
+    await writeGraphs(resolveConfig({ model: 3, loss: 0, imageSize: S, width: W }), out, { valueInfo: true });
     const script = [
       'import onnx, sys, glob',
       'for f in sorted(glob.glob(sys.argv[1] + "/*.onnx")):',
@@ -85,6 +88,45 @@ describe('melseg build-graph artifacts', () => {
     ].join('\n');
     const log = execFileSync(PY, ['-c', script, out]).toString();
     expect(log.match(/^ok /gm)).toHaveLength(5);
+  });
+});
+
+describe('the graph cache', () => {
+  const c = resolveConfig({ model: 1, loss: 2, imageSize: S, width: W });
+  const files = (d: string) => fs.readdirSync(d).sort();
+
+  test('builds only the graphs asked for, adds the others when asked, and reuses what it has', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-cache-'));
+    const a = await ensureGraphs(c, { root, kinds: ['inference'] });
+    expect([a.built, files(a.dir)]).toEqual([true, ['inference_model.onnx', 'manifest.json']]);
+    expect(Object.keys(a.manifest.graphs)).toEqual(['inference']);
+    const b = await ensureGraphs(c, { root, kinds: ['trainStep', 'eval'] });
+    expect([b.dir, b.built, files(b.dir)]).toEqual([a.dir, true, ['eval_model.onnx', 'inference_model.onnx', 'manifest.json', 'train_step_model.onnx']]);
+    const again = await ensureGraphs(c, { root, kinds: ['inference', 'eval'] });
+    expect([again.built, Object.keys(again.manifest.graphs).sort()]).toEqual([false, ['eval', 'inference']]);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(a.dir, 'manifest.json'), 'utf8'));
+    expect(Object.keys(onDisk.graphs).sort()).toEqual(['eval', 'inference', 'trainStep']);
+  });
+
+  test('keys each folder by the device\'s pipeline and the compiler, and rebuilds when either differs', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-cache-'));
+    const cpu = await ensureGraphs(c, { root, kinds: ['eval'] });
+    const cuda = await ensureGraphs(c, { root, device: 'cuda', kinds: ['eval'] });
+    // this CPU's tag: 'cpu', or 'cpu-nchwc<B>' where the pipeline's rule picks the NCHWc kernels
+    const cpuTag = pipeline(c, await targetFor('cpu')).tag;
+    expect(cpuTag).toMatch(/^cpu(-nchwc(8|16))?$/);
+    expect([path.basename(cpu.dir), path.basename(cuda.dir)]).toEqual([`UNet_dice_loss_s32_w0.0625_${cpuTag}`, 'UNet_dice_loss_s32_w0.0625_cuda']);
+    expect(cuda.manifest.pipeline.devicePasses).toContain('maxpool-grad-by-comparison');
+    const mf = path.join(cpu.dir, 'manifest.json');
+    fs.writeFileSync(mf, JSON.stringify({ ...JSON.parse(fs.readFileSync(mf, 'utf8')), compiler: 'an older melseg' }));
+    expect((await ensureGraphs(c, { root, kinds: ['eval'] })).built).toBe(true);
+    expect(JSON.parse(fs.readFileSync(mf, 'utf8')).compiler).toBe(cpu.manifest.compiler);
+  });
+
+  test('lives in the user cache folder unless told otherwise', async () => {
+    const r = await ensureGraphs(resolveConfig({ model: 3, loss: 9, imageSize: S, width: W }), { kinds: ['inference'] });
+    expect(path.dirname(r.dir)).toBe(graphCacheDir());
+    expect(graphCacheDir().startsWith(path.resolve(process.env.MELSEG_CACHE_DIR ?? '/nonexistent'))).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import { LOSSES } from '../src/losses';
 import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
-import { sessionFor } from '../src/onnx/run';
+import { sessionFor } from '../src/onnx/session';
 import { saveCheckpointSync } from '../src/train/checkpoint';
 import { relErr } from './helpers/compare';
 import { randn, seeded } from './helpers/random';

@@ -7,7 +7,7 @@
 import { Flags } from '@oclif/core';
 import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 
 const m = RECIPES.melseg;
 const st = RECIPES.study;
@@ -35,7 +35,7 @@ export const trainFlags = {
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
-  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels (same function; compare speed with npm run bench:train -- --nchwc).', default: false }),
+  nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels, or never with --no-nchwc (same function; default: where measured faster, see README "Speed and memory").', allowNo: true }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   'split-file': Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
   'split-fractions': Flags.string({ summary: `Train,valid,test fractions of the seeded split ${byRecipe('splitFractions')}.` }),
@@ -91,7 +91,7 @@ export function fractions(v: string): [number, number, number] {
 
 type TrainFlagValues = {
   recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
-  augmentation?: string; augment?: boolean; 'augment-off'?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc: boolean; out?: string;
+  augmentation?: string; augment?: boolean; 'augment-off'?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc?: boolean; out?: string;
   'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; quiet: boolean;
   model?: string; loss?: string;
 };

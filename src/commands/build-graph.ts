@@ -1,5 +1,8 @@
 import { Command, Flags } from '@oclif/core';
-import { buildGraphs } from '../graphs';
+import * as fs from 'fs';
+import * as path from 'path';
+import { initialCheckpoint, parameterSpecs, resolveConfig, writeGraphs } from '../graphs';
+import { saveCheckpoint } from '../train/checkpoint';
 import { lossTable } from '../losses';
 import { modelTable } from '../models';
 import { positiveNumber } from '../cli/flags';
@@ -31,11 +34,11 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
       return;
     }
     if (flags.model === undefined || flags.loss === undefined) this.error(`--model and --loss are required (see --list):\n\n${modelTable()}\n\n${lossTable()}`);
-    const r = await buildGraphs(
-      { model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: positiveNumber('width', flags.width), seed: flags.seed },
-      flags.out,
-      { log: (s) => this.log(s) },
-    );
+    const c = resolveConfig({ model: flags.model, loss: flags.loss, imageSize: flags['image-size'], width: positiveNumber('width', flags.width), seed: flags.seed });
+    const r = await writeGraphs(c, flags.out, { log: (s) => this.log(s) });
+    const ckpt = path.join(r.dir, 'checkpoint.ckpt');
+    await saveCheckpoint(ckpt, initialCheckpoint(c, parameterSpecs(c)));
+    r.files.push({ file: 'checkpoint.ckpt', bytes: fs.statSync(ckpt).size });
     const m = r.manifest;
     this.log(`${m.model.name} x ${m.loss.name}, image ${m.imageSize}, width ${m.width}: ${m.parameterCount.toLocaleString('en-US')} trainable parameters`);
     for (const f of r.files) this.log(`  ${f.file.padEnd(26)} ${(f.bytes / 1024).toFixed(1).padStart(10)} KiB${f.nodes ? `  ${f.nodes} nodes` : ''}`);

@@ -4,7 +4,7 @@ import { compareCheckpointSettings, evaluateCheckpoint, type Evaluation } from '
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SPLITS, type SplitName } from '../infer/rundata';
 import { describeSettings } from '../infer/settings';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 
 export default class Evaluate extends Command {
   static override summary = 'Score a checkpoint at the original image resolution: IoU, Dice, accuracy, sensitivity, specificity (mean and std), per-image CSV.';

@@ -3,7 +3,7 @@ import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SHIPPED_MODEL } from '../infer/model';
 import { predictImages } from '../infer/predict';
 import { describeSettings } from '../infer/settings';
-import { parseDevice } from '../train/device';
+import { parseDevice } from '../onnx/session';
 
 export default class Predict extends Command {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';

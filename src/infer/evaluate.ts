@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
-import type { Device } from '../train/device';
+import type { Device } from '../onnx/session';
 import type { ImageMetrics } from '../train/metrics';
 import { writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';

@@ -9,8 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { GRAPH_FILES, parameterSpecs, resolveConfig, type ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
 import { firstNonFinite, loadCheckpoint, type Checkpoint } from '../train/checkpoint';
-import { openSession, type Device } from '../train/device';
-import { ensureGraphs } from '../train/graphcache';
+import { openSession, type Device } from '../onnx/session';
+import { ensureGraphs } from '../graphs';
 import { ModelState } from '../train/state';
 import type { Network } from './tta';
 
@@ -57,7 +57,7 @@ export function loadWeights(file: string): { checkpoint: Checkpoint; config: Res
 
 export async function openNetwork(file: string, o: OpenOptions = {}): Promise<LoadedNetwork> {
   const { checkpoint, config: c, state } = loadWeights(file);
-  const graphs = await ensureGraphs(c, o.graphsDir ?? 'graphs', o.log);
+  const graphs = await ensureGraphs(c, { root: o.graphsDir, device: o.device, kinds: ['inference'], log: o.log });
   const session = await openSession(path.join(graphs.dir, GRAPH_FILES.inference), o.device ?? 'cpu');
   const params = state.feeds(graphs.manifest.graphs.inference.inputs);
   const S = c.imageSize;

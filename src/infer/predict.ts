@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeImage, resizeBilinear, toTensor } from '../data';
 import { resizeProbability } from '../report';
-import type { Device } from '../train/device';
+import type { Device } from '../onnx/session';
 import { openNetwork, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';

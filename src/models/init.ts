@@ -10,20 +10,24 @@ import { mulberry32 } from '../util/mulberry32';
 /** Parameters draw from one mulberry32 stream in state_dict order, so the order fixes the values. */
 export const seededUniform = mulberry32;
 
-export function initParam(p: ParamSpec, rand: () => number): Float32Array | BigInt64Array {
+export type InitTensor = { dtype: 'float32'; shape: number[]; data: Float32Array } | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
+
+export function initParam(p: ParamSpec, rand: () => number): InitTensor {
   const n = p.shape.reduce((a, b) => a * b, 1);
+  const f32 = (data: Float32Array): InitTensor => ({ dtype: 'float32', shape: p.shape, data });
   switch (p.init) {
     case 'uniform': {
-      const bound = 1 / Math.sqrt(p.fanIn!);
+      if (!p.fanIn) throw new Error(`model: parameter '${p.name}' is uniform-initialised without a fan-in`);
+      const bound = 1 / Math.sqrt(p.fanIn);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = (2 * rand() - 1) * bound;
-      return out;
+      return f32(out);
     }
     case 'ones':
-      return new Float32Array(n).fill(1);
+      return f32(new Float32Array(n).fill(1));
     case 'zeros':
-      return new Float32Array(n);
+      return f32(new Float32Array(n));
     case 'count':
-      return new BigInt64Array(Math.max(n, 1));
+      return { dtype: 'int64', shape: p.shape, data: new BigInt64Array(Math.max(n, 1)) };
   }
 }

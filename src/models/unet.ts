@@ -6,21 +6,21 @@
  *           ConvTranspose 2x2 dilated by H (`.dalated_conv`, the reference's spelling) up: H -> H-1+H+1 = 2H.
  */
 import type { Value } from '../onnx/graph';
-import { ModelBuilder } from './builder';
+import { ModelBuilder, side } from './builder';
 
 export type UNetMode = 'pool' | 'stride' | 'dilate';
 
 export function buildUNet(mb: ModelBuilder, image: Value, mode: UNetMode, base: number): Value {
-  const S = image.shape[2] as number;
+  const S = side(image);
   const c = [base, base * 2, base * 4, base * 8, base * 16];
   const down = (k: number, x: Value, ch: number): Value => {
-    const h = x.shape[2] as number;
+    const h = side(x);
     if (mode === 'pool') return mb.maxPool(x);
     if (mode === 'stride') return mb.conv(`pool.${k}`, x, ch, ch, { k: 3, stride: 2, pad: 1 });
     return mb.conv(`pool.${k}`, x, ch, ch, { k: 2, pad: 0, dilation: h / 2 });
   };
   const up = (name: string, x: Value, b: number): Value => {
-    const h = x.shape[2] as number;
+    const h = side(x);
     if (mode === 'pool') return mb.conv(`${name}.conv`, mb.upsample(x), b, b / 2);
     if (mode === 'stride') return mb.convTranspose(`${name}.strided_conv`, x, b, b / 2, { k: 2, stride: 2 });
     return mb.convTranspose(`${name}.dalated_conv`, x, b, b / 2, { k: 2, dilation: h });

@@ -5,10 +5,12 @@
  * A dimension is a number, or a string for a symbolic dimension (the batch size `N`).
  */
 import { getOp } from '../ops/registry';
+import { checkOperands } from '../ops/types';
+import type { DType } from './dtype';
 
+export type { DType } from './dtype';
 export type Dim = number | string;
 export type Shape = Dim[];
-export type DType = 'float32' | 'int64' | 'bool';
 export type AttrValue = number | number[] | string | string[] | TensorData;
 export type Attrs = Record<string, AttrValue>;
 
@@ -46,54 +48,7 @@ export function numel(shape: Shape): number {
   return n;
 }
 
-/**
- * Choices between equivalent formulations, read by op rules (src/ops) and layers when they emit ops.
- * Absent = melseg's default (picked by shape); tests pin them to cover every path.
- */
-export interface Lowering {
-  /** Conv weight gradient: shifted copies + one product, or im2col + one Gemm (src/ops/Conv.ts). */
-  convWeightGrad?: 'auto' | 'shifted' | 'im2col';
-  /** Layout of the weight-gradient products: per image ('batched') or channel-major ('channels'). */
-  weightGradLayout?: 'batched' | 'channels';
-  /**
-   * BatchNorm's per-channel affine steps: one-pass eval-mode BatchNormalization kernels (default) or
-   * separate Mul/Add/Sub ops with xhat materialised ('elementwise', the textbook lowering).
-   */
-  batchNorm?: 'fused' | 'elementwise';
-  /**
-   * A 3x3 conv of a nearest 2x upsampling: four 2x2 convs on the low-resolution input ('subpixel',
-   * src/ops/upsample-conv.ts) or Resize then the conv at full resolution ('resize').
-   */
-  upsampleConv?: 'subpixel' | 'resize';
-  /**
-   * UNet_dilate's and UNet_stride's 2x2 layers as a 1x1 conv plus a data move
-   * (src/ops/quadrant-conv.ts) or as the op itself: the dilated pooling Conv ('quadrants', default)
-   * and the 2x2 ConvTransposes ('op', default: onnxruntime's ConvTranspose was faster, bench:ops).
-   */
-  dilatedPool?: 'quadrants' | 'op';
-  /** The stride-1 input gradient's weight: flipped by a product with the tap reversal ('matmul') or a Slice with step -1 ('slice'). */
-  flipSwap?: 'matmul' | 'slice';
-  upConv2x2?: 'op' | 'gemm';
-  /**
-   * The fused train step's AdamW updates: all after the backward pass ('after-backward', default:
-   * less peak memory, src/optim/adamw.ts) or each as soon as its gradient exists ('interleaved').
-   */
-  updates?: 'after-backward' | 'interleaved';
-  /** MaxPool's gradient for 2x2 stride-2 windows: comparisons ('mask', default; runs on every GPU provider) or MaxUnpool ('unpool'). */
-  maxPoolGrad?: 'mask' | 'unpool';
-  /** DepthToSpace's gradient: Reshape/Transpose ('transpose', default; WebGPU has no SpaceToDepth) or the SpaceToDepth op ('op'). */
-  spaceToDepth?: 'transpose' | 'op';
-  /**
-   * Optional, onnxruntime-specific: run narrow convolutions with the blocked NCHWc kernels of
-   * com.microsoft.nchwc (src/ops/Nchwc.ts); the value is the CPU's block size, from
-   * nchwcBlockSize() in src/onnx/run.ts (16 with AVX-512, 8 with AVX2). Absent or 0: standard ops.
-   */
-  nchwc?: number;
-}
-
 export class Graph {
-  /** Formulation choices for the rules that build this graph (see Lowering). */
-  lowering: Lowering = {};
   readonly values = new Map<string, Value>();
   nodes: Node[] = [];
   readonly inputs: Value[] = [];
@@ -175,10 +130,11 @@ export class Graph {
   /** Record one node; returns its outputs (shapes from the op's shape rule). */
   op(type: string, inputs: (Value | null)[], attrs: Attrs = {}, hint?: string): Value[] {
     const def = getOp(type);
-    const present = inputs.map((x) => x ?? undefined);
+    const bad = checkOperands(def.inputs, inputs);
+    if (bad) throw new Error(`${type}: ${bad}`);
     let outs: { shape: Shape; dtype: DType }[];
     try {
-      outs = def.shape(present, attrs, this);
+      outs = def.shape(inputs, attrs, this);
     } catch (e) {
       const shapes = inputs.map((x) => (x ? `${x.name}[${x.shape}]` : '-')).join(', ');
       throw new Error(`${type}: shape rule failed for inputs (${shapes}): ${(e as Error).message}`);

@@ -2,11 +2,11 @@
 import { onnx } from 'onnx-proto';
 import type { Graph, Shape, TensorData, Value } from './graph';
 import { isTensorData } from './graph';
-import { DTYPE_CODE } from '../ops/Cast';
+import { DTYPE_CODE } from './dtype';
 import { getOp } from '../ops/registry';
 
 export const OPSET = 17;
-export const IR_VERSION = 8;
+const IR_VERSION = 8;
 
 /** Attributes that are floats even when their value happens to be an integer. */
 const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta', 'gamma', 'momentum', 'cubic_coeff_a', 'extrapolation_value']);
@@ -45,10 +45,10 @@ export interface SerializeOptions {
   docString?: string;
 }
 
-/** Opset versions of the onnxruntime contrib domains melseg's optional lowerings emit. */
+/** Opset versions of the onnxruntime contrib domains melseg's passes emit (src/passes). */
 const CONTRIB_OPSETS: Record<string, number> = { 'com.microsoft': 1, 'com.microsoft.nchwc': 1 };
 
-export function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
+function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
   const domains = new Set(g.nodes.map((n) => n.domain).filter((d) => d in CONTRIB_OPSETS));
   const declared = new Set([...g.inputs, ...g.outputs].map((v) => v.name));
   const graph: onnx.IGraphProto = {

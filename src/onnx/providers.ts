@@ -8,10 +8,10 @@
  * Opset 17 is the last version several registrations cover (Pad, Resize, Split: [13, 17]; ReduceMax,
  * ReduceMean, ReduceProd: [13, 17] on WebGPU, [1, 17] on CUDA): re-check this table before moving on.
  */
-import type { Device } from '../train/device';
+import type { Device } from './session';
 
 /** Every op type the default graphs may contain, looked up in both providers' registrations. */
-export const CHECKED_OPS: ReadonlySet<string> = new Set([
+const CHECKED_OPS: ReadonlySet<string> = new Set([
   'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Div', 'Expand',
   'Gather', 'Gemm', 'Greater', 'Less', 'MatMul', 'MaxPool', 'MaxUnpool', 'Mul', 'Neg', 'Pad', 'Pow', 'Reciprocal', 'ReduceMax',
   'ReduceMean', 'ReduceProd', 'ReduceSum', 'Relu', 'Reshape', 'Resize', 'Shape', 'Sigmoid', 'Slice', 'Softplus', 'SpaceToDepth',
@@ -19,10 +19,11 @@ export const CHECKED_OPS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The checked ops a GPU provider has no opset-17 kernel for. MaxUnpool: no CUDA or WebGPU kernel at
- * all. SpaceToDepth: not registered by the WebGPU provider on onnxruntime's main line.
+ * The checked ops a GPU provider has no opset-17 kernel for, which its pipeline rewrites
+ * (src/graphs/pipeline.ts). MaxUnpool: no CUDA or WebGPU kernel at all. SpaceToDepth: not registered
+ * by the WebGPU provider on onnxruntime's main line.
  */
-export const MISSING_ON: Readonly<Record<Exclude<Device, 'cpu'>, ReadonlySet<string>>> = {
+const MISSING_ON: Readonly<Record<Exclude<Device, 'cpu'>, ReadonlySet<string>>> = {
   cuda: new Set(['MaxUnpool']),
   webgpu: new Set(['MaxUnpool', 'SpaceToDepth']),
 };

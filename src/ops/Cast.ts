@@ -1,17 +1,14 @@
-import type { DType } from '../onnx/graph';
-import type { OpDef } from './types';
-import { unsupported } from './types';
-
-/** ONNX TensorProto.DataType codes used by melseg. */
-export const DTYPE_CODE: Record<DType, number> = { float32: 1, int64: 7, bool: 9 };
-const FROM_CODE: Record<number, DType> = { 1: 'float32', 7: 'int64', 9: 'bool' };
+import { dtypeOfCode } from '../onnx/dtype';
+import { int, op, unsupported } from './types';
+import { UNARY, type Unary } from './elementwise';
 
 // A cast to float of a non-float carries no gradient; float->float passes it through.
-export const Cast: OpDef = {
+export const Cast = op<Unary>({
+  inputs: UNARY,
   shape: ([x], attrs) => {
-    const dtype = FROM_CODE[attrs.to as number];
+    const dtype = dtypeOfCode(int(attrs, 'to', 0));
     if (!dtype) unsupported('Cast', 'to', attrs.to);
-    return [{ shape: [...x!.shape], dtype }];
+    return [{ shape: [...x.shape], dtype }];
   },
-  grad: ({ inputs: [x], outputs: [y], dOut: [dy] }) => [x!.dtype === 'float32' && y.dtype === 'float32' ? dy : null],
-};
+  grad: ({ inputs: [x], outputs: [y], dy }) => [x.dtype === 'float32' && y.dtype === 'float32' ? dy : null],
+});

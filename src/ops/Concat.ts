@@ -1,12 +1,12 @@
 import type { Value } from '../onnx/graph';
-import type { OpDef } from './types';
-import { normAxes } from './shapes';
+import { int, op } from './types';
+import { normAxis } from './shapes';
 
 // d concat(x1..xk) = split(dy) along the same axis, at the inputs' (static) sizes.
-export const Concat: OpDef = {
-  shape: (inputs, attrs) => {
-    const xs = inputs as Value[];
-    const axis = normAxes([attrs.axis as number], xs[0].shape.length)[0];
+export const Concat = op<Value[]>({
+  inputs: ['inputs...'],
+  shape: (xs, attrs) => {
+    const axis = normAxis(int(attrs, 'axis', 0), xs[0].shape.length);
     const out = [...xs[0].shape];
     let total: number | string = 0;
     for (const x of xs) {
@@ -17,28 +17,29 @@ export const Concat: OpDef = {
     out[axis] = total;
     return [{ shape: out, dtype: xs[0].dtype }];
   },
-  grad: ({ g, inputs, attrs, dOut: [dy] }) => {
-    const xs = inputs as Value[];
-    const axis = normAxes([attrs.axis as number], xs[0].shape.length)[0];
+  grad: ({ g, inputs: xs, attrs, dy }) => {
+    const axis = normAxis(int(attrs, 'axis', 0), xs[0].shape.length);
     const sizes = xs.map((x) => x.shape[axis]);
-    if (!sizes.every((s) => typeof s === 'number')) throw new Error('Concat: gradient needs static sizes along the axis');
-    return g.op('Split', [dy!, g.i64(sizes as number[])], { axis });
+    if (!sizes.every((s): s is number => typeof s === 'number')) throw new Error('Concat: gradient needs static sizes along the axis');
+    return g.op('Split', [dy, g.i64(sizes)], { axis });
   },
-};
+});
 
-export const Split: OpDef = {
+// d split(x) = concat(dy_1..dy_k), with zeros for the parts no gradient reaches.
+export const Split = op<[x: Value, split: Value]>({
+  inputs: ['input', 'split'],
   shape: ([x, split], attrs, g) => {
-    const axis = normAxes([(attrs.axis as number) ?? 0], x!.shape.length)[0];
-    const sizes = g.constInts(split!);
+    const axis = normAxis(int(attrs, 'axis', 0), x.shape.length);
+    const sizes = g.constInts(split);
     if (!sizes) throw new Error('Split: sizes must be a constant');
     return sizes.map((s) => {
-      const sh = [...x!.shape];
+      const sh = [...x.shape];
       sh[axis] = s;
-      return { shape: sh, dtype: x!.dtype };
+      return { shape: sh, dtype: x.dtype };
     });
   },
-  grad: ({ g, attrs, outputs, dOut }) => {
+  gradOutputs: ({ g, attrs, outputs, dOut }) => {
     const parts = dOut.map((d, i) => d ?? g.op1('Mul', [outputs[i], g.f32(0)]));
-    return [g.op1('Concat', parts, { axis: attrs.axis ?? 0 }), null];
+    return [g.op1('Concat', parts, { axis: int(attrs, 'axis', 0) }), null];
   },
-};
+});

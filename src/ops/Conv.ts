@@ -1,8 +1,9 @@
 import type { Graph, Value } from '../onnx/graph';
-import type { OpDef } from './types';
-import { convAttrs, convOut, flipSwap } from './conv-attrs';
+import { op } from './types';
+import { convAttrs, convOut, flipSwap, type Conv2dAttrs } from './conv-attrs';
 import { im2col } from './im2col';
 import { defaultWeightGradLayout, pointwiseWeightGrad, shiftedGradCost, shiftedWeightGrad } from './conv-weight-grad';
+import { spatial, staticShape } from './shapes';
 
 /**
  * When im2col is preferred to the shifted formulation, which multiplies R/Ho - 1 extra zero rows:
@@ -13,6 +14,8 @@ function preferIm2col(cost: number, C: number, O: number): boolean {
   return cost > 1.5 || (cost > 1.1 && Math.min(C, O) >= 512);
 }
 
+type ConvOperands = [x: Value, w: Value, b: Value | null];
+
 /**
  * 2-D convolution, group 1.
  * dX: for stride 1, a Conv of dy with the flipped, channel-swapped weight and pads d(k-1)-p
@@ -21,51 +24,57 @@ function preferIm2col(cost: number, C: number, O: number): boolean {
  *     of dy and x; otherwise (strided, or when the shift would mostly multiply zeros) im2col and one
  *     Gemm (im2col.ts).  dB: sum of dy over n, h, w.
  */
-export const Conv: OpDef = {
+export const Conv = op<ConvOperands>({
+  inputs: ['X', 'W', 'B?'],
   shape: ([x, w], attrs) => {
-    const a = convAttrs('Conv', w!, attrs);
-    const H = convOut(x!.shape[2] as number, a.k[0], a.s[0], a.d[0], a.pads[0], a.pads[2]);
-    const W = convOut(x!.shape[3] as number, a.k[1], a.s[1], a.d[1], a.pads[1], a.pads[3]);
-    if (x!.shape[1] !== w!.shape[1]) throw new Error(`input channels ${x!.shape[1]} != weight's ${w!.shape[1]}`);
-    return [{ shape: [x!.shape[0], w!.shape[0], H, W], dtype: 'float32' }];
+    const a = convAttrs('Conv', w, attrs);
+    const [h, wd] = spatial(x, 'Conv');
+    const H = convOut(h, a.k[0], a.s[0], a.d[0], a.pads[0], a.pads[2]);
+    const W = convOut(wd, a.k[1], a.s[1], a.d[1], a.pads[1], a.pads[3]);
+    if (x.shape[1] !== w.shape[1]) throw new Error(`input channels ${x.shape[1]} != weight's ${w.shape[1]}`);
+    return [{ shape: [x.shape[0], w.shape[0], H, W], dtype: 'float32' }];
   },
-  grad: ({ g, inputs: [x, w, b], outputs: [y], attrs, dOut: [dy] }) => {
-    const a = convAttrs('Conv', w!, attrs);
+  grad: ({ g, inputs: [x, w, b], outputs: [y], attrs, dy }) => {
+    const a = convAttrs('Conv', w, attrs);
     const [kh, kw] = a.k;
-    const H = x!.shape[2] as number;
-    const W = x!.shape[3] as number;
+    const [H, W] = spatial(x, 'Conv');
+    const [Ho, Wo] = spatial(y, 'Conv');
     // dW first: x is then free before dX is allocated, and dW's shifted copies never coexist with dX
     // (the step's peak memory is in these rules, at the widest full-resolution layers).
-    const dw = weightGrad(g, x!, dy!, w!, a);
-    const db = b ? g.op1('ReduceSum', [dy!, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
+    const dw = convWeightGrad(g, x, dy, w, a);
+    const db = b ? g.op1('ReduceSum', [dy, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
     let dx: Value;
     const flipPads = [a.d[0] * (kh - 1) - a.pads[0], a.d[1] * (kw - 1) - a.pads[1], a.d[0] * (kh - 1) - a.pads[2], a.d[1] * (kw - 1) - a.pads[3]];
     if (a.s[0] === 1 && a.s[1] === 1 && flipPads.every((p) => p >= 0)) {
-      dx = g.op1('Conv', [dy!, flipSwap(g, w!)], { kernel_shape: a.k, pads: flipPads, dilations: a.d }, 'dx');
+      dx = g.op1('Conv', [dy, flipSwap(g, w)], { kernel_shape: a.k, pads: flipPads, dilations: a.d }, 'dx');
     } else {
-      const full = [a.s[0] * ((y.shape[2] as number) - 1) + a.d[0] * (kh - 1) + 1 - a.pads[0] - a.pads[2], a.s[1] * ((y.shape[3] as number) - 1) + a.d[1] * (kw - 1) + 1 - a.pads[1] - a.pads[3]];
-      dx = g.op1('ConvTranspose', [dy!, w!], {
+      const full = [a.s[0] * (Ho - 1) + a.d[0] * (kh - 1) + 1 - a.pads[0] - a.pads[2], a.s[1] * (Wo - 1) + a.d[1] * (kw - 1) + 1 - a.pads[1] - a.pads[3]];
+      dx = g.op1('ConvTranspose', [dy, w], {
         kernel_shape: a.k, strides: a.s, dilations: a.d, pads: a.pads, output_padding: [H - full[0], W - full[1]],
       }, 'dx');
     }
     return [dx, dw, db];
   },
-};
+});
 
-function weightGrad(g: Graph, x: Value, dy: Value, w: Value, a: ReturnType<typeof convAttrs>): Value {
-  const [Ho, Wo] = [dy.shape[2] as number, dy.shape[3] as number];
+/** dW by shape: one product for 1x1, shifted copies for stride 1 unless they waste too much, else im2col. */
+function convWeightGrad(g: Graph, x: Value, dy: Value, w: Value, a: Conv2dAttrs): Value {
+  const [Ho, Wo] = spatial(dy, 'Conv');
+  const [O, C] = staticShape(w, 'Conv');
   const pointwise = a.k[0] === 1 && a.k[1] === 1 && a.s.every((s) => s === 1) && a.pads.every((p) => p === 0);
+  if (pointwise) return pointwiseWeightGrad(g, x, dy, w, defaultWeightGradLayout(Ho, Wo));
   const cost = shiftedGradCost(a, Ho);
-  // g.lowering pins the formulation (tests); by default: shifted unless it would mostly multiply zeros.
-  const mode = g.lowering.convWeightGrad ?? 'auto';
-  const layout = g.lowering.weightGradLayout;
-  if (pointwise && mode !== 'im2col') return pointwiseWeightGrad(g, x, dy, w, layout ?? defaultWeightGradLayout(Ho, Wo));
-  if (cost !== undefined && (mode === 'shifted' || (mode === 'auto' && !preferIm2col(cost, w.shape[1] as number, w.shape[0] as number)))) {
-    return shiftedWeightGrad(g, x, dy, w, a, layout ?? defaultWeightGradLayout(Ho + a.d[0] * (a.k[0] - 1), Wo));
+  if (cost !== undefined && !preferIm2col(cost, C, O)) {
+    return shiftedWeightGrad(g, x, dy, w, a, defaultWeightGradLayout(Ho + a.d[0] * (a.k[0] - 1), Wo));
   }
-  const O = w.shape[0] as number;
-  const cols = im2col(g, x, a.k, a.s, a.d, a.pads, [Ho, Wo]);
+  return im2colWeightGrad(g, x, dy, w, a);
+}
+
+/** dW[o, (c,a,b)] = dy [O, N*Ho*Wo] x cols^T: im2col of x and one Gemm. */
+export function im2colWeightGrad(g: Graph, x: Value, dy: Value, w: Value, a: Conv2dAttrs): Value {
+  const [O] = staticShape(w, 'Conv');
+  const cols = im2col(g, x, a.k, a.s, a.d, a.pads, spatial(dy, 'Conv'));
   const dy2 = g.op1('Reshape', [g.op1('Transpose', [dy], { perm: [1, 0, 2, 3] }), g.i64([O, -1])]);
   const dw2 = g.op1('Gemm', [dy2, cols], { transB: 1 });
-  return g.op1('Reshape', [dw2, g.i64(w.shape as number[])], {}, 'dw');
+  return g.op1('Reshape', [dw2, g.i64(staticShape(w, 'Conv'))], {}, 'dw');
 }

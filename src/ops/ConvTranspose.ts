@@ -1,6 +1,8 @@
-import type { OpDef } from './types';
+import type { Value } from '../onnx/graph';
+import { op } from './types';
 import { convAttrs, convTOut } from './conv-attrs';
 import { im2col } from './im2col';
+import { spatial, staticShape } from './shapes';
 
 /**
  * 2-D transposed convolution, group 1; weight [Cin, Cout, kh, kw].
@@ -8,25 +10,25 @@ import { im2col } from './im2col';
  * dX = Conv(dy, w) with the same strides, dilations and pads (the adjoint), and
  * dW[c,(o,a,b)] = sum_{n,i,j} x[n,c,i,j] * dyp[n,o,i*s+a*d,j*s+b*d]: im2col of dy and one Gemm.
  */
-export const ConvTranspose: OpDef = {
+export const ConvTranspose = op<[x: Value, w: Value, b: Value | null]>({
+  inputs: ['X', 'W', 'B?'],
   shape: ([x, w], attrs) => {
-    const a = convAttrs('ConvTranspose', w!, attrs);
-    const H = convTOut(x!.shape[2] as number, a.k[0], a.s[0], a.d[0], a.pads[0], a.pads[2], a.outPad[0]);
-    const W = convTOut(x!.shape[3] as number, a.k[1], a.s[1], a.d[1], a.pads[1], a.pads[3], a.outPad[1]);
-    if (x!.shape[1] !== w!.shape[0]) throw new Error(`input channels ${x!.shape[1]} != weight's ${w!.shape[0]}`);
-    return [{ shape: [x!.shape[0], w!.shape[1], H, W], dtype: 'float32' }];
+    const a = convAttrs('ConvTranspose', w, attrs);
+    const [h, wd] = spatial(x, 'ConvTranspose');
+    const H = convTOut(h, a.k[0], a.s[0], a.d[0], a.pads[0], a.pads[2], a.outPad[0]);
+    const W = convTOut(wd, a.k[1], a.s[1], a.d[1], a.pads[1], a.pads[3], a.outPad[1]);
+    if (x.shape[1] !== w.shape[0]) throw new Error(`input channels ${x.shape[1]} != weight's ${w.shape[0]}`);
+    return [{ shape: [x.shape[0], w.shape[1], H, W], dtype: 'float32' }];
   },
-  grad: ({ g, inputs: [x, w, b], outputs: [y], attrs, dOut: [dy] }) => {
-    const a = convAttrs('ConvTranspose', w!, attrs);
-    const dx = g.op1('Conv', [dy!, w!], { kernel_shape: a.k, strides: a.s, dilations: a.d, pads: a.pads }, 'dx');
-    const H = x!.shape[2] as number;
-    const W = x!.shape[3] as number;
-    const Cin = w!.shape[0] as number;
-    const cols = im2col(g, dy!, a.k, a.s, a.d, a.pads, [H, W]);
-    const x2 = g.op1('Reshape', [g.op1('Transpose', [x!], { perm: [1, 0, 2, 3] }), g.i64([Cin, -1])]);
+  grad: ({ g, inputs: [x, w, b], attrs, dy }) => {
+    const a = convAttrs('ConvTranspose', w, attrs);
+    const dx = g.op1('Conv', [dy, w], { kernel_shape: a.k, strides: a.s, dilations: a.d, pads: a.pads }, 'dx');
+    const [Cin] = staticShape(w, 'ConvTranspose');
+    const cols = im2col(g, dy, a.k, a.s, a.d, a.pads, spatial(x, 'ConvTranspose'));
+    const x2 = g.op1('Reshape', [g.op1('Transpose', [x], { perm: [1, 0, 2, 3] }), g.i64([Cin, -1])]);
     const dw2 = g.op1('Gemm', [x2, cols], { transB: 1 });
-    const dw = g.op1('Reshape', [dw2, g.i64(w!.shape as number[])], {}, 'dw');
-    const db = b ? g.op1('ReduceSum', [dy!, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
+    const dw = g.op1('Reshape', [dw2, g.i64(staticShape(w, 'ConvTranspose'))], {}, 'dw');
+    const db = b ? g.op1('ReduceSum', [dy, g.i64([0, 2, 3])], { keepdims: 0 }, 'db') : null;
     return [dx, dw, db];
   },
-};
+});

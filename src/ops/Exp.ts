@@ -1,8 +1,9 @@
-import type { OpDef } from './types';
-import { sameShape } from './elementwise';
+import { op } from './types';
+import { sameShape, UNARY, type Unary } from './elementwise';
 
 // d exp(x) = dy * y
-export const Exp: OpDef = {
+export const Exp = op<Unary>({
+  inputs: UNARY,
   shape: sameShape,
-  grad: ({ g, outputs: [y], dOut: [dy] }) => [g.op1('Mul', [dy!, y])],
-};
+  grad: ({ g, outputs: [y], dy }) => [g.op1('Mul', [dy, y])],
+});

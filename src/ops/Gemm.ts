@@ -1,15 +1,16 @@
 import type { Graph, Value } from '../onnx/graph';
-import type { OpDef } from './types';
+import { int, op } from './types';
 import { broadcast, unbroadcast } from './shapes';
 
 /** Gemm appears only inside gradient rules (weight gradients): shape rule only. */
-export const Gemm: OpDef = {
+export const Gemm = op<[a: Value, b: Value, c: Value | null]>({
+  inputs: ['A', 'B', 'C?'],
   shape: ([a, b], attrs) => {
-    const m = attrs.transA ? a!.shape[1] : a!.shape[0];
-    const n = attrs.transB ? b!.shape[0] : b!.shape[1];
-    return [{ shape: [m, n], dtype: a!.dtype }];
+    const m = int(attrs, 'transA', 0) ? a.shape[1] : a.shape[0];
+    const n = int(attrs, 'transB', 0) ? b.shape[0] : b.shape[1];
+    return [{ shape: [m, n], dtype: a.dtype }];
   },
-};
+});
 
 /** Swap the last two axes. */
 function transposeLast(g: Graph, v: Value): Value {
@@ -20,16 +21,17 @@ function transposeLast(g: Graph, v: Value): Value {
 
 // Y = A @ B with batch broadcasting: dA = dY @ B^T, dB = A^T @ dY, each summed back over the batch
 // axes its operand was broadcast along.
-export const MatMul: OpDef = {
+export const MatMul = op<[a: Value, b: Value]>({
+  inputs: ['A', 'B'],
   shape: ([a, b]) => {
-    const [as, bs] = [a!.shape, b!.shape];
+    const [as, bs] = [a.shape, b.shape];
     if (as.length < 2 || bs.length < 2) throw new Error(`operands of rank ${as.length} and ${bs.length}: expected at least 2`);
     if (as[as.length - 1] !== bs[bs.length - 2]) throw new Error(`inner dimensions ${as[as.length - 1]} and ${bs[bs.length - 2]} differ`);
     const batch = broadcast(as.slice(0, -2), bs.slice(0, -2));
-    return [{ shape: [...batch, as[as.length - 2], bs[bs.length - 1]], dtype: a!.dtype }];
+    return [{ shape: [...batch, as[as.length - 2], bs[bs.length - 1]], dtype: a.dtype }];
   },
-  grad: ({ g, inputs: [a, b], dOut: [dy] }) => [
-    unbroadcast(g, g.op1('MatMul', [dy!, transposeLast(g, b!)]), a!.shape),
-    unbroadcast(g, g.op1('MatMul', [transposeLast(g, a!), dy!]), b!.shape),
+  grad: ({ g, inputs: [a, b], dy }) => [
+    unbroadcast(g, g.op1('MatMul', [dy, transposeLast(g, b)]), a.shape),
+    unbroadcast(g, g.op1('MatMul', [transposeLast(g, a), dy]), b.shape),
   ],
-};
+});

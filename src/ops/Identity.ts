@@ -1,4 +1,4 @@
-import type { OpDef } from './types';
-import { sameShape } from './elementwise';
+import { op } from './types';
+import { sameShape, UNARY, type Unary } from './elementwise';
 
-export const Identity: OpDef = { shape: sameShape, grad: ({ dOut: [dy] }) => [dy] };
+export const Identity = op<Unary>({ inputs: UNARY, shape: sameShape, grad: ({ dy }) => [dy] });

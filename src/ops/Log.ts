@@ -1,8 +1,9 @@
-import type { OpDef } from './types';
-import { sameShape } from './elementwise';
+import { op } from './types';
+import { sameShape, UNARY, type Unary } from './elementwise';
 
 // d log(x) = dy / x
-export const Log: OpDef = {
+export const Log = op<Unary>({
+  inputs: UNARY,
   shape: sameShape,
-  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Div', [dy!, x!])],
-};
+  grad: ({ g, inputs: [x], dy }) => [g.op1('Div', [dy, x])],
+});

@@ -1,7 +1,8 @@
-import type { OpDef } from './types';
-import { sameShape } from './elementwise';
+import { op } from './types';
+import { sameShape, UNARY, type Unary } from './elementwise';
 
-export const Neg: OpDef = {
+export const Neg = op<Unary>({
+  inputs: UNARY,
   shape: sameShape,
-  grad: ({ g, dOut: [dy] }) => [g.op1('Neg', [dy!])],
-};
+  grad: ({ g, dy }) => [g.op1('Neg', [dy])],
+});

@@ -1,8 +1,9 @@
-import type { OpDef } from './types';
-import { sameShape } from './elementwise';
+import { op } from './types';
+import { sameShape, UNARY, type Unary } from './elementwise';
 
 // softplus(x) = log(1 + e^x); d softplus = dy * sigmoid(x)
-export const Softplus: OpDef = {
+export const Softplus = op<Unary>({
+  inputs: UNARY,
   shape: sameShape,
-  grad: ({ g, inputs: [x], dOut: [dy] }) => [g.op1('Mul', [dy!, g.op1('Sigmoid', [x!])])],
-};
+  grad: ({ g, inputs: [x], dy }) => [g.op1('Mul', [dy, g.op1('Sigmoid', [x])])],
+});

@@ -16,6 +16,7 @@
  */
 import type { Graph, Value } from '../onnx/graph';
 import type { Conv2dAttrs } from './conv-attrs';
+import { spatial, staticShape } from './shapes';
 
 export type WeightGradLayout = 'batched' | 'channels';
 
@@ -43,21 +44,34 @@ export type XCopies = 'stack' | 'split' | 'split-all';
  * image's dy stack would pass 32 MiB the dy copies too ('split-all': kh*kw products, ~10% slower on
  * those layers, 88 MiB less peak RSS for UNet at 256 px, width 1, batch 2).
  */
-export function defaultXCopies(layout: WeightGradLayout, O: number, kh: number, R: number, Wo: number): XCopies {
+function defaultXCopies(layout: WeightGradLayout, O: number, kh: number, R: number, Wo: number): XCopies {
   if (layout === 'channels') return 'stack';
   return O * kh * R * Wo * 4 >= 32 * 2 ** 20 ? 'split-all' : 'split';
 }
 
-export function shiftedWeightGrad(g: Graph, x: Value, dy: Value, w: Value, a: Conv2dAttrs, layout: WeightGradLayout, xStack?: XCopies): Value {
-  const [O, C, kh, kw] = w.shape as number[];
+/** The shifted copies of dy and x for one layer, and the products that contract them. */
+interface Shifted {
+  O: number;
+  C: number;
+  kh: number;
+  kw: number;
+  /** the kh copies of dy, D_a */
+  dShift: Value[];
+  /** the copy X_b of x, made on demand */
+  xShift(kb: number): Value;
+  /** sum over (n, r, j) of A [.., rowsA, R, Wo] times B [.., rowsB, R, Wo]: [rowsA, rowsB] */
+  product(A: Value, B: Value, rowsA: number, rowsB: number): Value;
+  /** copies stacked along the channel axis */
+  stack(vs: Value[]): Value;
+}
+
+function shiftedCopies(g: Graph, x: Value, dy: Value, w: Value, a: Conv2dAttrs, layout: WeightGradLayout): Shifted & { R: number; Wo: number } {
+  const [O, C, kh, kw] = staticShape(w, 'Conv');
   const [dh, dw] = a.d;
   const [pt, pl, pb] = a.pads;
-  const H = x.shape[2] as number;
-  const W = x.shape[3] as number;
-  const Ho = dy.shape[2] as number;
-  const Wo = dy.shape[3] as number;
+  const [H, W] = spatial(x, 'Conv');
+  const [Ho, Wo] = spatial(dy, 'Conv');
   const R = Ho + dh * (kh - 1);
-  xStack ??= defaultXCopies(layout, O, kh, R, Wo);
   if (R !== H + pt + pb) throw new Error(`Conv weight gradient: padded rows ${H + pt + pb} != Ho + dh(kh-1) = ${R} (stride 1 expected)`);
   // 'channels': [C, N, H, W] so that a Concat on axis 0 stacks channels and (n, r, j) is contiguous.
   const chan = layout === 'channels';
@@ -76,46 +90,52 @@ export function shiftedWeightGrad(g: Graph, x: Value, dy: Value, w: Value, a: Co
     const right = Wo - W - left;
     return pt === 0 && pb === 0 && left === 0 && right === 0 ? xs : g.op1('Pad', [xs, pad4(pt, left, pb, right)], { mode: 'constant' });
   };
-  const taps = Array.from({ length: kw }, (_, kb) => kb);
-  // Stack the dy copies channel-major, rows (o, a): [O*kh, K]. The x copies are either stacked too,
-  // columns (c, b), for ONE product ('stack'), or each multiplied on its own ('split': kw products
-  // of N = C, no stacked copy of x, each copy freed after its product: less peak memory), or no
-  // copies are stacked at all ('split-all').
   const axis = chan ? 1 : 2;
   const stack = (vs: Value[]) => (vs.length === 1 ? vs[0] : g.op1('Concat', vs.map((v) => g.op1('Unsqueeze', [v, g.i64([axis])])), { axis }));
-  // one tap pair: [O, C] from D_a [.., O, R, Wo] and X_b [.., C, R, Wo]
-  const product1 = (da: Value, xb: Value): Value => {
-    if (chan) return g.op1('Gemm', [g.op1('Reshape', [da, g.i64([O, -1])]), g.op1('Reshape', [xb, g.i64([C, -1])])], { transB: 1 });
-    const per = g.op1('MatMul', [g.op1('Reshape', [da, g.i64([0, O, -1])]), g.op1('Transpose', [g.op1('Reshape', [xb, g.i64([0, C, -1])])], { perm: [0, 2, 1] })]);
+  const product = (A: Value, B: Value, rowsA: number, rowsB: number): Value => {
+    if (chan) return g.op1('Gemm', [g.op1('Reshape', [A, g.i64([rowsA, -1])]), g.op1('Reshape', [B, g.i64([rowsB, -1])])], { transB: 1 });
+    const per = g.op1('MatMul', [g.op1('Reshape', [A, g.i64([0, rowsA, -1])]), g.op1('Transpose', [g.op1('Reshape', [B, g.i64([0, rowsB, -1])])], { perm: [0, 2, 1] })]);
     return g.op1('ReduceSum', [per, g.i64([0])], { keepdims: 0 });
   };
-  const product = (A2: Value, B: Value, rows: number): Value => {
-    if (chan) return g.op1('Gemm', [g.op1('Reshape', [A2, g.i64([O * kh, -1])]), g.op1('Reshape', [B, g.i64([rows, -1])])], { transB: 1 });
-    const per = g.op1('MatMul', [g.op1('Reshape', [A2, g.i64([0, O * kh, -1])]), g.op1('Transpose', [g.op1('Reshape', [B, g.i64([0, rows, -1])])], { perm: [0, 2, 1] })]);
-    return g.op1('ReduceSum', [per, g.i64([0])], { keepdims: 0 });
-  };
-  if (xStack === 'split-all') {
-    // every (a, b) tap its own product: no stacked copy on either side (least memory)
-    const cols = taps.map((kb) => {
-      const xb = xShift(kb);
-      const rowsOf = dShift.map((da) => g.op1('Unsqueeze', [product1(da, xb), g.i64([1])]));
-      return g.op1('Unsqueeze', [rowsOf.length === 1 ? rowsOf[0] : g.op1('Concat', rowsOf, { axis: 1 }), g.i64([3])]);
-    });
-    const prodAll = cols.length === 1 ? cols[0] : g.op1('Concat', cols, { axis: 3 });
-    return g.op1('Transpose', [g.op1('Reshape', [prodAll, g.i64([O, kh, C, kw])])], { perm: [0, 2, 1, 3] }, 'dw');
-  }
-  const A = stack(dShift);
+  return { O, C, kh, kw, R, Wo, dShift, xShift, product, stack };
+}
+
+/**
+ * Stack the dy copies channel-major, rows (o, a): [O*kh, K]. The x copies are either stacked too,
+ * columns (c, b), for ONE product ('stack'), or each multiplied on its own ('split': kw products of
+ * N = C, no stacked copy of x, each copy freed after its product: less peak memory), or no copies
+ * are stacked at all ('split-all').
+ */
+export function shiftedWeightGrad(g: Graph, x: Value, dy: Value, w: Value, a: Conv2dAttrs, layout: WeightGradLayout, xStack?: XCopies): Value {
+  const s = shiftedCopies(g, x, dy, w, a, layout);
+  const { O, C, kh, kw } = s;
+  const copies = xStack ?? defaultXCopies(layout, O, kh, s.R, s.Wo);
+  if (copies === 'split-all') return tapByTapWeightGrad(g, s);
+  const taps = Array.from({ length: kw }, (_, kb) => kb);
+  const A = s.stack(s.dShift);
   let prod: Value;
-  if (xStack === 'stack' || kw === 1) prod = product(A, stack(taps.map(xShift)), C * kw);
-  else prod = g.op1('Concat', taps.map((kb) => g.op1('Unsqueeze', [product(A, xShift(kb), C), g.i64([2])])), { axis: 2 });
+  if (copies === 'stack' || kw === 1) prod = s.product(A, s.stack(taps.map(s.xShift)), O * kh, C * kw);
+  else prod = g.op1('Concat', taps.map((kb) => g.op1('Unsqueeze', [s.product(A, s.xShift(kb), O * kh, C), g.i64([2])])), { axis: 2 });
   // prod [O*kh, C*kw] = [O, kh, C, kw] -> dW [O, C, kh, kw], moving whole kw-tap rows
   const blocks = g.op1('Reshape', [prod, g.i64([O, kh, C, kw])]);
   return kh === 1 ? g.op1('Reshape', [blocks, g.i64([O, C, kh, kw])], {}, 'dw') : g.op1('Transpose', [blocks], { perm: [0, 2, 1, 3] }, 'dw');
 }
 
+/** Every (a, b) tap its own [O, C] product: no stacked copy on either side (least memory). */
+function tapByTapWeightGrad(g: Graph, s: Shifted): Value {
+  const { O, C, kh, kw } = s;
+  const cols = Array.from({ length: kw }, (_, kb) => {
+    const xb = s.xShift(kb);
+    const rowsOf = s.dShift.map((da) => g.op1('Unsqueeze', [s.product(da, xb, O, C), g.i64([1])]));
+    return g.op1('Unsqueeze', [rowsOf.length === 1 ? rowsOf[0] : g.op1('Concat', rowsOf, { axis: 1 }), g.i64([3])]);
+  });
+  const prodAll = cols.length === 1 ? cols[0] : g.op1('Concat', cols, { axis: 3 });
+  return g.op1('Transpose', [g.op1('Reshape', [prodAll, g.i64([O, kh, C, kw])])], { perm: [0, 2, 1, 3] }, 'dw');
+}
+
 /** 1x1, stride 1, no padding: dW[o,c] = sum_{n,p} dy[n,o,p] x[n,c,p]: no shifted copies at all. */
 export function pointwiseWeightGrad(g: Graph, x: Value, dy: Value, w: Value, layout: WeightGradLayout): Value {
-  const [O, C] = w.shape as number[];
+  const [O, C] = staticShape(w, 'Conv');
   let dw2: Value;
   if (layout === 'channels') {
     const x2 = g.op1('Reshape', [g.op1('Transpose', [x], { perm: [1, 0, 2, 3] }), g.i64([C, -1])]);

@@ -1,19 +1,21 @@
-/** Shape rule shared by the broadcasting elementwise ops. */
-import type { Attrs, Value } from '../onnx/graph';
+/** Shape rules shared by the elementwise ops. */
+import type { Value } from '../onnx/graph';
 import type { OutInfo } from './types';
 import { broadcast } from './shapes';
 
-export function broadcastShape(inputs: (Value | undefined)[], _attrs?: Attrs): OutInfo[] {
-  const [a, b] = inputs as Value[];
+export type Unary = [x: Value];
+export type Binary = [a: Value, b: Value];
+export const UNARY = ['X'] as const;
+export const BINARY = ['A', 'B'] as const;
+
+export function broadcastShape([a, b]: Binary): OutInfo[] {
   return [{ shape: broadcast(a.shape, b.shape), dtype: a.dtype }];
 }
 
-export function sameShape(inputs: (Value | undefined)[]): OutInfo[] {
-  const x = inputs[0] as Value;
+export function sameShape([x]: Unary): OutInfo[] {
   return [{ shape: [...x.shape], dtype: x.dtype }];
 }
 
-export function boolBroadcast(inputs: (Value | undefined)[]): OutInfo[] {
-  const [a, b] = inputs as Value[];
+export function boolBroadcast([a, b]: Binary): OutInfo[] {
   return [{ shape: broadcast(a.shape, b.shape), dtype: 'bool' }];
 }

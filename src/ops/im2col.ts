@@ -9,6 +9,7 @@
  * Both operands are laid out channel-first ([C, N*H*W]) so one Gemm contracts over n,i,j at once.
  */
 import type { Graph, Value } from '../onnx/graph';
+import { spatial, staticDim } from './shapes';
 
 /**
  * cols[(c,a,b), (n,i,j)] = x[n, c, i*s + a*d - pBegin, j*s + b*d - pBegin] (zero outside),
@@ -23,12 +24,11 @@ export function im2col(
   pads: [number, number, number, number],
   out: [number, number],
 ): Value {
-  const C = x.shape[1] as number;
+  const C = staticDim(x.shape[1], 'im2col');
   let xt = g.op1('Transpose', [x], { perm: [1, 0, 2, 3] });
   const [pt, pl] = pads;
   // Pad only as far as the taps reach: the last tap reads index (out-1)*s + (k-1)*d.
-  const H = (x.shape[2] as number) + pt;
-  const W = (x.shape[3] as number) + pl;
+  const [H, W] = spatial(x, 'im2col').map((v, i) => v + [pt, pl][i]);
   const needB = Math.max(0, (out[0] - 1) * s[0] + (k[0] - 1) * d[0] + 1 - H);
   const needR = Math.max(0, (out[1] - 1) * s[1] + (k[1] - 1) * d[1] + 1 - W);
   if (pt || pl || needB || needR) xt = g.op1('Pad', [xt, g.i64([0, 0, pt, pl, 0, 0, needB, needR])], { mode: 'constant' });

@@ -1,5 +1,7 @@
 /**
- * The typed table of op rules, keyed by ONNX op type. Adding an op = one file + one entry here.
+ * The table of op rules, by file: each entry names a file of src/ops and the op types whose rules it
+ * exports (families share a file: Sign with Abs, Split with Concat). Adding an op = one file + one
+ * entry here. getOp() looks a rule up by ONNX op type; ruleFile() says where it lives.
  */
 import type { OpDef } from './types';
 import { Abs, Sign } from './Abs';
@@ -7,7 +9,7 @@ import { Add } from './Add';
 import { BatchNormalization, BatchNormTrain } from './BatchNormTrain';
 import { Cast } from './Cast';
 import { Clip } from './Clip';
-import { Equal, Greater, GreaterOrEqual, Less } from './compare';
+import { Equal, Greater, Less } from './compare';
 import { Concat, Split } from './Concat';
 import { Conv } from './Conv';
 import { ConvTranspose } from './ConvTranspose';
@@ -39,17 +41,34 @@ import { Sub } from './Sub';
 import { Transpose } from './Transpose';
 import { Where } from './Where';
 
-export const OPS = {
-  Abs, Add, AveragePool, BatchNormalization, BatchNormTrain, Cast, Clip, Concat, Conv, ConvTranspose, DepthToSpace, Div,
-  Equal, Exp, Expand, Gather, Gemm, Greater, GreaterOrEqual, Identity, Less, Log, MatMul, MaxPool, MaxUnpool,
-  Mul, NchwcConv, Neg, Pad, Pow, Reciprocal, ReduceMax, ReduceMean, ReduceProd, ReduceSum, Relu, ReorderInput, ReorderOutput, Reshape, Resize,
-  Shape, Sigmoid, Sign, Slice, Softplus, SpaceToDepth, Split, Sqrt, Squeeze, Sub, Transpose, Unsqueeze, Where,
-} satisfies Record<string, OpDef>;
+// Each rule is typed by its own operand tuple; the table holds them under the common OpDef.
+const BY_FILE: Record<string, Record<string, OpDef>> = {
+  Abs: { Abs, Sign }, Add: { Add }, BatchNormTrain: { BatchNormalization, BatchNormTrain }, Cast: { Cast }, Clip: { Clip },
+  compare: { Equal, Greater, Less }, Concat: { Concat, Split }, Conv: { Conv }, ConvTranspose: { ConvTranspose },
+  DepthToSpace: { DepthToSpace, SpaceToDepth }, Div: { Div }, Exp: { Exp }, Gemm: { Gemm, MatMul }, Identity: { Identity },
+  Log: { Log }, MaxPool: { AveragePool, MaxPool, MaxUnpool }, Mul: { Mul }, Nchwc: { NchwcConv, ReorderInput, ReorderOutput },
+  Neg: { Neg }, Pad: { Pad }, Pow: { Pow }, Reciprocal: { Reciprocal }, ReduceMean: { ReduceMax, ReduceMean, ReduceProd },
+  ReduceSum: { ReduceSum }, Relu: { Relu }, Reshape: { Expand, Reshape }, Resize: { Resize }, Shape: { Gather, Shape },
+  Sigmoid: { Sigmoid }, Slice: { Slice }, Softplus: { Softplus }, Sqrt: { Sqrt }, Squeeze: { Squeeze, Unsqueeze }, Sub: { Sub },
+  Transpose: { Transpose }, Where: { Where },
+};
 
-export type OpType = keyof typeof OPS;
+const OPS = new Map<string, { def: OpDef; file: string }>();
+for (const [file, defs] of Object.entries(BY_FILE)) {
+  for (const [type, def] of Object.entries(defs)) {
+    if (OPS.has(type)) throw new Error(`op registry: '${type}' is registered by both src/ops/${OPS.get(type)?.file}.ts and src/ops/${file}.ts`);
+    OPS.set(type, { def, file });
+  }
+}
 
 export function getOp(type: string): OpDef {
-  const def = (OPS as Record<string, OpDef>)[type];
-  if (!def) throw new Error(`op '${type}' has no rule in src/ops (known: ${Object.keys(OPS).join(', ')})`);
-  return def;
+  const hit = OPS.get(type);
+  if (!hit) throw new Error(`op '${type}' has no rule in src/ops (known: ${[...OPS.keys()].sort().join(', ')})`);
+  return hit.def;
+}
+
+/** The file holding an op type's rule, e.g. 'src/ops/Abs.ts' for Sign. */
+export function ruleFile(type: string): string {
+  const hit = OPS.get(type);
+  return hit ? `src/ops/${hit.file}.ts` : `a new file src/ops/${type}.ts (and an entry in src/ops/registry.ts)`;
 }

@@ -1,8 +1,20 @@
 /** Shape arithmetic shared by the op rules: broadcasting and reducing a gradient back to an input. */
 import type { Dim, Graph, Shape, Value } from '../onnx/graph';
 
-export function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
+/** A dimension the rule needs as a number; a symbolic one (the batch) is an error naming the op. */
+export function staticDim(d: Dim, op: string): number {
+  if (typeof d !== 'number') throw new Error(`${op}: needs a static dimension where the shape has '${d}'`);
+  return d;
+}
+
+/** The static shape of a value (a weight, a constant). */
+export function staticShape(v: Value, op: string): number[] {
+  return v.shape.map((d) => staticDim(d, op));
+}
+
+/** Height and width of an NCHW value, which melseg's rules need as numbers. */
+export function spatial(v: Value, op: string): [number, number] {
+  return [staticDim(v.shape[2], op), staticDim(v.shape[3], op)];
 }
 
 /** Numpy broadcasting of two shapes; a symbolic dim broadcasts against 1 or itself. */
@@ -24,7 +36,11 @@ export function broadcast(a: Shape, b: Shape): Shape {
 
 /** Normalise possibly negative axes against a rank. */
 export function normAxes(axes: number[], rank: number): number[] {
-  return axes.map((a) => (a < 0 ? a + rank : a));
+  return axes.map((a) => normAxis(a, rank));
+}
+
+export function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Graph, Value } from '../onnx/graph';
 
-export const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
 
 export interface AdamWScalars {
   decay: Value;

@@ -22,22 +22,21 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { augmentPreset, BatchLoader, Dataset, indicesOf, loadDataset, loadSplit, makeSplit, needsSourceRes, saveSplit, Split } from '../data';
 import type { AugmentConfig } from '../data';
-import { countParameters, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
+import { countParameters, ensureGraphs, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import { forward } from '../models';
 import { Graph } from '../onnx/graph';
 import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
-import { nchwcBlockSize } from '../onnx/run';
+import { nchwcBlockSize } from '../onnx/cpu';
 import { makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
 import type { PlateauState } from '../optim/plateau';
 import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows } from '../report';
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
-import { dataCacheDir, graphCacheDir } from '../util/paths';
+import { dataCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
 import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { Device, openSession } from './device';
+import { Device, openSession } from '../onnx/session';
 import { BatchDump } from './dump';
-import { ensureGraphs } from './graphcache';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
@@ -65,7 +64,11 @@ export interface RuntimeOptions {
   /** The study's --evaluate: score best.ckpt on the test split at the end. */
   evaluate?: boolean;
   device?: Device;
-  /** CPU only: narrow convolutions on onnxruntime's blocked NCHWc kernels (same function, other kernels). */
+  /**
+   * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (true)
+   * or never (false); same function, other kernels. Default: the CPU pipeline's measured rule
+   * (src/graphs/pipeline.ts).
+   */
   nchwc?: boolean;
   /** Augmentation worker threads (default 1; 0 = in this thread). */
   workers?: number;
@@ -242,8 +245,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // prepare: settings, configuration, checks of everything the run will write
   const s = resolveSettings(opts);
   const device = opts.device ?? 'cpu';
-  const lowering = opts.nchwc ? { nchwc: await nchwcLowering(device) } : undefined;
-  const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, lowering });
+  if (opts.nchwc) await nchwcLowering(device);
+  const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
   const runId = opts.runId ?? defaultRunId(c, s.seed);
   if (!/^[\w.@+-]+$/.test(runId) || runId.startsWith('.')) throw new Error(`--run-id ${runId}: expected letters, digits and . _ - + @ (a folder name), not starting with a dot`);
@@ -340,7 +343,7 @@ class Fit {
     await saveSplit(run.paths.split, split);
     log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
     // graphs and sessions
-    const graphs = await ensureGraphs(c, o.graphsDir ?? graphCacheDir(), log);
+    const graphs = await ensureGraphs(c, { root: o.graphsDir, device, kinds: ['trainStep', 'eval'], log });
     const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
     if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
     const sessions = {

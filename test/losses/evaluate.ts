@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { gradients } from '../../src/autodiff';
 import { LOSSES } from '../../src/losses';
 import { Graph } from '../../src/onnx/graph';
-import { sessionFor } from '../../src/onnx/run';
+import { sessionFor } from '../../src/onnx/session';
 
 /** The loss and its gradient with respect to the logits; probabilities are Sigmoid(logits). */
 export async function evaluateLoss(id: number, logits: Float32Array, mask: Float32Array, shape: number[]): Promise<{ loss: number; dlogits: Float32Array }> {

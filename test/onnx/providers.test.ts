@@ -1,30 +1,31 @@
-import { evalGraph, inferenceGraph, resolveConfig, trainStepGraph } from '../../src/graphs';
+import { evalGraph, inferenceGraph, resolveConfig, trainStepGraph, type Target } from '../../src/graphs';
 import { LOSSES } from '../../src/losses';
 import { MODELS } from '../../src/models';
 import { cpuFallbacks } from '../../src/onnx/providers';
 
 const kinds = { trainStep: trainStepGraph, eval: evalGraph, inference: inferenceGraph };
 
-describe('GPU provider coverage of the default graphs', () => {
-  test('every op of every default graph (each model x loss; train step, eval, inference) was looked up in both providers', () => {
+describe('GPU provider coverage of the graphs', () => {
+  test('every op of every graph (each model x loss x target; train step, eval, inference) was looked up in both providers', () => {
     const unchecked = new Set<string>();
     for (const m of MODELS) {
       for (const l of LOSSES) {
         const c = resolveConfig({ model: m.id, loss: l.id, imageSize: 32, width: 1 / 16 });
-        for (const build of Object.values(kinds)) for (const op of cpuFallbacks('cuda', build(c).opTypes()).unchecked) unchecked.add(op);
+        for (const target of [{ device: 'cpu' }, { device: 'cuda' }] satisfies Target[]) {
+          for (const build of Object.values(kinds)) for (const op of cpuFallbacks('cuda', build(c, target).opTypes()).unchecked) unchecked.add(op);
+        }
       }
     }
     expect([...unchecked]).toEqual([]);
   });
 
-  test('every default graph of every model runs wholly on CUDA and on WebGPU', () => {
+  test('every graph of every model compiled for CUDA or WebGPU runs wholly on that provider', () => {
     const seen: Record<string, Record<string, string>> = {};
     for (const m of MODELS) {
       const c = resolveConfig({ model: m.id, loss: 9, imageSize: 32, width: 1 / 16 });
-      for (const [kind, build] of Object.entries(kinds)) {
-        const ops = build(c).opTypes();
-        for (const device of ['cuda', 'webgpu'] as const) {
-          const f = cpuFallbacks(device, ops).fallback.join(',');
+      for (const device of ['cuda', 'webgpu'] as const) {
+        for (const [kind, build] of Object.entries(kinds)) {
+          const f = cpuFallbacks(device, build(c, { device }).opTypes()).fallback.join(',');
           if (f) (seen[`${m.name} ${kind}`] ??= {})[device] = f;
         }
       }
@@ -32,9 +33,8 @@ describe('GPU provider coverage of the default graphs', () => {
     expect(seen).toEqual({});
   });
 
-  test('the formulations a provider lacks are reported, as is an op nobody looked up; the CPU provider never falls back', () => {
-    const c = resolveConfig({ model: 1, loss: 9, imageSize: 32, width: 1 / 16, lowering: { maxPoolGrad: 'unpool', spaceToDepth: 'op' } });
-    const ops = trainStepGraph(c).opTypes();
+  test('the CPU graphs\' MaxUnpool and SpaceToDepth would fall back on a GPU, as would an op nobody looked up; the CPU provider never falls back', () => {
+    const ops = trainStepGraph(resolveConfig({ model: 1, loss: 9, imageSize: 32, width: 1 / 16 }), { device: 'cpu' }).opTypes();
     expect(cpuFallbacks('cuda', ops).fallback).toEqual(['MaxUnpool']);
     expect(cpuFallbacks('webgpu', ops).fallback).toEqual(['MaxUnpool', 'SpaceToDepth']);
     expect(cpuFallbacks('webgpu', ['Conv', 'Einsum'])).toEqual({ fallback: [], unchecked: ['Einsum'] });

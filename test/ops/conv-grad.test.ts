@@ -1,87 +1,124 @@
 import * as ort from 'onnxruntime-node';
-import { Graph, type Lowering } from '../../src/onnx/graph';
-import { sessionFor } from '../../src/onnx/run';
+import { gradients } from '../../src/autodiff';
+import { Graph } from '../../src/onnx/graph';
+import { sessionFor } from '../../src/onnx/session';
 import { convAttrs } from '../../src/ops/conv-attrs';
-import { im2col } from '../../src/ops/im2col';
-import { shiftedWeightGrad } from '../../src/ops/conv-weight-grad';
+import { im2colWeightGrad } from '../../src/ops/Conv';
+import { pointwiseWeightGrad, shiftedWeightGrad } from '../../src/ops/conv-weight-grad';
 import { gradCheck, input } from '../helpers/gradcheck';
 
 const TOL = 2e-3;
 
+/** The op types of the weight gradient Conv's rule emits for these shapes. */
+function dwOps(x: number[], w: number[], attrs: Record<string, number[]>): Set<string> {
+  const g = new Graph('dw');
+  const [xv, wv] = [g.input('x', x), g.input('w', w)];
+  const y = g.op1('Conv', [xv, wv], attrs);
+  const before = g.nodes.length;
+  gradients(g, g.op1('ReduceSum', [y], { keepdims: 0 }), [wv]);
+  return new Set(g.nodes.slice(before).map((n) => n.op));
+}
+
+describe('convolution gradients match finite differences', () => {
+  test('3x3 conv, padding 1, with bias (dX by flipped-weight Conv; dW by shifted copies, one channel-major product)', async () => {
+    const ops = dwOps([2, 3, 6, 6], [4, 3, 3, 3], { pads: [1, 1, 1, 1] });
+    expect([ops.has('Gemm'), ops.has('Slice')]).toEqual([true, false]);
+    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1] }), [
+      input('x', [2, 3, 6, 6], 1), input('w', [4, 3, 3, 3], 2, 0.3), input('b', [4], 3),
+    ]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('3x3 conv, padding 1, on a large image (dW by shifted copies, per-image products)', async () => {
+    const ops = dwOps([1, 2, 48, 48], [2, 2, 3, 3], { pads: [1, 1, 1, 1] });
+    expect([ops.has('MatMul'), ops.has('Slice')]).toEqual([true, false]);
+    const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], { pads: [1, 1, 1, 1] }), [input('x', [1, 2, 48, 48], 34), input('w', [2, 2, 3, 3], 35, 0.3)]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('3x3 conv, stride 2, padding 1 (dX by ConvTranspose, dW by im2col)', async () => {
+    expect(dwOps([2, 3, 8, 8], [3, 3, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }).has('Slice')).toBe(true);
+    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1], strides: [2, 2] }), [
+      input('x', [2, 3, 8, 8], 4), input('w', [3, 3, 3, 3], 5, 0.3), input('b', [3], 6),
+    ]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('2x2 conv dilated by half the input size, no padding (shifted copies would mostly be zeros: im2col)', async () => {
+    expect(dwOps([2, 3, 8, 8], [3, 3, 2, 2], { dilations: [4, 4] }).has('Slice')).toBe(true);
+    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { dilations: [4, 4] }), [
+      input('x', [2, 3, 8, 8], 7), input('w', [3, 3, 2, 2], 8, 0.3), input('b', [3], 9),
+    ]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('2x3 kernel, dilation 2x1, asymmetric padding', async () => {
+    const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], { pads: [0, 2, 1, 0], dilations: [2, 1] }), [input('x', [2, 3, 7, 6], 44), input('w', [2, 3, 2, 3], 45, 0.3)]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test.each([['small image: one channel-major product', [2, 5, 4, 4]], ['large image: per-image products', [1, 3, 48, 48]]])('1x1 conv, %s', async (_n, xs) => {
+    const C = xs[1];
+    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b]), [input('x', xs, 10), input('w', [2, C, 1, 1], 11, 0.3), input('b', [2], 12)]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('2x2 stride-2 transposed conv (UNet_stride upsampling)', async () => {
+    const r = await gradCheck((g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { strides: [2, 2] }), [
+      input('x', [2, 4, 3, 3], 13), input('w', [4, 2, 2, 2], 14, 0.3), input('b', [2], 15),
+    ]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test('2x2 transposed conv dilated by the input size (UNet_dilate upsampling)', async () => {
+    const r = await gradCheck((g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { dilations: [4, 4] }), [
+      input('x', [2, 4, 4, 4], 16), input('w', [4, 2, 2, 2], 17, 0.3), input('b', [2], 18),
+    ]);
+    expect(r.worst).toBeLessThan(TOL);
+  });
+
+  test.each([['3x3', [2, 2, 3, 3], { pads: [1, 1, 1, 1] }], ['dilated 2x2', [2, 2, 2, 2], { dilations: [2, 2] }]])(
+    'a symbolic batch dimension gives the same gradients (%s)',
+    async (_n, ws, attrs) => {
+      const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], attrs), [input('x', [3, 2, 5, 5], 19), input('w', ws, 20, 0.3)], { symbolicBatch: ['x'] });
+      expect(r.worst).toBeLessThan(TOL);
+    },
+  );
+});
+
 /**
- * Every weight-gradient formulation of Conv (src/ops/conv-weight-grad.ts, im2col.ts), pinned through
- * g.lowering, against finite differences: the default picks by shape, so each path is forced here.
+ * The rule picks a weight-gradient formulation by shape; every formulation it may pick must equal
+ * im2col's (itself checked by finite differences above, on strided and dilated convs).
  */
-describe('Conv weight-gradient formulations match finite differences', () => {
-  const pinned: [string, Lowering][] = [
-    ['shifted, per-image products', { convWeightGrad: 'shifted', weightGradLayout: 'batched' }],
-    ['shifted, channel-major product', { convWeightGrad: 'shifted', weightGradLayout: 'channels' }],
-    ['im2col', { convWeightGrad: 'im2col' }],
-  ];
-  test.each(pinned)('3x3, padding 1, %s', async (_n, lowering) => {
-    const r = await gradCheck((g, [x, w, b]) => {
-      g.lowering = lowering;
-      return g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1] });
-    }, [input('x', [2, 3, 6, 5], 41), input('w', [4, 3, 3, 3], 42, 0.3), input('b', [4], 43)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each(pinned)('2x3 kernel, dilation 2x1, asymmetric padding, %s', async (_n, lowering) => {
-    const r = await gradCheck((g, [x, w]) => {
-      g.lowering = lowering;
-      return g.op1('Conv', [x, w], { pads: [0, 2, 1, 0], dilations: [2, 1] });
-    }, [input('x', [2, 3, 7, 6], 44), input('w', [2, 3, 2, 3], 45, 0.3)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each(pinned)('2x2 dilated by half the input (UNet_dilate pooling), %s', async (_n, lowering) => {
-    const r = await gradCheck((g, [x, w]) => {
-      g.lowering = lowering;
-      return g.op1('Conv', [x, w], { dilations: [4, 4] });
-    }, [input('x', [2, 3, 8, 8], 46), input('w', [3, 3, 2, 2], 47, 0.3)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each([['per-image', 'batched'], ['channel-major', 'channels']] as const)('1x1 conv, %s product', async (_n, layout) => {
-    const r = await gradCheck((g, [x, w, b]) => {
-      g.lowering = { weightGradLayout: layout };
-      return g.op1('Conv', [x, w, b]);
-    }, [input('x', [2, 5, 4, 3], 48), input('w', [3, 5, 1, 1], 49, 0.3), input('b', [3], 50)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each(pinned)('a symbolic batch dimension, %s', async (_n, lowering) => {
-    const r = await gradCheck((g, [x, w]) => {
-      g.lowering = lowering;
-      return g.op1('Conv', [x, w], { pads: [1, 1, 1, 1] });
-    }, [input('x', [3, 2, 5, 5], 51), input('w', [2, 2, 3, 3], 52, 0.3)], { symbolicBatch: ['x'] });
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  // The x copies split into separate products (the per-image default) or stacked (the channel-major
-  // default): every combination must give the im2col weight gradient.
-  test('every layout x copies combination equals the im2col weight gradient', async () => {
+describe('Conv weight-gradient formulations agree', () => {
+  test('every layout x copies combination of the shifted form, and both 1x1 products, equal im2col + Gemm', async () => {
     const g = new Graph('dw');
     const [N, C, O, H, W] = [2, 3, 4, 6, 5];
     const x = g.input('x', [N, C, H, W]);
     const dy = g.input('dy', [N, O, H, W + 1]);
     const w = g.input('w', [O, C, 3, 3]);
     const a = convAttrs('Conv', w, { pads: [1, 0, 1, 3], dilations: [1, 2] });
-    const cols = im2col(g, x, a.k, a.s, a.d, a.pads, [H, W + 1]);
-    const dy2 = g.op1('Reshape', [g.op1('Transpose', [dy], { perm: [1, 0, 2, 3] }), g.i64([O, -1])]);
-    g.output(g.op1('Reshape', [g.op1('Gemm', [dy2, cols], { transB: 1 }), g.i64([O, C, 3, 3])]), 'ref');
+    g.output(im2colWeightGrad(g, x, dy, w, a), 'ref');
     const variants = [['batched', 'stack'], ['batched', 'split'], ['batched', 'split-all'], ['channels', 'stack'], ['channels', 'split'], ['channels', 'split-all']] as const;
     variants.forEach(([layout, xs], k) => g.output(shiftedWeightGrad(g, x, dy, w, a, layout, xs), `v${k}`));
+    const dy1 = g.input('dy1', [N, O, H, W]);
+    const w1 = g.input('w1', [O, C, 1, 1]);
+    g.output(im2colWeightGrad(g, x, dy1, w1, convAttrs('Conv', w1, {})), 'ref1');
+    g.output(pointwiseWeightGrad(g, x, dy1, w1, 'batched'), 'p0');
+    g.output(pointwiseWeightGrad(g, x, dy1, w1, 'channels'), 'p1');
     const s = await sessionFor(g);
-    const feeds = Object.fromEntries([input('x', [N, C, H, W], 56), input('dy', [N, O, H, W + 1], 57), input('w', [O, C, 3, 3], 58)].map((i) => [i.name, new ort.Tensor('float32', i.data, i.shape)]));
+    const feeds = Object.fromEntries(
+      [input('x', [N, C, H, W], 56), input('dy', [N, O, H, W + 1], 57), input('w', [O, C, 3, 3], 58), input('dy1', [N, O, H, W], 59), input('w1', [O, C, 1, 1], 60)]
+        .map((i) => [i.name, new ort.Tensor('float32', i.data, i.shape)]),
+    );
     const r = await s.run(feeds);
-    const ref = r.ref.data as Float32Array;
-    variants.forEach((_, k) => {
-      const v = r[`v${k}`].data as Float32Array;
-      expect(r[`v${k}`].dims).toEqual([O, C, 3, 3]);
-      let worst = 0;
-      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(v[i] - ref[i]) / (1 + Math.abs(ref[i])));
-      expect(worst).toBeLessThan(1e-5);
-    });
+    const worst = (out: string, ref: string) => {
+      const [v, e] = [r[out].data as Float32Array, r[ref].data as Float32Array];
+      expect(r[out].dims).toEqual(r[ref].dims);
+      return Math.max(...Array.from(e, (x, i) => Math.abs(v[i] - x) / (1 + Math.abs(x))));
+    };
+    variants.forEach((_, k) => expect([k, worst(`v${k}`, 'ref') < 1e-5]).toEqual([k, true]));
+    expect(worst('p0', 'ref1')).toBeLessThan(1e-5);
+    expect(worst('p1', 'ref1')).toBeLessThan(1e-5);
   });
 });

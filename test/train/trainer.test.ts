@@ -4,7 +4,7 @@ import * as path from 'path';
 import { train } from '../../src/train/trainer';
 import { readResults } from '../../src/report/results';
 import { loadCheckpoint } from '../../src/train/checkpoint';
-import { nchwcBlockSize } from '../../src/onnx/run';
+import { nchwcBlockSize } from '../../src/onnx/cpu';
 
 const quiet = { log: () => undefined, progress: false } as const;
 
@@ -49,7 +49,7 @@ describe('train with the NCHWc lowering', () => {
   test('trains to the same losses as the standard-op graphs, from graphs cached apart', async () => {
     const out = tmp();
     const cfg = { model: 3, loss: 9, data: 'synthetic:20', epochs: 2, batchSize: 6, imageSize: 32, width: 1 / 4, seed: 2, cacheDir: null, graphsDir: path.join(out, 'graphs'), ...quiet };
-    const std = await train({ ...cfg, out: path.join(out, 'std') });
+    const std = await train({ ...cfg, nchwc: false, out: path.join(out, 'std') });
     const block = await nchwcBlockSize();
     if (!block) {
       // builds without the com.microsoft.nchwc kernels: the flag must say so, not fall back silently
@@ -57,7 +57,7 @@ describe('train with the NCHWc lowering', () => {
       return;
     }
     const nc = await train({ ...cfg, out: path.join(out, 'nchwc'), nchwc: true });
-    expect(fs.readdirSync(cfg.graphsDir).sort()).toEqual(['UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25', `UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25_nchwc${block}`]);
+    expect(fs.readdirSync(cfg.graphsDir).sort()).toEqual(['UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25_cpu', `UNet_dilate_tversky_loss_alpha_0.50_s32_w0.25_cpu-nchwc${block}`]);
     const a = readResults(std.resultsFile);
     const b = readResults(nc.resultsFile);
     for (let i = 0; i < a.length; i++) {

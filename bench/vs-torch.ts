@@ -15,18 +15,28 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import * as os from 'os';
-import { fmtBytes, median, parseArgs, PEAK_GFLOPS, table } from './args';
+import { fmtBytes, median, parseArgs, table } from './args';
 import { stepFlops } from './flops';
-import { resolveConfig, trainStepGraph } from '../graphs';
-import { nchwcBlockSize } from '../onnx/run';
+import { machineLine, measurePeak } from './peak';
+import { resolveConfig, targetFor, trainStepGraph } from '../src/graphs';
+import { cpuIsa } from '../src/onnx/cpu';
 
 const USAGE = `usage: npm run bench:vs-torch -- [--configs MODEL:SIZE:WIDTH:BATCH,...] [--rounds R] [--steps K] [--warmup W] [--threads T] [--json FILE] [--no-nchwc]
   default configs: 1:128:0.25:8, 3:128:0.25:8, 1:256:1:2, 3:256:1:2 (UNet and UNet_dilate)
-  melseg runs twice per config: its default (standard ONNX ops) and, where this onnxruntime has the
-  com.microsoft.nchwc kernels, with the optional --nchwc lowering (skip it with --no-nchwc)`;
+  melseg runs its CPU pipeline as the trainer would (NCHWc by its measured rule) and, where this
+  onnxruntime has the com.microsoft.nchwc kernels and the choice matters, the other NCHWc choice too
+  (skip it with --no-nchwc)`;
 
 const DEFAULT_CONFIGS = '1:128:0.25:8,3:128:0.25:8,1:256:1:2,3:256:1:2';
-const ROOT = path.resolve(__dirname, '..', '..');
+
+/** The checkout's root: the folder above this script's that holds package.json (bench/ or its build). */
+function repoRoot(): string {
+  for (let d = __dirname; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'scripts'))) return d;
+    if (path.dirname(d) === d) throw new Error(`bench:vs-torch: no checkout (package.json and scripts/) above ${__dirname}`);
+  }
+}
+const ROOT = repoRoot();
 
 /** A child speaking the bench protocol: one JSON line when ready, one per command. */
 class Child {
@@ -88,8 +98,9 @@ async function main(): Promise<void> {
   const py = findPython();
   if (!py) console.log('PyTorch is absent (no python3 with `import torch`; on Debian: apt-get install python3-torch, or set MELSEG_PYTHON): timing melseg only.');
   const load = os.loadavg();
-  console.log(`machine: ${os.cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')} at start; ${threads} threads per side; each side in turn, medians`);
-  const block = a['no-nchwc'] ? 0 : await nchwcBlockSize();
+  const peak = await measurePeak(threads);
+  console.log(`${machineLine(threads, peak)}; ${threads} threads per side; each side in turn, medians`);
+  const cpu = await targetFor('cpu');
   let torchInfo = '';
   const rows = [['config', 'variant', 'ms/img', 'torch ms/img', 'ratio', 'GFLOP/s (% peak)', 'torch GFLOP/s', 'peak RSS', 'torch RSS', 'RSS ratio']];
   const results: unknown[] = [];
@@ -105,13 +116,15 @@ async function main(): Promise<void> {
     const label = `${c.model.name} ${cf.size}px w${cf.width} b${cf.batch}`;
     process.stdout.write(`${label}: ${(flop / 1e9).toFixed(1)} GFLOP/step; ${rounds} rounds x ${steps} steps after ${warmup} warm-up ...`);
     const sides: { name: string; child: Child; ms: number[] }[] = [];
+    // the pipeline's own NCHWc choice, and the other one where its filter picks some convolution (none for 64+ channels)
+    const nchwcConvs = (nchwc: boolean) => trainStepGraph(resolveConfig({ model: cf.model, loss: 9, imageSize: cf.size, width: cf.width, nchwc }), cpu).opCounts().NchwcConv ?? 0;
+    const chosen = (trainStepGraph(c, cpu).opCounts().NchwcConv ?? 0) > 0;
     const mel = await Child.start('melseg', process.execPath, [path.join(__dirname, 'train.js'), ...common]);
-    sides.push({ name: 'melseg', child: mel.child, ms: [] });
-    // the --nchwc side only where its filter picks some convolution (none for 64+ channels)
-    const nchwcConvCount = block ? trainStepGraph(resolveConfig({ model: cf.model, loss: 9, imageSize: cf.size, width: cf.width, lowering: { nchwc: block } })).opCounts().NchwcConv ?? 0 : 0;
-    if (nchwcConvCount) {
-      const nc = await Child.start('melseg --nchwc', process.execPath, [path.join(__dirname, 'train.js'), ...common, '--nchwc']);
-      sides.push({ name: 'melseg --nchwc', child: nc.child, ms: [] });
+    sides.push({ name: `melseg${chosen ? ' (nchwc)' : ''}`, child: mel.child, ms: [] });
+    if (!a['no-nchwc'] && cpu.nchwcBlock && nchwcConvs(true)) {
+      const flag = chosen ? '--no-nchwc' : '--nchwc';
+      const other = await Child.start(`melseg ${flag}`, process.execPath, [path.join(__dirname, 'train.js'), ...common, flag]);
+      sides.push({ name: `melseg ${flag}`, child: other.child, ms: [] });
     }
     if (py) {
       const t = await Child.start('torch', py, [path.join(ROOT, 'scripts', 'torch_bench.py'), ...common]);
@@ -128,7 +141,7 @@ async function main(): Promise<void> {
     process.stdout.write(' done\n');
     const t = out.torch;
     const gf = (ms: number) => flop / (ms / 1000) / 1e9;
-    const pct = (ms: number) => `${gf(ms).toFixed(1)} (${((100 * gf(ms)) / PEAK_GFLOPS).toFixed(1)}%)`;
+    const pct = (ms: number) => `${gf(ms).toFixed(1)} (${((100 * gf(ms)) / peak).toFixed(1)}%)`;
     for (const s of sides.filter((x) => x.name !== 'torch')) {
       const m = out[s.name];
       rows.push([
@@ -139,11 +152,11 @@ async function main(): Promise<void> {
     results.push({ ...cf, model: c.model.name, stepGflop: flop / 1e9, sides: Object.fromEntries(sides.map((s) => [s.name, { ...out[s.name], steps: s.ms }])) });
   }
   if (torchInfo) console.log(`\n${torchInfo}${/openblas/i.test(torchInfo) ? '' : ' (Debian\'s reference BLAS slows PyTorch\'s BLAS-backed ops; apt-get install libopenblas0-pthread for a fair reference)'}`);
-  console.log(`\nratio = melseg throughput / PyTorch throughput (> 1: melseg faster); GFLOP/s (% of ${PEAK_GFLOPS} peak) from the conv FLOP model in src/bench/flops.ts;`);
+  console.log(`\nratio = melseg throughput / PyTorch throughput (> 1: melseg faster); GFLOP/s (% of the measured ${peak.toFixed(0)} GFLOP/s peak) from the conv FLOP model in bench/flops.ts;`);
   console.log('peak RSS = each process\'s resident high-water mark (process.resourceUsage / getrusage); RSS ratio = melseg / PyTorch');
   console.log(table(rows));
   console.log(`load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (a.json) fs.writeFileSync(a.json as string, JSON.stringify({ threads, loadStart: load, loadEnd: os.loadavg(), results }, null, 2));
+  if (a.json) fs.writeFileSync(a.json as string, JSON.stringify({ threads, isa: cpuIsa(), peakGflops: peak, loadStart: load, loadEnd: os.loadavg(), results }, null, 2));
 }
 
 main().catch((e) => {

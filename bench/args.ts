@@ -1,4 +1,6 @@
 /** A small argv parser for the bench scripts: --key value, --flag; unknown keys are errors. */
+import type { Target } from '../src/graphs';
+
 export type ArgSpec = Record<string, 'number' | 'string' | 'flag'>;
 
 export function parseArgs<T extends ArgSpec>(argv: string[], spec: T, usage: string): Record<string, number | string | boolean | undefined> {
@@ -39,8 +41,6 @@ export function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-export const PEAK_GFLOPS = 530;
-
 export function fmtBytes(b: number): string {
   return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`;
 }
@@ -50,4 +50,14 @@ export function table(rows: string[][]): string {
   const w = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
   const line = (r: string[]) => r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join('  ');
   return [line(rows[0]), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+const TARGETS = ['cpu', 'cuda', 'webgpu', 'portable'] as const;
+
+/** --target's value (a compile target of src/graphs/pipeline.ts), checked. */
+export function parseTarget(v: unknown): Target['device'] | undefined {
+  if (v === undefined) return undefined;
+  const hit = TARGETS.find((t) => t === v);
+  if (!hit) throw new Error(`--target ${String(v)}: expected one of ${TARGETS.join(', ')}`);
+  return hit;
 }

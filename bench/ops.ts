@@ -1,24 +1,28 @@
 /**
  * npm run bench:ops [-- --suite NAME[,NAME]] [--rounds R] [--reps K] [--threads T]
  *
- * Micro-benchmarks of alternative formulations of the same op (the evidence behind the choices in
- * src/ops): each suite builds the alternatives at the shapes the study's networks produce and times
- * them in interleaved rounds (median ms; the machine's load falls on all alike).
+ * Micro-benchmarks of alternative formulations of the same op (the evidence behind the rules in
+ * src/ops and the passes in src/passes): each suite builds the alternatives at the shapes the
+ * study's networks produce and times them in interleaved rounds (median ms; the machine's load falls
+ * on all alike).
  */
-import type { Graph, Value } from '../onnx/graph';
-import { convAttrs, flipSwap } from '../ops/conv-attrs';
-import { pointwiseWeightGrad, shiftedWeightGrad } from '../ops/conv-weight-grad';
-import { im2col } from '../ops/im2col';
-import { nchwcConvs } from '../ops/Nchwc';
+import type { Graph, Value } from '../src/onnx/graph';
+import { nchwcBlockSize } from '../src/onnx/cpu';
+import { convAttrs, flipSwap } from '../src/ops/conv-attrs';
+import { im2colWeightGrad } from '../src/ops/Conv';
+import { pointwiseWeightGrad, shiftedWeightGrad } from '../src/ops/conv-weight-grad';
+import { maxPoolGradByComparisonPass } from '../src/passes/maxpool-grad';
+import { nchwcPass } from '../src/passes/nchwc';
+import { quadrantConv } from '../src/passes/quadrant-conv';
+import { spaceToDepthByTransposePass } from '../src/passes/space-to-depth';
+import { upsampleConv3x3 } from '../src/passes/subpixel-upconv';
 import { parseArgs, table } from './args';
-import { prepare, race, withGradients, type Case } from './harness';
-import { upsampleConv3x3 } from '../ops/upsample-conv';
-import { pixelShuffleConvTranspose, quadrantConv, quadrantConvTranspose } from '../ops/quadrant-conv';
+import { prepare, race, withGradients, withPasses, type Case } from './harness';
 
 interface Suite {
   about: string;
-  /** shape label -> alternatives */
-  groups(): { label: string; flop?: number; cases: Case[] }[];
+  /** shape label -> alternatives (block: this CPU's NCHWc block size, 0 without the kernels) */
+  groups(m: { block: number }): { label: string; flop?: number; cases: Case[] }[];
 }
 
 /** [N, C, O, H] of 3x3 convs met in UNet at (128 px, width 0.25, batch 8) and (256, 1, 2). */
@@ -26,22 +30,13 @@ const CONV_SHAPES: [number, number, number, number][] = [
   [8, 16, 16, 128], [8, 64, 64, 32], [8, 256, 256, 8], [2, 64, 64, 256], [2, 128, 64, 256], [2, 512, 512, 32], [2, 1024, 1024, 16],
 ];
 
-function im2colWeightGrad(g: Graph, x: Value, dy: Value, O: number, k: number, pads: number[]): Value {
-  const H = dy.shape[2] as number;
-  const cols = im2col(g, x, [k, k], [1, 1], [1, 1], pads as [number, number, number, number], [H, dy.shape[3] as number]);
-  const dy2 = g.op1('Reshape', [g.op1('Transpose', [dy], { perm: [1, 0, 2, 3] }), g.i64([O, -1])]);
-  return g.op1('Gemm', [dy2, cols], { transB: 1 });
-}
+/** [N, C, O, H] of 3x3 convs around the NCHWc filter's edges (src/passes/nchwc.ts) */
+const NCHWC_SHAPES: [number, number, number, number][] = [
+  [8, 3, 16, 128], [8, 16, 16, 128], [8, 16, 32, 64], [8, 32, 32, 64], [8, 64, 64, 32], [8, 128, 128, 16], [8, 256, 256, 8],
+  [2, 64, 64, 256], [2, 128, 128, 128], [2, 256, 256, 64], [2, 512, 512, 32], [2, 1024, 1024, 16],
+];
 
 const RESIZE = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
-
-/** flipSwap as a Slice with step -1 on both spatial axes, then Transpose (lowering.flipSwap = 'slice'). */
-function flipSwapSlice(g: Graph, w: Value): Value {
-  g.lowering = { ...g.lowering, flipSwap: 'slice' };
-  return flipSwap(g, w);
-}
-
-const BLOCK = 16;
 
 /** [N, C, H] of UNet levels at (128, 0.25, 8) and (256, 1, 2) */
 const LEVELS: [number, number, number][] = [[8, 16, 128], [8, 64, 32], [8, 128, 16], [2, 64, 256], [2, 256, 64], [2, 512, 32]];
@@ -50,17 +45,6 @@ const LEVELS: [number, number, number][] = [[8, 16, 128], [8, 64, 32], [8, 128, 
 const ACTS: [number, number, number][] = [[8, 16, 128], [8, 64, 32], [2, 64, 256], [2, 256, 64]];
 
 const SUITES: Record<string, Suite> = {
-  bn: {
-    about: 'BatchNorm (training) forward + backward: one-pass BatchNormalization kernels vs the elementwise lowering (lowering.batchNorm)',
-    groups: () => ACTS.map(([N, C, H]) => {
-      const make = (bn: 'fused' | 'elementwise') => withGradients(bn, (g) => {
-        g.lowering = { batchNorm: bn };
-        const [x, gm, bt] = [g.input('x', [N, C, H, H]), g.input('gamma', [C]), g.input('beta', [C])];
-        return { y: g.op('BatchNormTrain', [x, gm, bt], { epsilon: 1e-5 })[0], wrt: [x, gm, bt] };
-      });
-      return { label: `N${N} C${C} ${H}x${H}`, cases: [make('elementwise'), make('fused')] };
-    }),
-  },
   'relu-grad': {
     about: 'ReLU input gradient from its output y: Where(y > 0, dy, 0) vs dy * Cast(y > 0) vs dy * Sign(y)',
     groups: () => ACTS.map(([N, C, H]) => {
@@ -76,79 +60,45 @@ const SUITES: Record<string, Suite> = {
     }),
   },
   'maxpool-grad': {
-    about: 'MaxPool 2x2 forward + backward: MaxUnpool to the argmax (melseg, as PyTorch) vs an equality mask (ties: every maximum)',
-    groups: () => ACTS.map(([N, C, H]) => ({
-      label: `N${N} C${C} ${H}x${H}`,
-      cases: [
-        withGradients('maxunpool', (g) => { const x = g.input('x', [N, C, H, H]); return { y: g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0], wrt: [x] }; }),
-        {
-          name: 'mask',
-          build: (g: Graph) => {
-            // dx = upsample(dy) * (x == upsample(maxpool(x))): the alternative, written out by hand
-            const x = g.input('x', [N, C, H, H]);
-            const dy = g.input('dy', [N, C, H / 2, H / 2]);
-            const m = g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0];
-            const up = (v: Value) => g.op1('Resize', [v, null, g.f32([1, 1, 2, 2])], RESIZE);
-            return [g.op1('Where', [g.op1('Equal', [x, up(m)]), up(dy), g.f32(0)])];
-          },
-        },
-      ],
-    })),
+    about: 'MaxPool 2x2 forward + backward: MaxUnpool to the argmax (the rule, CPU) vs comparisons (src/passes/maxpool-grad.ts, the GPUs)',
+    groups: () => [...ACTS, [2, 128, 128] as [number, number, number], [2, 512, 32] as [number, number, number]].map(([N, C, H]) => {
+      const pool = withGradients('maxunpool', (g) => { const x = g.input('x', [N, C, H, H]); return { y: g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0], wrt: [x] }; });
+      return { label: `N${N} C${C} ${H}x${H}`, cases: [pool, withPasses('comparisons', pool, [maxPoolGradByComparisonPass])] };
+    }),
+  },
+  s2d: {
+    about: 'SpaceToDepth (the gradient of DepthToSpace): the op (CPU, CUDA) vs Reshape/Transpose (src/passes/space-to-depth.ts, WebGPU)',
+    groups: () => [...ACTS, [2, 128, 128] as [number, number, number]].map(([N, C, H]) => {
+      const op: Case = { name: 'op', build: (g: Graph) => [g.op1('SpaceToDepth', [g.input('x', [N, C, H, H])], { blocksize: 2 })] };
+      return { label: `N${N} C${C} ${H}x${H}`, cases: [op, withPasses('reshape+transpose', op, [spaceToDepthByTransposePass])] };
+    }),
   },
   'two-by-two': {
-    about: 'forward + backward of the 2x2 layers: the ONNX op vs a 1x1 conv and a data move (src/ops/quadrant-conv.ts)',
-    groups: () => LEVELS.flatMap(([N, C, H]) => {
+    about: 'forward + backward of UNet_dilate\'s pooling: the dilated 2x2 Conv vs a 1x1 conv of the quadrants (src/passes/quadrant-conv.ts)',
+    groups: () => LEVELS.map(([N, C, H]) => {
       const pool = (g: Graph) => [g.input('x', [N, C, H, H]), g.input('w', [C, C, 2, 2]), g.input('b', [C])];
-      const up = (g: Graph) => [g.input('x', [N, 2 * C, H / 2, H / 2]), g.input('w', [2 * C, C, 2, 2]), g.input('b', [C])];
-      return [
-        {
-          label: `pool N${N} C${C} ${H}->${H / 2}`,
-          cases: [
-            withGradients('op', (g) => { const [x, w, b] = pool(g); return { y: g.op1('Conv', [x, w, b], { dilations: [H / 2, H / 2] }), wrt: [x, w, b] }; }),
-            withGradients('1x1+move', (g) => { const [x, w, b] = pool(g); return { y: quadrantConv(g, x, w, b), wrt: [x, w, b] }; }),
-          ],
-        },
-        {
-          label: `dilated up N${N} ${2 * C}->${C} ${H / 2}->${H}`,
-          cases: [
-            withGradients('op', (g) => { const [x, w, b] = up(g); return { y: g.op1('ConvTranspose', [x, w, b], { dilations: [H / 2, H / 2] }), wrt: [x, w, b] }; }),
-            withGradients('1x1+move', (g) => { const [x, w, b] = up(g); return { y: quadrantConvTranspose(g, x, w, b), wrt: [x, w, b] }; }),
-          ],
-        },
-        {
-          label: `strided up N${N} ${2 * C}->${C} ${H / 2}->${H}`,
-          cases: [
-            withGradients('op', (g) => { const [x, w, b] = up(g); return { y: g.op1('ConvTranspose', [x, w, b], { strides: [2, 2] }), wrt: [x, w, b] }; }),
-            withGradients('1x1+move', (g) => { const [x, w, b] = up(g); return { y: pixelShuffleConvTranspose(g, x, w, b), wrt: [x, w, b] }; }),
-          ],
-        },
-      ];
+      return {
+        label: `pool N${N} C${C} ${H}->${H / 2}`,
+        cases: [
+          withGradients('op', (g) => { const [x, w, b] = pool(g); return { y: g.op1('Conv', [x, w, b], { dilations: [H / 2, H / 2] }), wrt: [x, w, b] }; }),
+          withGradients('1x1+move', (g) => { const [x, w, b] = pool(g); return { y: quadrantConv(g, x, w, b), wrt: [x, w, b] }; }),
+        ],
+      };
     }),
   },
   nchwc: {
-    about: `3x3 conv forward: onnxruntime Conv (weight as an input) vs ReorderInput -> com.microsoft.nchwc Conv -> ReorderOutput (block ${BLOCK})`,
-    groups: () => ([[8, 3, 16, 128], [8, 16, 16, 128], [8, 16, 32, 64], [8, 32, 32, 64], [8, 64, 64, 32], [8, 128, 128, 16], [8, 256, 256, 8],
-      [2, 64, 64, 256], [2, 128, 128, 128], [2, 256, 256, 64], [2, 512, 512, 32], [2, 1024, 1024, 16]] as const).map(([N, C, O, H]) => {
+    about: '3x3 conv forward: onnxruntime Conv (weight as an input) vs ReorderInput -> com.microsoft.nchwc Conv -> ReorderOutput (this CPU\'s block)',
+    groups: ({ block }) => (block ? NCHWC_SHAPES : []).map(([N, C, O, H]) => {
       const io = (g: Graph) => [g.input('x', [N, C, H, H]), g.input('w', [O, C, 3, 3])];
       return {
         label: `N${N} C${C} O${O} ${H}x${H}`,
         flop: 2 * N * C * O * H * H * 9,
         cases: [
           { name: 'conv', build: (g: Graph) => [g.op1('Conv', io(g), { pads: [1, 1, 1, 1] })] },
-          { name: 'nchwc', build: (g: Graph) => { const y = g.op1('Conv', io(g), { pads: [1, 1, 1, 1] }); nchwcConvs(g, BLOCK, () => true); return [y]; } },
+          { name: 'nchwc', build: (g: Graph) => { const y = g.op1('Conv', io(g), { pads: [1, 1, 1, 1] }); nchwcPass(block, () => true).run(g); return [y]; } },
         ],
       };
     }),
-  },
-  'flip-swap': {
-    about: 'the dX weight (flipped taps, swapped channels): Slice(step -1) + Transpose vs Transpose + MatMul by the reversal',
-    groups: () => ([[64, 64], [256, 256], [1024, 512], [1024, 1024]] as const).map(([O, C]) => ({
-      label: `w ${O}x${C}x3x3`,
-      cases: [
-        { name: 'slice+transpose', build: (g: Graph) => [flipSwapSlice(g, g.input('w', [O, C, 3, 3]))] },
-        { name: 'transpose+matmul', build: (g: Graph) => [flipSwap(g, g.input('w', [O, C, 3, 3]))] },
-      ],
-    })),
   },
   'conv-dx': {
     about: '3x3 conv input gradient: Conv with the flipped, swapped weight (src/ops/conv-attrs.ts) vs ConvTranspose with the weight as is',
@@ -186,7 +136,7 @@ const SUITES: Record<string, Suite> = {
         label: `N${N} C${C} O${O} ${H}x${H}`,
         flop: 2 * N * C * O * H * H * 9,
         cases: [
-          { name: 'im2col', build: (g) => { const [x, dy] = io(g); return [im2colWeightGrad(g, x, dy, O, 3, pads)]; } },
+          { name: 'im2col', build: (g) => { const [x, dy, w] = io(g); return [im2colWeightGrad(g, x, dy, w, a(g, w))]; } },
           { name: 'batched-stack', build: (g) => { const [x, dy, w] = io(g); return [shiftedWeightGrad(g, x, dy, w, a(g, w), 'batched', 'stack')]; } },
           { name: 'batched-split', build: (g) => { const [x, dy, w] = io(g); return [shiftedWeightGrad(g, x, dy, w, a(g, w), 'batched', 'split')]; } },
           { name: 'batched-split-all', build: (g) => { const [x, dy, w] = io(g); return [shiftedWeightGrad(g, x, dy, w, a(g, w), 'batched', 'split-all')]; } },
@@ -217,21 +167,23 @@ async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), { suite: 'string', rounds: 'number', reps: 'number', threads: 'number' }, usage);
   const names = a.suite ? (a.suite as string).split(',') : Object.keys(SUITES);
   for (const n of names) if (!SUITES[n]) throw new Error(`--suite ${n}: expected one of ${Object.keys(SUITES).join(', ')}`);
+  const block = await nchwcBlockSize();
   for (const n of names) {
     const s = SUITES[n];
     console.log(`\n== ${n}: ${s.about}`);
     const rows: string[][] = [];
     let header: string[] | undefined;
-    for (const grp of s.groups()) {
+    for (const grp of s.groups({ block })) {
       const prepared = [];
       for (const c of grp.cases) prepared.push(await prepare(c, (a.threads as number) ?? 2));
       const r = await race(prepared, (a.rounds as number) ?? 3, (a.reps as number) ?? 3);
-      header ??= ['shape', ...grp.cases.map((c) => `${c.name} ms`)];
-      const best = Math.min(...r.values());
+      header ??= ['shape', ...grp.cases.map((c) => `${c.name} ms (CPU ms)`)];
+      const times = [...r.values()];
+      const best = Math.min(...times.map((t) => t.cpu));
       rows.push([grp.label, ...grp.cases.map((c) => {
-        const ms = r.get(c.name)!;
-        const gf = grp.flop ? ` ${(grp.flop / ms / 1e6).toFixed(0)}GF/s` : '';
-        return `${ms.toFixed(1)}${gf}${ms === best ? ' *' : ''}`;
+        const t = r.get(c.name) ?? { wall: NaN, cpu: NaN };
+        const gf = grp.flop ? ` ${(grp.flop / t.wall / 1e6).toFixed(0)}GF/s` : '';
+        return `${t.wall.toFixed(1)} (cpu ${t.cpu.toFixed(1)})${gf}${t.cpu === best ? ' *' : ''}`;
       })]);
       for (const p of prepared) await p.session.release();
     }

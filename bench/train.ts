@@ -4,29 +4,30 @@
  *
  * Times the fused train-step graph the trainer runs: median ms per step after warm-up, images/s, the
  * split into session.run (graph execution + the binding's output copies) and JS (feeds), peak RSS, the
- * step's FLOPs (src/bench/flops.ts) and the achieved GFLOP/s against the machine's 530 GFLOP/s fp32
- * peak. --profile adds onnxruntime's per-op-type kernel times (top 15) and the split of session.run
+ * step's FLOPs (bench/flops.ts) and the achieved GFLOP/s against the machine's fp32 peak, measured
+ * here (bench/peak.ts). --profile adds onnxruntime's per-op-type kernel times (top 15) and the split of session.run
  * into graph execution (model_run) and the binding's work around it.
  * --serve (used by bench:vs-torch): set up and warm up, print one JSON line, then answer stdin lines
  * `run K` with a JSON line of K step timings, and `quit` with the peak RSS.
  */
 import * as readline from 'readline';
-import { fmtBytes, median, parseArgs, peakRss, PEAK_GFLOPS, table } from './args';
+import { fmtBytes, median, parseArgs, parseTarget, peakRss, table } from './args';
 import { stepFlops } from './flops';
+import { machineLine, measurePeak } from './peak';
 import { summarizeProfile } from './profile';
 import { TrainStepper, type StepTime } from './stepper';
-import type { Lowering } from '../onnx/graph';
-import { nchwcBlockSize } from '../onnx/run';
 
 const USAGE = `usage: npm run bench:train -- --model M --image-size S --width W --batch-size B [--steps 10] [--warmup 2] [--threads 2] [--profile] [--json]
-  [--nchwc]           the optional onnxruntime-specific lowering: narrow convs on com.microsoft.nchwc kernels
-  [--lowering JSON]   formulation choices (src/onnx/graph.ts Lowering), e.g. '{"upsampleConv":"resize"}'
-  [--session JSON]    extra onnxruntime session options, e.g. '{"enableMemPattern":true}'`;
+  [--nchwc | --no-nchwc]  override the CPU pipeline's rule for onnxruntime's NCHWc kernels (src/graphs/pipeline.ts)
+  [--target T]            compile for cpu (default), cuda, webgpu or portable, and run on this CPU
+  [--file F]              run this train-step graph file instead (e.g. one an older melseg built)
+  [--session JSON]        extra onnxruntime session options, e.g. '{"enableMemPattern":true}'`;
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), {
     model: 'string', 'image-size': 'number', width: 'number', 'batch-size': 'number', steps: 'number', warmup: 'number',
-    threads: 'number', profile: 'flag', json: 'flag', serve: 'flag', loss: 'number', session: 'string', lowering: 'string', nchwc: 'flag',
+    threads: 'number', profile: 'flag', json: 'flag', serve: 'flag', loss: 'number', session: 'string', nchwc: 'flag', 'no-nchwc': 'flag',
+    target: 'string', file: 'string',
   }, USAGE);
   const model = (a.model as string) ?? '1';
   const imageSize = (a['image-size'] as number) ?? 128;
@@ -36,13 +37,12 @@ async function main(): Promise<void> {
   const warmup = (a.warmup as number) ?? 2;
   const threads = (a.threads as number) ?? 2;
   if (!(batch >= 1 && Number.isInteger(batch))) throw new Error(`--batch-size ${batch}: expected a positive integer`);
-  const lowering: Lowering = a.lowering ? JSON.parse(a.lowering as string) : {};
-  if (a.nchwc) {
-    lowering.nchwc = await nchwcBlockSize();
-    if (!lowering.nchwc) console.error('bench:train: --nchwc: this onnxruntime has no com.microsoft.nchwc kernels; running standard ops');
-  }
+  const nchwc = a.nchwc ? true : a['no-nchwc'] ? false : undefined;
+  const target = parseTarget(a.target);
+  const graphFile = a.file as string | undefined;
   const stepper = await TrainStepper.create({ model, imageSize, width, batch, threads, loss: (a.loss as number) ?? 9, profile: !!a.profile,
-    session: a.session ? JSON.parse(a.session as string) : undefined, lowering });
+    session: a.session ? JSON.parse(a.session as string) : undefined, nchwc, target, file: graphFile });
+  const variant = { target: target ?? 'cpu', ...(nchwc !== undefined ? { nchwc } : {}), ...(graphFile ? { file: graphFile } : {}) };
   const flops = stepFlops(stepper.info.config, batch);
   for (let i = 0; i < warmup; i++) await stepper.run();
 
@@ -50,15 +50,16 @@ async function main(): Promise<void> {
 
   const times: StepTime[] = [];
   for (let i = 0; i < steps; i++) times.push(await stepper.run());
+  const peak = await measurePeak(threads);
   const ms = median(times.map((t) => t.totalMs));
   const runMs = median(times.map((t) => t.runMs));
   const jsMs = median(times.map((t) => t.jsMs));
   const gflops = flops.step / (ms / 1000) / 1e9;
   const c = stepper.info.config;
   const result = {
-    model: c.model.name, imageSize, width, batch, threads, steps, warmup, lowering,
+    model: c.model.name, imageSize, width, batch, threads, steps, warmup, ...variant, peakGflops: peak,
     msPerStep: ms, msPerImage: ms / batch, imagesPerSec: (1000 * batch) / ms, runMs, jsMs,
-    stepGflop: flops.step / 1e9, gflops, peakShare: gflops / PEAK_GFLOPS, peakRssBytes: peakRss(),
+    stepGflop: flops.step / 1e9, gflops, peakShare: gflops / peak, peakRssBytes: peakRss(),
     nodes: stepper.info.nodes, graphBytes: stepper.info.graphBytes, stateBytes: stepper.info.stateBytes,
     buildMs: stepper.info.buildMs, sessionMs: stepper.info.sessionMs, loss: stepper.lastLoss,
     stepsMs: times.map((t) => t.totalMs),
@@ -70,12 +71,13 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ ...result, profile: prof && { ...prof, nodes: prof.nodes.slice(0, 30) } }));
     return;
   }
-  console.log(`${c.model.name} (model ${c.model.id}), image ${imageSize}, width ${width}, batch ${batch}, ${threads} threads, loss ${c.loss.name}${Object.keys(lowering).length ? `, lowering ${JSON.stringify(lowering)}` : ''}`);
+  console.log(machineLine(threads, peak));
+  console.log(`${c.model.name} (model ${c.model.id}), image ${imageSize}, width ${width}, batch ${batch}, ${threads} threads, loss ${c.loss.name}, ${JSON.stringify(variant)}`);
   console.log(`graph: ${stepper.info.nodes} nodes, ${fmtBytes(stepper.info.graphBytes)} serialised, built in ${(stepper.info.buildMs / 1000).toFixed(1)} s, session in ${(stepper.info.sessionMs / 1000).toFixed(1)} s; parameter state per step ${fmtBytes(stepper.info.stateBytes)} in and out`);
   console.log(`steps: ${steps} timed after ${warmup} warm-up; median ${ms.toFixed(1)} ms/step (min ${Math.min(...result.stepsMs).toFixed(1)}, max ${Math.max(...result.stepsMs).toFixed(1)})`);
   console.log(`throughput: ${result.imagesPerSec.toFixed(2)} images/s, ${result.msPerImage.toFixed(1)} ms/image`);
   console.log(`split: session.run ${runMs.toFixed(1)} ms (graph + binding I/O), JS feeds/bookkeeping ${jsMs.toFixed(2)} ms`);
-  console.log(`compute: ${(flops.step / 1e9).toFixed(2)} GFLOP/step (${flops.convs} convs: fwd ${(flops.forward / 1e9).toFixed(2)} + bwd ${(flops.backward / 1e9).toFixed(2)}), ${gflops.toFixed(1)} GFLOP/s = ${(100 * result.peakShare).toFixed(1)}% of ${PEAK_GFLOPS} GFLOP/s peak`);
+  console.log(`compute: ${(flops.step / 1e9).toFixed(2)} GFLOP/step (${flops.convs} convs: fwd ${(flops.forward / 1e9).toFixed(2)} + bwd ${(flops.backward / 1e9).toFixed(2)}), ${gflops.toFixed(1)} GFLOP/s = ${(100 * result.peakShare).toFixed(1)}% of the ${peak.toFixed(0)} GFLOP/s peak`);
   console.log(`peak RSS: ${fmtBytes(result.peakRssBytes)}; last loss ${stepper.lastLoss.toFixed(5)}`);
   if (prof) {
     console.log(`\nprofile (${prof.runs} runs after warm-up, profiler on): model_run ${prof.modelRunMs.toFixed(1)} ms, kernels ${prof.kernelMs.toFixed(1)} ms; session.run - model_run = ${(runMs - prof.modelRunMs).toFixed(1)} ms (binding: wrap inputs, copy outputs to JS)`);

@@ -9,10 +9,10 @@
  * a dilated conv by its taps), independent of how melseg lowers it, so it is the same number for
  * melseg and PyTorch; melseg's sub-pixel up-convolutions do fewer multiply-adds than counted.
  */
-import { Graph } from '../onnx/graph';
-import { forward } from '../models';
-import type { ResolvedConfig } from '../graphs';
-import { IMAGE } from '../onnx/names';
+import type { ResolvedConfig } from '../src/graphs';
+import { forward } from '../src/models';
+import { Graph } from '../src/onnx/graph';
+import { IMAGE } from '../src/onnx/names';
 
 export interface FlopCount {
   forward: number;
@@ -22,10 +22,9 @@ export interface FlopCount {
 }
 
 export function stepFlops(c: ResolvedConfig, batch: number): FlopCount {
-  const g = new Graph('flops');
-  // the layers as the model defines them (melseg's own lowerings, e.g. sub-pixel up-convolutions,
+  // the layers as the model defines them, before the pipeline's rewrites (sub-pixel up-convolutions
   // do less work: the count is of the model, the same for melseg and PyTorch)
-  g.lowering = { upsampleConv: 'resize', dilatedPool: 'op', upConv2x2: 'op' };
+  const g = new Graph('flops');
   forward(g, c.model, 'train', c.imageSize, c.width);
   let fwd = 0;
   let bwd = 0;
@@ -35,10 +34,10 @@ export function stepFlops(c: ResolvedConfig, batch: number): FlopCount {
     const x = g.value(n.inputs[0]);
     const w = g.value(n.inputs[1]);
     const y = g.value(n.outputs[0]);
-    const [kh, kw] = [w.shape[2] as number, w.shape[3] as number];
-    const f = n.op === 'Conv'
-      ? 2 * batch * (y.shape[1] as number) * (y.shape[2] as number) * (y.shape[3] as number) * (x.shape[1] as number) * kh * kw
-      : 2 * batch * (x.shape[1] as number) * (x.shape[2] as number) * (x.shape[3] as number) * (w.shape[1] as number) * kh * kw;
+    const [, wo, kh, kw] = w.shape.map(Number);
+    const [, xc, xh, xw] = x.shape.map(Number);
+    const [, yc, yh, yw] = y.shape.map(Number);
+    const f = n.op === 'Conv' ? 2 * batch * yc * yh * yw * xc * kh * kw : 2 * batch * xc * xh * xw * wo * kh * kw;
     fwd += f;
     bwd += n.inputs[0] === IMAGE ? f : 2 * f;
     convs++;

@@ -1,15 +1,16 @@
 /**
- * Micro-benchmark harness: graphs built with melseg's IR, run in onnxruntime with the training
- * session options, alternatives timed in interleaved rounds (so machine load falls on all alike).
+ * Micro-benchmark harness: graphs built with melseg's IR, run in onnxruntime with the session
+ * options training uses (src/onnx/session.ts), alternatives timed in interleaved rounds (so machine
+ * load falls on all alike).
  */
 import * as ort from 'onnxruntime-node';
-import { Graph, numel, type Value } from '../onnx/graph';
-import { gradients } from '../autodiff';
-import { sessionFromBytes, trainSessionOptions } from '../onnx/run';
-import { serialize } from '../onnx/proto';
-import { seededUniform } from '../models/init';
+import { gradients } from '../src/autodiff';
+import { seededUniform } from '../src/models/init';
+import { Graph, numel, type Value } from '../src/onnx/graph';
+import { serialize } from '../src/onnx/proto';
+import { openSession } from '../src/onnx/session';
+import type { Pass } from '../src/passes/pass';
 import { median } from './args';
-import { findProfile, profilePrefix, summarizeProfile, type ProfileSummary } from './profile';
 
 export interface Case {
   name: string;
@@ -25,7 +26,7 @@ export interface Prepared {
   nodes: number;
 }
 
-export async function prepare(c: Case, threads = 2, profile?: string): Promise<Prepared> {
+export async function prepare(c: Case, threads = 2): Promise<Prepared> {
   const g = new Graph(c.name);
   const outs = c.build(g);
   // Outputs above 64 KiB are summed to a scalar in-graph: the binding's copy of a large output into
@@ -36,7 +37,7 @@ export async function prepare(c: Case, threads = 2, profile?: string): Promise<P
   });
   g.lower();
   g.prune();
-  const session = await sessionFromBytes(serialize(g), { ...trainSessionOptions(threads), ...c.session, ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}) });
+  const session = await openSession(serialize(g), 'cpu', { threads, extra: c.session });
   const rand = seededUniform(3);
   const feeds: Record<string, ort.Tensor> = {};
   for (const v of g.inputs) {
@@ -46,32 +47,29 @@ export async function prepare(c: Case, threads = 2, profile?: string): Promise<P
   return { name: c.name, session, feeds, nodes: g.nodes.length };
 }
 
-/** Median ms per run of each case, over `rounds` interleaved rounds of `reps` runs. */
-export async function race(cases: Prepared[], rounds = 5, reps = 3): Promise<Map<string, number>> {
-  const ts = new Map(cases.map((c) => [c.name, [] as number[]]));
+/**
+ * Median ms per run of each case, over `rounds` interleaved rounds of `reps` runs: wall time, and
+ * this process's CPU time (steadier where other work shares the machine; with 1 thread it is the
+ * work itself, with more it adds the threads' spin-waits).
+ */
+export async function race(cases: Prepared[], rounds = 5, reps = 3): Promise<Map<string, { wall: number; cpu: number }>> {
+  const ts = new Map(cases.map((c) => [c.name, { wall: [] as number[], cpu: [] as number[] }]));
   for (const c of cases) await c.session.run(c.feeds);
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 ? [...cases].reverse() : cases;
     for (const c of order) {
-      for (let k = 0; k < reps; k++) {
-        const t = performance.now();
+      const t = ts.get(c.name);
+      for (let k = 0; k < reps && t; k++) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
         await c.session.run(c.feeds);
-        ts.get(c.name)!.push(performance.now() - t);
+        const used = process.cpuUsage(c0);
+        t.wall.push(performance.now() - t0);
+        t.cpu.push((used.user + used.system) / 1000);
       }
     }
   }
-  return new Map([...ts].map(([k, v]) => [k, median(v)]));
-}
-
-/** Per-op kernel times of one case over `runs` runs (after one warm-up run). */
-export async function profileCase(c: Case, runs = 3, threads = 2): Promise<ProfileSummary> {
-  const prefix = profilePrefix();
-  const p = await prepare(c, threads, prefix);
-  for (let i = 0; i <= runs; i++) await p.session.run(p.feeds);
-  p.session.endProfiling();
-  const s = summarizeProfile(findProfile(prefix), 1);
-  await p.session.release();
-  return s;
+  return new Map([...ts].map(([k, v]) => [k, { wall: median(v.wall), cpu: median(v.cpu) }]));
 }
 
 /**
@@ -90,7 +88,20 @@ export function withGradients(name: string, forward: (g: Graph) => { y: Value; w
       const R = g.f32(new Float32Array(numel(shape)).map(() => 2 * rand() - 1), shape);
       const loss = g.op1('ReduceSum', [g.op1('Mul', [y, R])], { keepdims: 0 });
       const grads = gradients(g, loss, wrt);
-      return wrt.map((v) => grads.get(v.name)!);
+      return wrt.flatMap((v) => grads.get(v.name) ?? []);
+    },
+  };
+}
+
+/** The same case with `passes` applied to its graph (a pipeline pass timed against its absence). */
+export function withPasses(name: string, c: Case, passes: Pass[]): Case {
+  return {
+    name,
+    session: c.session,
+    build: (g) => {
+      const outs = c.build(g);
+      for (const p of passes) p.run(g);
+      return outs;
     },
   };
 }

@@ -3,14 +3,15 @@
  * AdamW, BN running statistics), fed each step with the previous step's outputs exactly as the
  * trainer feeds them, with the time of each part measured.
  */
+import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
-import { initialCheckpoint, parameterSpecs, resolveConfig, trainStepGraph, type ResolvedConfig } from '../graphs';
-import type { ParamSpec } from '../models/builder';
-import type { Lowering } from '../onnx/graph';
-import { seededUniform } from '../models/init';
-import * as N from '../onnx/names';
-import { serialize } from '../onnx/proto';
-import { sessionFromBytes, trainSessionOptions } from '../onnx/run';
+import { initialCheckpoint, parameterSpecs, pipeline, resolveConfig, targetFor, trainStepGraph, type ResolvedConfig, type Target } from '../src/graphs';
+import { DEVICE_PASSES } from '../src/graphs/pipeline';
+import type { ParamSpec } from '../src/models/builder';
+import { seededUniform } from '../src/models/init';
+import * as N from '../src/onnx/names';
+import { serialize } from '../src/onnx/proto';
+import { openSession } from '../src/onnx/session';
 import { findProfile, profilePrefix } from './profile';
 
 export interface StepperOptions {
@@ -24,8 +25,15 @@ export interface StepperOptions {
   profile?: boolean;
   /** extra or overriding onnxruntime session options (experiments) */
   session?: ort.InferenceSession.SessionOptions;
-  /** formulation choices (src/onnx/graph.ts Lowering) */
-  lowering?: Lowering;
+  /** the compile target (default: this CPU's pipeline); the session always runs on the CPU */
+  target?: Target['device'];
+  /** the CPU pipeline's NCHWc choice, overridden (src/graphs/pipeline.ts) */
+  nchwc?: boolean;
+  /** device passes dropped from the target's pipeline, and added before its final prune (by name) */
+  drop?: string[];
+  add?: string[];
+  /** a train-step graph file to run instead of compiling one (e.g. an older melseg's, for before/after) */
+  file?: string;
 }
 
 export interface StepTime {
@@ -35,6 +43,11 @@ export interface StepTime {
   runMs: number;
   /** outside session.run: building the feeds from the previous outputs (JS) */
   jsMs: number;
+  /**
+   * CPU time of this process (all threads) over the step: on a machine shared with other work, a
+   * steadier measure of the work than wall time (with 1 thread; more threads add their spin-waits)
+   */
+  cpuMs: number;
 }
 
 export interface StepperInfo {
@@ -60,20 +73,26 @@ export class TrainStepper {
   private constructor(readonly session: ort.InferenceSession, private readonly prefix: string, readonly info: StepperInfo, private readonly o: StepperOptions) {}
 
   static async create(o: StepperOptions): Promise<TrainStepper> {
-    const c = resolveConfig({ model: o.model, loss: o.loss ?? 9, imageSize: o.imageSize, width: o.width, seed: 1, lowering: o.lowering });
+    const c = resolveConfig({ model: o.model, loss: o.loss ?? 9, imageSize: o.imageSize, width: o.width, seed: 1, nchwc: o.nchwc });
     const t0 = performance.now();
-    const g = trainStepGraph(c);
-    const bytes = serialize(g);
+    const target = o.target && o.target !== 'cpu' ? { device: o.target } : await targetFor('cpu');
+    const p = pipeline(c, target);
+    const unknown = [...(o.drop ?? []), ...(o.add ?? [])].filter((n) => !DEVICE_PASSES[n] && !p.devicePasses.some((q) => q.name === n));
+    if (unknown.length) throw new Error(`bench: no device pass named ${unknown.join(', ')} (known: ${Object.keys(DEVICE_PASSES).join(', ')})`);
+    const kept = p.devicePasses.filter((q) => !o.drop?.includes(q.name));
+    const devicePasses = [...kept.slice(0, -1), ...(o.add ?? []).map((n) => DEVICE_PASSES[n]), ...kept.slice(-1)];
+    const g = o.file ? undefined : trainStepGraph(c, { ...p, devicePasses });
+    const bytes = g ? serialize(g) : fs.readFileSync(o.file ?? '');
     const t1 = performance.now();
     const prefix = o.profile ? profilePrefix() : '';
-    const opts: ort.InferenceSession.SessionOptions = { ...trainSessionOptions(o.threads ?? 2), ...(o.profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}), ...o.session };
-    const session = await sessionFromBytes(bytes, opts);
+    const extra = { ...(o.profile ? { enableProfiling: true, profileFilePrefix: prefix } : {}), ...o.session };
+    const session = await openSession(bytes, 'cpu', { threads: o.threads ?? 2, extra });
     const t2 = performance.now();
     const specs = parameterSpecs(c);
     let stateBytes = 0;
     for (const p of specs) if (p.graphInput) stateBytes += p.shape.reduce((a, b) => a * b, 1) * 4 * (p.trainable ? 3 : 1);
     const s = new TrainStepper(session, prefix, {
-      config: c, nodes: g.nodes.length, opCounts: g.opCounts(), graphBytes: bytes.length, buildMs: t1 - t0, sessionMs: t2 - t1, stateBytes,
+      config: c, nodes: g?.nodes.length ?? 0, opCounts: g?.opCounts() ?? {}, graphBytes: bytes.length, buildMs: t1 - t0, sessionMs: t2 - t1, stateBytes,
     }, o);
     s.init(specs);
     return s;
@@ -83,8 +102,9 @@ export class TrainStepper {
     const c = this.info.config;
     const ck = initialCheckpoint(c, specs);
     for (const p of specs) {
-      if (!p.graphInput) continue;
-      this.feeds[p.name] = new ort.Tensor('float32', ck.params[p.name].data as Float32Array, p.shape);
+      const init = ck.params[p.name];
+      if (!p.graphInput || !(init.data instanceof Float32Array)) continue;
+      this.feeds[p.name] = new ort.Tensor('float32', init.data, p.shape);
       if (p.name.endsWith('.running_mean') || p.name.endsWith('.running_var')) this.loop.push([N.nextName(p.name), p.name]);
       if (!p.trainable) continue;
       this.loop.push([N.nextName(p.name), p.name]);
@@ -111,6 +131,7 @@ export class TrainStepper {
 
   /** One training step; its outputs become the next step's inputs. */
   async run(): Promise<StepTime> {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     this.step++;
     const b = this.batches[this.step % 2];
@@ -123,7 +144,8 @@ export class TrainStepper {
     for (const [out, inp] of this.loop) this.feeds[inp] = r[out];
     this.lastLoss = r[N.LOSS].data[0] as number;
     const t3 = performance.now();
-    return { totalMs: t3 - t0, runMs: t2 - t1, jsMs: t1 - t0 + (t3 - t2) };
+    const c = process.cpuUsage(c0);
+    return { totalMs: t3 - t0, runMs: t2 - t1, jsMs: t1 - t0 + (t3 - t2), cpuMs: (c.user + c.system) / 1000 };
   }
 
   /** Ends profiling; returns the profile file onnxruntime wrote (profile mode only). */

@@ -1,0 +1,38 @@
+import * as ort from 'onnxruntime-node';
+import { cpuIsa } from '../../src/onnx/cpu';
+import { Graph } from '../../src/onnx/graph';
+import { serialize } from '../../src/onnx/proto';
+import { openSession, parseDevice, sessionOptions } from '../../src/onnx/session';
+
+describe('sessions', () => {
+  test('one set of options for every session: the device\'s provider, then the CPU; threads only when asked', () => {
+    expect(sessionOptions('cpu')).toEqual({ executionProviders: ['cpu'], graphOptimizationLevel: 'all', enableMemPattern: false, executionMode: 'sequential', interOpNumThreads: 1 });
+    expect(sessionOptions('cuda', { threads: 2 })).toMatchObject({ executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 2 });
+  });
+
+  test('devices parse by name, and anything else is named with the choices', () => {
+    expect(parseDevice(' WebGPU ')).toBe('webgpu');
+    expect(() => parseDevice('tpu')).toThrow("device 'tpu': expected one of cpu, cuda, webgpu");
+  });
+
+  test('a session opens from bytes or a file and runs', async () => {
+    const g = new Graph('t');
+    g.output(g.op1('Relu', [g.input('x', [2])]), 'y');
+    const s = await openSession(serialize(g), 'cpu', { threads: 1 });
+    const r = await s.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
+    expect(Array.from(r.y.data as Float32Array)).toEqual([0, 2]);
+  });
+
+  test('a missing GPU provider says how to install it', async () => {
+    const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
+    if (listed) return; // this machine has the CUDA provider: nothing to refuse
+    await expect(openSession(new Uint8Array(), 'cuda')).rejects.toThrow(/--device cuda: the CUDA execution provider is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+  });
+
+  test('the CPU\'s vector ISA comes from /proc/cpuinfo\'s flags', () => {
+    expect(cpuIsa('processor : 0\nflags : fpu sse avx2 fma avx512f avx512bw\n')).toBe('AVX-512');
+    expect(cpuIsa('flags\t\t: fpu sse avx avx2 fma\n')).toBe('AVX2');
+    expect(cpuIsa('flags : fpu sse\n')).toBe('other');
+    expect(cpuIsa('')).toBe('other');
+  });
+});
