@@ -20,6 +20,8 @@ export function ensureBuilt(): void {
   if (built) return;
   const dist = path.join(ROOT, 'dist');
   if (!fs.existsSync(dist) || newest(dist) < newest(path.join(ROOT, 'src'))) {
+    // from scratch: a stale dist/x.js would shadow a new folder dist/x/ for require('./x')
+    fs.rmSync(dist, { recursive: true, force: true });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
   }
   built = true;
