@@ -20,15 +20,17 @@ together (e.g. the shards of a sweep); each combination is charted from its late
     artifacts: Flags.string({ summary: 'Folder(s) holding <run>/predictions_best.png and run.json (default: artifacts/ next to each results file, then ./artifacts).', multiple: true }),
     top: Flags.integer({ summary: 'Combinations in curves_top.png.', default: 5 }),
     title: Flags.string({ summary: 'Title of the figures and the report.' }),
+    runs: Flags.boolean({ summary: 'Also draw runs.png: every run\'s validation IoU per epoch, one colour per --results file (e.g. melseg against PyTorch, several seeds).', default: false }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Chart);
-    const r = await chartResults({ results: flags.results, out: flags.out, artifacts: flags.artifacts, top: flags.top, title: flags.title });
+    const r = await chartResults({ results: flags.results, out: flags.out, artifacts: flags.artifacts, top: flags.top, title: flags.title, runs: flags.runs });
     this.log(`${r.rows} rows, ${r.combinations} combinations, ${r.grids} prediction grid(s) from ${flags.results.join(', ')}`);
     this.log(`curves: ${r.files.curves}`);
     this.log(`top ${flags.top}: ${r.files.curvesTop}`);
     this.log(`metrics: ${r.files.metrics}`);
     this.log(`report: ${r.files.report}`);
+    if (r.files.runs) this.log(`runs: ${r.files.runs}`);
   }
 }

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { drawRunCurves } from '../report/charts/runs';
 import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings } from '../report';
 
 const HOW_TO_PRODUCE =
@@ -63,10 +64,12 @@ export interface ChartOptions {
   artifacts?: readonly string[];
   top?: number;
   title?: string;
+  /** Also draw runs.png: every run's validation IoU, one colour per results file. */
+  runs?: boolean;
 }
 
 export interface ChartSummary {
-  files: ChartFiles;
+  files: ChartFiles & { runs?: string };
   rows: number;
   combinations: number;
   grids: number;
@@ -86,7 +89,12 @@ export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
   const artifacts = opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results);
   const grids = gridsFor(rows, artifacts);
   fs.mkdirSync(out, { recursive: true });
-  const files = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), title: opts.title, top: opts.top });
+  const files: ChartSummary['files'] = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), title: opts.title, top: opts.top });
+  if (opts.runs) {
+    files.runs = path.join(out, 'runs.png');
+    const groups = opts.results.map((f) => ({ label: path.basename(f).replace(/\.csv$/, ''), rows: readResults(f) }));
+    await drawRunCurves(groups, files.runs, opts.title ?? 'melseg runs');
+  }
   return { files, rows: rows.length, combinations: bestPerCombination(rows).length, grids: Object.keys(grids).length };
 }
 
