@@ -20,6 +20,7 @@ inputs: that converts an older layout in place.`;
   async run(): Promise<void> {
     const { flags } = await this.parse(Merge);
     const r = await mergeResultFiles(flags.results, flags.out);
+    for (const run of r.renamed) this.log(`note: ${run}: another run had that id in an earlier file, so this one was renamed`);
     this.log(`merged ${flags.results.length} file(s), ${r.inputRows} rows -> ${r.rows} rows (${r.inputRows - r.rows} duplicate(s) dropped), ${r.combinations} combinations: ${r.output}`);
   }
 }

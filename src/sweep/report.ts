@@ -100,6 +100,8 @@ export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
 
 export interface MergeSummary {
   output: string;
+  /** Runs of later files renamed <run>@<file> because an earlier file had another run of that id. */
+  renamed: string[];
   inputRows: number;
   rows: number;
   combinations: number;
@@ -111,5 +113,5 @@ export async function mergeResultFiles(inputs: readonly string[], output: string
   if (!output) throw new Error('--out: expected the merged CSV path, e.g. --out results/results.csv');
   const inputRows = readResults(inputs).length;
   const merged = await mergeResults(inputs, output);
-  return { output, inputRows, rows: merged.length, combinations: bestPerCombination(merged).length };
+  return { output, renamed: merged.renamed ?? [], inputRows, rows: merged.length, combinations: bestPerCombination(merged).length };
 }

@@ -140,30 +140,49 @@ export async function upsertRunRows(file: string, runId: string, rows: readonly 
 }
 
 /**
- * Concatenates shards and keeps ONE row per (run, model, criterion, epoch), the last one read (from the
- * later shard): rows of different runs never replace each other, even for the same model, loss and
- * epoch. Keying on the model and criterion as well keeps two sweeps that reused short run ids ('0',
- * '1') apart. A row without a run id (the study's own CSV) cannot be told from another run's row, so
- * every such row is kept. Sorts with sortRows and writes `output` atomically under its lock; `output`
- * may be one of `inputs` (this converts an older layout in place). Returns the merged rows.
+ * Concatenates result files (a sweep's shards, or the runs of several machines). One row per (run,
+ * model, criterion, epoch) is kept where the files agree on it (the same run read twice: the later
+ * file's row, whose timings may differ). Rows that share that key but not their results (train and
+ * valid loss, IoU) are two different runs that happen to have the same id (e.g. the same model x loss
+ * trained with two learning rates into two --out folders): both are kept, the later file's run renamed
+ * `<run>@<file name>`, so that no run's rows replace another's. A row without a run id (the study's own
+ * CSV) cannot be told from another run's row, so every such row is kept. `output` must be one of
+ * `inputs` if it exists (merging never drops a file's rows); sorted with sortRows, written atomically
+ * under its lock. Returns the merged rows and the runs renamed.
  */
-export async function mergeResults(inputs: readonly string[], output: string): Promise<ResultRow[]> {
+export async function mergeResults(inputs: readonly string[], output: string): Promise<ResultRow[] & { renamed?: string[] }> {
   if (inputs.length === 0) throw new Error(`merging into ${output}: expected at least one input CSV; found none. Pass the shard files with --results.`);
+  const absIn = inputs.map((f) => path.resolve(f));
+  if (fs.existsSync(output) && !absIn.includes(path.resolve(output))) {
+    throw new Error(`${output} exists and is not one of the files merged, so its rows would be lost: add it with --results ${output} to merge into it, or choose another --out`);
+  }
   return withLock(output, 'merge into', async (abs) => {
-    const all = readResults(inputs);
-    const seen = new Set<string>();
-    const keptReversed: ResultRow[] = [];
-    for (let i = all.length - 1; i >= 0; i--) {
-      const r = all[i];
-      if (r.run !== '') {
-        const key = JSON.stringify([r.run, r.model, r.criterion, r.epoch]);
-        if (seen.has(key)) continue;
-        seen.add(key);
+    const same = (a: ResultRow, b: ResultRow) => a.train_loss === b.train_loss && a.valid_loss === b.valid_loss && Object.is(a.metric, b.metric);
+    const byKey = new Map<string, ResultRow>();
+    const loose: ResultRow[] = [];
+    const renamed = new Set<string>();
+    for (const file of inputs) {
+      const stem = path.basename(file);
+      const rows = readResults(file);
+      // a run clashes when any of its rows disagrees with a row already kept under the same key
+      const clashing = new Set(rows.filter((r) => r.run !== '' && byKey.has(key(r)) && !same(byKey.get(key(r))!, r)).map((r) => r.run));
+      for (const r of rows) {
+        if (r.run === '') {
+          loose.push(r);
+          continue;
+        }
+        const row = clashing.has(r.run) ? { ...r, run: `${r.run}@${stem}` } : r;
+        if (row !== r) renamed.add(row.run);
+        byKey.set(key(row), row);
       }
-      keptReversed.push(r);
     }
-    const merged = sortRows(keptReversed.reverse());
+    const merged = sortRows([...byKey.values(), ...loose]) as ResultRow[] & { renamed?: string[] };
     await writeFileAtomic(abs, formatResultsCsv(merged));
+    if (renamed.size) merged.renamed = [...renamed];
     return merged;
   });
+}
+
+function key(r: ResultRow): string {
+  return JSON.stringify([r.run, r.model, r.criterion, r.epoch]);
 }

@@ -266,6 +266,29 @@ describe('mergeResults', () => {
     expect(merged.map((r) => `${r.run}:${r.epoch}:${r.metric}`)).toEqual(['first:1:0.51', 'rerun:1:0.61', 'first:2:0.52', 'rerun:2:0.62']);
   });
 
+  test('two different runs that share an id (other results for the same epochs) are both kept, the later renamed', async () => {
+    // the same model x loss with two learning rates, trained into two --out folders: the same run id
+    const s1 = path.join(dir, 'lr-a.csv');
+    const s2 = path.join(dir, 'lr-b.csv');
+    await appendResults(s1, [1, 2].map((e) => row({ run: 'UNet_dice_loss_seed0', epoch: e, metric: 0.5 + e / 100 })));
+    await appendResults(s2, [1, 2].map((e) => row({ run: 'UNet_dice_loss_seed0', epoch: e, metric: 0.6 + e / 100 })));
+    const merged = await mergeResults([s1, s2], path.join(dir, 'merged.csv'));
+    expect(merged.map((r) => `${r.run}:${r.epoch}:${r.metric}`)).toEqual([
+      'UNet_dice_loss_seed0:1:0.51', 'UNet_dice_loss_seed0@lr-b.csv:1:0.61', 'UNet_dice_loss_seed0:2:0.52', 'UNet_dice_loss_seed0@lr-b.csv:2:0.62',
+    ]);
+    expect(merged.renamed).toEqual(['UNet_dice_loss_seed0@lr-b.csv']);
+  });
+
+  test('an existing output that is not one of the inputs is refused: its rows would be lost', async () => {
+    const s1 = path.join(dir, 'in.csv');
+    const out = path.join(dir, 'out.csv');
+    await appendResults(s1, [row({ run: 'a' })]);
+    await appendResults(out, [row({ run: 'kept' })]);
+    await expect(mergeResults([s1], out)).rejects.toThrow(/out\.csv exists and is not one of the files merged, so its rows would be lost: add it with --results .*out\.csv/);
+    expect(readResults([out]).map((r) => r.run)).toEqual(['kept']);
+    expect((await mergeResults([s1, out], out)).map((r) => r.run).sort()).toEqual(['a', 'kept']);
+  });
+
   test('rows without a run id (the study CSV) are all kept: they cannot be told apart from another run', async () => {
     const study = path.join(dir, 'study.csv');
     // The study appended a second run of UNet x dice_loss to the same file.
