@@ -231,7 +231,7 @@ function checkDiskSpace(dir: string, c: ResolvedConfig): void {
     return; // no statfs here: the verified writes still catch a full disk
   }
   if (free < need) {
-    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const mb = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(0)} KiB` : `${(b / 2 ** 20).toFixed(0)} MiB`);
     throw new Error(
       `${dir} has ${mb(free)} free, but this run's checkpoints need about ${mb(need)} (last.ckpt ${mb(weights + 2 * trainable)} while a new one is written, best.ckpt ${mb(weights)}). ` +
         `Free space, or write elsewhere with --out.`,

@@ -9,7 +9,7 @@ import { ChildProcess } from 'child_process';
 import { readResults, ResultRow, sortRows } from '../../src/report/results';
 import { runSweep } from '../../src/sweep';
 import { ensureBuilt, melseg, melsegAsync } from '../helpers/cli';
-import { signalAtEnv } from '../helpers/full-disk';
+import { failingWriteEnv, signalAtEnv } from '../helpers/full-disk';
 
 const SWEEP = ['--models', '0-1', '--losses', '2,3', '--data', 'synthetic:12', '--epochs', '2', '--batch-size', '6', '--image-size', '32', '--width', '0.0625', '--seed', '5', '--workers', '0', '--quiet'];
 
@@ -103,6 +103,17 @@ describe('melseg sweep / merge / chart (compiled CLI)', () => {
     expect(c.stderr).toBe('');
     expect(c.stdout).toMatch(/8 rows, 4 combinations, 4 prediction grid/);
     expect(fs.existsSync(path.join(out, 'curves_top.png'))).toBe(true);
+  });
+
+  test('merge on a disk that fills up: exit 1 naming the file, the earlier merged CSV intact, no temp file', () => {
+    const merged = path.join(out, 'results.csv');
+    const before = fs.readFileSync(merged);
+    const shards = [path.join(out, 'results.shard-0-of-2.csv'), path.join(out, 'results.shard-1-of-2.csv')];
+    const r = melseg(['merge', '--results', merged, ...shards.flatMap((f) => ['--results', f]), '--out', merged], { cwd, ...failingWriteEnv(`${out}/.results.csv.`, 1) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/could not write .*results\.csv \(ENOSPC: .*the disk is full.*untouched/);
+    expect(fs.readFileSync(merged).equals(before)).toBe(true);
+    expect(fs.readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   test('missing results files are named, with how to produce one', () => {

@@ -11,6 +11,9 @@ import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 import { DivergedError, StoppedError, train, TrainOptions } from '../../src/train/trainer';
 import { lockFolder } from '../../src/util/lock';
 
+// the module object itself (what src reads through its import), so that a spy reaches it
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeFs: typeof fs = require('fs');
 const GRAPHS = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-runs-graphs-'));
 const CFG: TrainOptions = { model: 1, loss: 1, data: 'synthetic:24', epochs: 2, batchSize: 6, imageSize: 32, width: 1 / 16, seed: 5, cacheDir: null, graphsDir: GRAPHS, workers: 0, progress: false, log: () => undefined };
 const RUN = 'UNet_bce_loss_s32_w0.0625_seed5';
@@ -164,5 +167,17 @@ describe('inputs and outputs are checked before the first epoch', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
 
     await expect(train({ ...CFG, out: tmp(), seed: 2 ** 32 })).rejects.toThrow(/--seed 4294967296: expected a whole number from 0 to 4294967295/);
+  });
+
+  test('a disk without room for the run\'s checkpoints is found before training', async () => {
+    const out = tmp();
+    // the file system reports 64 KiB free; this network's last.ckpt alone needs more
+    const spy = jest.spyOn(nodeFs, 'statfsSync').mockReturnValue({ bavail: 16, bsize: 4096 } as fs.StatsFs);
+    try {
+      await expect(train({ ...CFG, out, width: 0.25 })).rejects.toThrow(/artifacts has 64 KiB free, but this run's checkpoints need about \d+ [KM]iB .*Free space, or write elsewhere with --out/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fs.existsSync(path.join(out, 'artifacts', 'UNet_bce_loss_s32_w0.25_seed5'))).toBe(false);
   });
 });
