@@ -7,7 +7,7 @@
  *   probability  float32 [N, 1, S, S], sigmoid of the network's logits
  */
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/augment';
-import { exportPipeline, type ResolvedConfig } from '../graphs';
+import { exportPipeline, type Pipeline, type ResolvedConfig } from '../graphs';
 import { baseWidth } from '../models';
 import { ModelBuilder } from '../models/builder';
 import { Graph } from '../onnx/graph';
@@ -16,7 +16,8 @@ import * as N from '../onnx/names';
 /** Weights by state_dict name (parameters and BatchNorm running statistics), float32. */
 export type Weights = ReadonlyMap<string, Float32Array>;
 
-export function exportGraph(c: ResolvedConfig, weights: Weights): Graph {
+/** `passes`: the export pipeline unless told otherwise (benchmarks time alternatives). */
+export function exportGraph(c: ResolvedConfig, weights: Weights, passes: Pipeline = exportPipeline()): Graph {
   const S = c.imageSize;
   const g = new Graph('melseg_export');
   const image = g.input(N.IMAGE, [N.BATCH, 3, S, S]);
@@ -32,7 +33,6 @@ export function exportGraph(c: ResolvedConfig, weights: Weights): Graph {
     g.inputs.splice(g.inputs.findIndex((v) => v.name === p.name), 1);
     g.initializers.set(p.name, { dtype: 'float32', shape: [...p.shape], data });
   }
-  const pipe = exportPipeline();
-  for (const pass of [...pipe.rewrites, ...pipe.devicePasses]) pass.run(g);
+  for (const pass of [...passes.rewrites, ...passes.devicePasses]) pass.run(g);
   return g;
 }
