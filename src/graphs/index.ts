@@ -3,5 +3,5 @@ export { evalGraph, inferenceGraph, optimizerGraph, trainingGraph, trainStepGrap
 export { ensureGraphs, targetFor, writeGraphs } from './cache';
 export { GRAPH_FILES } from './compile';
 export { graphDirName, meta, resolveConfig, type ResolvedConfig } from './config';
-export { pipeline, type Target } from './pipeline';
+export { exportPipeline, pipeline, type Pipeline, type Target } from './pipeline';
 export { countParameters, initialCheckpoint, parameterSpecs } from './weights';

@@ -12,6 +12,7 @@
  */
 import type { Graph } from '../onnx/graph';
 import type { Device } from '../onnx/session';
+import { foldBatchNormPass } from '../passes/fold-batchnorm';
 import { maxPoolGradByComparisonPass } from '../passes/maxpool-grad';
 import { nchwcPass } from '../passes/nchwc';
 import type { Pass } from '../passes/pass';
@@ -86,6 +87,16 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
       // no MaxUnpool or SpaceToDepth kernel on WebGPU; 'portable' = what every provider runs whole
       return { tag: t.device, rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, prune] };
   }
+}
+
+/**
+ * The passes of an exported model (melseg export, src/export): its weights are constants, so
+ * eval-mode BatchNorm folds into the convolutions first, then the rewrites every target gets (their
+ * weight transforms become constant expressions, which onnxruntime folds when it loads the file).
+ * No gradients, so no device pass but pruning; the ops are portable (any provider, onnxruntime-web).
+ */
+export function exportPipeline(): Pipeline {
+  return { tag: 'export', rewrites: [foldBatchNormPass, subpixelUpconvPass, quadrantDilatedConvPass], devicePasses: [prune] };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface SerializeOptions {
   /** Declare every intermediate shape (value_info) so a checker can compare them with its inference. */
   valueInfo?: boolean;
   docString?: string;
+  /** The model's metadata_props (key -> text), e.g. what an exported model was trained as. */
+  metadata?: Record<string, string>;
 }
 
 /** Opset versions of the onnxruntime contrib domains melseg's passes emit (src/passes). */
@@ -78,6 +80,7 @@ function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
     opsetImport: [{ domain: '', version: OPSET }, ...[...domains].sort().map((domain) => ({ domain, version: CONTRIB_OPSETS[domain] }))],
     graph,
     docString: opts.docString ?? '',
+    metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
   });
 }
 

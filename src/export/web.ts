@@ -1,0 +1,78 @@
+/**
+ * `melseg export --web DIR`: a static folder that segments images in the browser, with no network:
+ *
+ *   index.html, melseg-page.js   the page (web/ bundled by web/build.js into dist/web/ at build time)
+ *   model.onnx, model.json       the exported model, and its size and inference settings for the page
+ *   ort/                         onnxruntime-web's WebAssembly runtime, copied from node_modules
+ *
+ * Browsers do not let a page opened from a file fetch its neighbours, so the folder is served over
+ * HTTP (any static server); every file is written atomically.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { copyFileAtomic, writeFileAtomic } from '../util/atomic';
+import type { ExportedModel } from './model';
+
+const PACKAGE_ROOT = path.join(__dirname, '..', '..');
+
+/** The page's files, built into dist/web/ by web/build.js (npm run build). */
+export const PAGE_FILES = ['index.html', 'melseg-page.js'] as const;
+
+/** onnxruntime-web's WebAssembly build: the API script (global `ort`), its Emscripten loader and the binary. */
+export const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'] as const;
+
+/** What the page reads from model.json. */
+export interface PageModelInfo {
+  model: string;
+  loss: string;
+  imageSize: number;
+  width: number;
+  settings: ExportedModel['settings'];
+  origin: string;
+  fp16: boolean;
+  checkpoint: string;
+  validIou?: number;
+}
+
+export function pageDir(root = PACKAGE_ROOT): string {
+  return path.join(root, 'dist', 'web');
+}
+
+/** onnxruntime-web's dist/ folder, or a clear error. */
+export function ortDistDir(): string {
+  let entry: string;
+  try {
+    entry = require.resolve('onnxruntime-web');
+  } catch {
+    throw new Error('onnxruntime-web is not installed, and --web copies its WebAssembly runtime into the folder: run npm install in melseg\'s folder');
+  }
+  // the package's main entry lives in its dist/ folder
+  const dir = path.dirname(entry);
+  const missing = ORT_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length) throw new Error(`onnxruntime-web in ${path.dirname(dir)} lacks ${missing.join(', ')}; reinstall it: npm install onnxruntime-web@1.30.0`);
+  return dir;
+}
+
+export async function writeWebFolder(dir: string, model: ExportedModel, checkpoint: string, o: { pageRoot?: string } = {}): Promise<{ file: string; bytes: number }[]> {
+  const page = o.pageRoot ?? pageDir();
+  const missing = PAGE_FILES.filter((f) => !fs.existsSync(path.join(page, f)));
+  if (missing.length) throw new Error(`the web page's files (${missing.map((f) => path.join(page, f)).join(', ')}) are not built: run npm run build in melseg's folder, then export again`);
+  const ort = ortDistDir();
+  const info: PageModelInfo = {
+    model: model.config.model.name,
+    loss: model.config.loss.name,
+    imageSize: model.config.imageSize,
+    width: model.config.width,
+    settings: model.settings,
+    origin: model.origin,
+    fp16: model.fp16,
+    checkpoint: path.basename(checkpoint),
+    ...(model.metadata.valid_iou ? { validIou: Number(model.metadata.valid_iou) } : {}),
+  };
+  const written: string[] = [...PAGE_FILES, 'model.onnx', 'model.json', ...ORT_FILES.map((f) => path.join('ort', f))];
+  for (const f of PAGE_FILES) await copyFileAtomic(path.join(page, f), path.join(dir, f));
+  await writeFileAtomic(path.join(dir, 'model.onnx'), model.bytes);
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(info, null, 2) + '\n');
+  for (const f of ORT_FILES) await copyFileAtomic(path.join(ort, f), path.join(dir, 'ort', f));
+  return written.map((f) => ({ file: path.join(dir, f), bytes: fs.statSync(path.join(dir, f)).size }));
+}
