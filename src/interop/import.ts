@@ -102,8 +102,9 @@ function configure(o: ImportOptions, entries: readonly EntryInfo[], notes: strin
   } catch (e) {
     throw flagError('--width', e);
   }
-  if (o.model === undefined || o.width === undefined)
-    notes.push(`network ${model.name} (model ${model.id}) at width ${width}, recognised from the tensors`);
+  if (o.model === undefined && o.width === undefined) notes.push(`network ${model.name} (model ${model.id}) at width ${width}, recognised from the tensors`);
+  else if (o.model === undefined) notes.push(`network ${model.name} (model ${model.id}), recognised from the tensors`);
+  else if (o.width === undefined) notes.push(`width ${width}, from the ${Math.round(width * 64)} output channels of conv1.0.weight`);
 
   let imageSize = o.imageSize;
   if (imageSize === undefined) {

@@ -116,6 +116,10 @@ describe('importStateDict', () => {
       `image size ${RECIPES.melseg.imageSize}, the recipe's default (the weights work at any multiple of 32; --image-size sets it)`,
       `loss ${LOSSES[RECIPES.melseg.loss].name} recorded in the metadata, the recipe's default (--loss sets it; the weights do not depend on it)`,
     ]);
+    const onlyModel = await run({ stateDict: file, width: undefined, loss: 0, force: true });
+    expect(onlyModel.notes).toEqual(['width 0.0625, from the 4 output channels of conv1.0.weight']);
+    const onlyWidth = await run({ stateDict: file, model: undefined, loss: 0, force: true });
+    expect(onlyWidth.notes).toEqual(['network UNet (model 1), recognised from the tensors']);
   });
 
   test('F64, F16 and BF16 tensors become F32 and I32 counters I64, each conversion reported', async () => {
