@@ -2,7 +2,7 @@
  * PyTorch's pickle files (.pth / .pt), recognised by their first bytes and refused: unpickling runs
  * whatever code the file names, so melseg never does it. The refusal carries the commands that turn
  * such a file into safetensors with the user's own PyTorch (scripts/pytorch_interop.py holds the same
- * writer, tested by test/interop/pickle-convert.test.ts).
+ * writer; test/interop/import-command.test.ts runs the printed commands as they are).
  *
  * What the bytes look like:
  *   zip      "PK\x03\x04": torch.save since PyTorch 1.6 (an archive whose first entry is
