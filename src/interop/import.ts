@@ -32,7 +32,6 @@ export interface ImportOptions {
   loss?: string | number;
   /** Replace an existing --out. */
   force?: boolean;
-  log?: (s: string) => void;
 }
 
 export interface ImportResult {
