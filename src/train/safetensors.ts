@@ -287,9 +287,10 @@ const TRUNC_FIX = 'was the run killed while writing? Use the previous checkpoint
  * Read and check the header only. Strict: rejects truncated files, a header length beyond the
  * file, non-UTF-8 or invalid JSON, malformed entries, offsets that overlap / leave gaps / fall
  * outside the file / leave trailing bytes, byte ranges that don't match dtype x shape, and dtypes
- * other than F32 / I64. Nothing is allocated beyond the header, whose size was checked first.
+ * other than F32 / I64 (every dtype the format defines with `anyDtype`, for importers that convert
+ * them). Nothing is allocated beyond the header, whose size was checked first.
  */
-export function readSafetensorsHeader(src: ByteSource, source: string): SafetensorsHeader {
+export function readSafetensorsHeader(src: ByteSource, source: string, opts: { anyDtype?: boolean } = {}): SafetensorsHeader {
   const fail = (code: SafetensorsErrorCode, msg: string) => new SafetensorsError(code, source, `${source}: ${msg}`);
 
   if (src.size < 8)
@@ -352,7 +353,7 @@ export function readSafetensorsHeader(src: ByteSource, source: string): Safetens
   for (const e of entries) {
     if (!Object.hasOwn(DTYPE_BYTES, e.dtype))
       throw fail('UNSUPPORTED_DTYPE', `tensor "${e.name}": unknown dtype "${e.dtype}" (the format defines ${Object.keys(DTYPE_BYTES).join(', ')}); the file is corrupted or from a newer safetensors: re-save it with F32 / I64 tensors`);
-    if (!Object.hasOwn(FROM_FILE_DTYPE, e.dtype))
+    if (!opts.anyDtype && !Object.hasOwn(FROM_FILE_DTYPE, e.dtype))
       throw fail('UNSUPPORTED_DTYPE', `tensor "${e.name}": dtype ${e.dtype} is not supported (melseg reads F32 and I64 only); convert before saving, e.g. in PyTorch: {k: (v.float() if v.is_floating_point() else v.long()) for k, v in sd.items()} (found ${TORCH_NAME[e.dtype] ?? e.dtype})`);
     const want = numel(e.shape) * DTYPE_BYTES[e.dtype];
     if (e.end - e.begin !== want)

@@ -34,16 +34,20 @@ export interface RunOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * Jest gives each test file its own copy of process.env (where test/setup-env.js puts MELSEG_CACHE_DIR);
+ * a child spawned without `env` would inherit the real one and build graphs in the user's cache.
+ */
 export function melseg(args: string[], o: RunOptions | string = {}): { status: number | null; stdout: string; stderr: string } {
   ensureBuilt();
-  const { cwd = ROOT, env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
+  const { cwd = ROOT, env = process.env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
   const r = spawnSync(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function melsegAsync(args: string[], o: RunOptions | string = {}): ChildProcess {
   ensureBuilt();
-  const { cwd = ROOT, env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
+  const { cwd = ROOT, env = process.env, nodeArgs = [] } = typeof o === 'string' ? { cwd: o } : o;
   return spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
