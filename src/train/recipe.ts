@@ -3,7 +3,8 @@
  * recipe, and the checks. `melseg train`, `melseg sweep`, the trainer and the sweep all take their
  * settings from here (nanoGPT-style: plain defaults that flags override, saved with each run).
  *
- *   melseg   melseg's own recipe (the default)
+ *   melseg   melseg's own recipe (the default): UNet_dilate x bce_dice_loss, AdamW 1e-3 with a cosine
+ *            schedule after 2 warm-up epochs, the plain augmentation (crop, flips, colour jitter)
  *   study    the published study's: 256 px, width 1, batch 25, 20 epochs, AdamW 3e-4 with
  *            ReduceLROnPlateau on validation IoU, its augmentation, UNet_dilate x tversky 0.10
  *
@@ -49,18 +50,21 @@ export interface RunSettings {
 type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split'> & { splitFractions: [number, number, number] };
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
+  // Measured against the study's recipe on a PH2-sized ISIC 2017 split, scored on 300 held-out images at
+  // full resolution (README "Recipes"): the combined BCE + Dice loss and the plain augmentation win; the
+  // study's network, size, width, batch and epoch budget stay.
   melseg: {
     model: 3,
-    loss: 5,
+    loss: 15,
     imageSize: 256,
     width: 1,
     epochs: 20,
     batchSize: 25,
-    lr: 3e-4,
-    schedule: 'plateau',
-    warmupEpochs: 0,
+    lr: 1e-3,
+    schedule: 'cosine',
+    warmupEpochs: 2,
     earlyStop: 0,
-    augment: 'cached',
+    augment: 'plain',
     augmentOff: [],
     splitFractions: [0.75, 0.125, 0.125],
   },
@@ -80,6 +84,14 @@ export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
     splitFractions: [0.75, 0.125, 0.125],
   },
 };
+
+/**
+ * The recipe's warm-up, at most a tenth of the run (2 of 20 epochs; none in a run of under 10), and only
+ * for the cosine schedule: a short run given --epochs keeps a sensible warm-up without a --warmup flag.
+ */
+function defaultWarmup(d: Readonly<RecipeDefaults>, schedule: string, epochs: number): number {
+  return schedule === 'cosine' ? Math.min(d.warmupEpochs, Math.floor(epochs / 10)) : 0;
+}
 
 export const RECIPE_NAMES = Object.keys(RECIPES) as RecipeName[];
 export const SCHEDULES: readonly ScheduleName[] = ['plateau', 'cosine'];
@@ -170,7 +182,7 @@ export function resolveSettings(input: SettingsInput): RunSettings {
     batchSize: input.batchSize ?? d.batchSize,
     lr: input.lr ?? d.lr,
     schedule: input.schedule ?? d.schedule,
-    warmupEpochs: input.warmupEpochs ?? d.warmupEpochs,
+    warmupEpochs: input.warmupEpochs ?? defaultWarmup(d, input.schedule ?? d.schedule, input.epochs ?? d.epochs),
     earlyStop: input.earlyStop ?? d.earlyStop,
     augment: input.augment ?? d.augment,
     augmentOff: [...(input.augmentOff ?? d.augmentOff)].sort(),

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { formatResultsCsv, readResults, ResultRow, sortRows } from '../../src/report/results';
 import { runSweep, SweepOptions } from '../../src/sweep';
+import { RECIPES } from '../../src/train/recipe';
 
 const GRAPHS = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-sweep-graphs-'));
 const BASE: SweepOptions = {
@@ -100,7 +101,8 @@ describe('runSweep', () => {
   });
 
   test('another recipe in the same folder is refused; --new-dataframe 1 starts a new sweep that retrains', async () => {
-    await expect(runSweep({ ...BASE, out: whole, lr: 1e-3 })).rejects.toThrow(/records a different sweep .*lr: 0\.0003 -> 0\.001.*--new-dataframe 1/);
+    const lr = RECIPES.melseg.lr;
+    await expect(runSweep({ ...BASE, out: whole, lr: 2 * lr })).rejects.toThrow(new RegExp(`records a different sweep .*lr: ${lr} -> ${2 * lr}.*--new-dataframe 1`));
     const r = await runSweep({ ...BASE, out: whole, models: '0', losses: '2', newDataframe: true, charts: false });
     expect(r.backup).not.toBeNull();
     expect(r.runs.map((x) => x.outcome)).toEqual(['trained']);

@@ -15,7 +15,7 @@ import { lockFolder } from '../../src/util/lock';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const nodeFs: typeof fs = require('fs');
 const GRAPHS = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-runs-graphs-'));
-const CFG: TrainOptions = { model: 1, loss: 1, data: 'synthetic:24', epochs: 2, batchSize: 6, imageSize: 32, width: 1 / 16, seed: 5, cacheDir: null, graphsDir: GRAPHS, workers: 0, progress: false, log: () => undefined };
+const CFG: TrainOptions = { model: 1, loss: 1, data: 'synthetic:24', epochs: 2, batchSize: 6, imageSize: 32, width: 1 / 16, seed: 5, lr: 3e-4, schedule: 'plateau', cacheDir: null, graphsDir: GRAPHS, workers: 0, progress: false, log: () => undefined };
 const RUN = 'UNet_bce_loss_s32_w0.0625_seed5';
 
 function tmp(): string {
