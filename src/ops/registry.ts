@@ -38,6 +38,7 @@ import { Softplus } from './Softplus';
 import { Sqrt } from './Sqrt';
 import { Squeeze, Unsqueeze } from './Squeeze';
 import { Sub } from './Sub';
+import { Tanh } from './Tanh';
 import { Transpose } from './Transpose';
 import { Where } from './Where';
 
@@ -49,7 +50,7 @@ const BY_FILE: Record<string, Record<string, OpDef>> = {
   Log: { Log }, MaxPool: { AveragePool, MaxPool, MaxUnpool }, Mul: { Mul }, Nchwc: { NchwcConv, ReorderInput, ReorderOutput },
   Neg: { Neg }, Pad: { Pad }, Pow: { Pow }, Reciprocal: { Reciprocal }, ReduceMean: { ReduceMax, ReduceMean, ReduceProd },
   ReduceSum: { ReduceSum }, Relu: { Relu }, Reshape: { Expand, Reshape }, Resize: { Resize }, Shape: { Gather, Shape },
-  Sigmoid: { Sigmoid }, Slice: { Slice }, Softplus: { Softplus }, Sqrt: { Sqrt }, Squeeze: { Squeeze, Unsqueeze }, Sub: { Sub },
+  Sigmoid: { Sigmoid }, Slice: { Slice }, Softplus: { Softplus }, Sqrt: { Sqrt }, Squeeze: { Squeeze, Unsqueeze }, Sub: { Sub }, Tanh: { Tanh },
   Transpose: { Transpose }, Where: { Where },
 };
 

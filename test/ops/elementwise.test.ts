@@ -19,7 +19,7 @@ describe('elementwise op gradients match finite differences', () => {
     expect(r.worst).toBeLessThan(TOL);
   });
 
-  test.each(['Relu', 'Sigmoid', 'Exp', 'Neg', 'Abs', 'Softplus'])('%s', async (op) => {
+  test.each(['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Neg', 'Abs', 'Softplus'])('%s', async (op) => {
     const r = await gradCheck((g, [x]) => g.op1(op, [x]), [input('x', [2, 3, 5], 4)], { eps: 1e-3 });
     expect(r.worst).toBeLessThan(TOL);
   });
