@@ -7,8 +7,7 @@
  * shared with other jobs inflates far less than wall time; sharp's decoding runs in libuv's
  * thread pool, also counted.
  *
- *   npx tsc --outDir dist/bench-run --rootDir . --module commonjs --target ES2022 --esModuleInterop \
- *     --skipLibCheck --resolveJsonModule bench/augment.ts && node dist/bench-run/bench/augment.js [parts]
+ *   npm run bench:augment -- [parts]
  *
  * parts (default all): augment, caps, memory, decode. Options: --size S (default 128), --reps N.
  */

@@ -6,7 +6,7 @@ import type { InferenceSettings } from '../../src/infer/settings';
 import { PNG } from 'pngjs';
 
 /** A PNG's bytes, synchronously (pngjs), from grey (1) or RGB (3) pixels. */
-function pngBytes(px: Uint8Array, w: number, h: number, channels: 1 | 3): Buffer {
+export function pngBytes(px: Uint8Array, w: number, h: number, channels: 1 | 3): Buffer {
   const png = new PNG({ width: w, height: h });
   for (let i = 0; i < w * h; i++) {
     for (let c = 0; c < 3; c++) png.data[i * 4 + c] = px[i * channels + (channels === 3 ? c : 0)];
