@@ -15,16 +15,8 @@ import { relErr } from './helpers/compare';
 import { evalFloat64, freezeKinks, tensorwiseCheck } from './helpers/gradcheck';
 import { graphCacheDir } from '../src/util/paths';
 import { randn, seeded } from './helpers/random';
+import { oracleTest, PY } from './helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasOnnx = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const S = 32;
 const W = 1 / 16;
@@ -75,7 +67,7 @@ describe('the graph files (melseg build-graph)', () => {
     expect(p[N.PROBABILITY].dims).toEqual([2, 1, S, S]);
   });
 
-  (hasOnnx ? test : test.skip)('every file passes the official ONNX checker with full shape inference', async () => {
+  oracleTest('onnx')('every file passes the official ONNX checker with full shape inference', async () => {
     const out = path.join(dir, 'checked');
     await writeGraphs(resolveConfig({ model: 3, loss: 0, imageSize: S, width: W }), out, { valueInfo: true });
     const script = [
@@ -172,7 +164,6 @@ async function wholeGraph(model: number, loss: number, edit?: (g: Graph) => void
   const trainable = specs.filter((p) => p.trainable);
   const network = () => {
     const n = new Graph('network');
-    n.lowering = { ...c.lowering };
     n.output(forward(n, c.model, 'train', size, c.width).logits, 'logits');
     n.lower();
     n.prune();

@@ -4,7 +4,7 @@
  * (value and gradient with respect to the logits) must agree on one batch, and whole training graphs
  * (same checkpoint, same batch) must agree in loss, every gradient and the updated BN statistics.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -19,10 +19,8 @@ import { sessionFor } from '../src/onnx/session';
 import { saveCheckpointSync } from '../src/train/checkpoint';
 import { relErr } from './helpers/compare';
 import { randn, seeded } from './helpers/random';
+import { oracleDescribe, PY } from './helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasTorch = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (!hasTorch) console.warn('reference tests skipped: /usr/bin/python3 has no torch (apt-get install python3-torch)');
 
 const S = 32;
 const W = 1 / 16;
@@ -30,7 +28,7 @@ const W = 1 / 16;
 /** relErr's floor: absorbs float32 noise on gradients that are exactly zero in theory (conv biases followed by BatchNorm). */
 const FLOOR = 1e-12;
 
-(hasTorch ? describe : describe.skip)('every loss matches the study\'s code in PyTorch', () => {
+oracleDescribe('torch')('every loss matches the study\'s code in PyTorch', () => {
   // Two 16 x 16 images: a small lesion and a large one (so a per-image mean differs from a batch
   // mean), logits of scale 4 (probabilities from about 1e-5 to 1 - 1e-5, both tails of every log).
   const n = 2;
@@ -76,7 +74,7 @@ const FLOOR = 1e-12;
   });
 });
 
-(hasTorch ? describe : describe.skip)('training graphs match PyTorch', () => {
+oracleDescribe('torch')('training graphs match PyTorch', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-ref-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

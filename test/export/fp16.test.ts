@@ -1,16 +1,8 @@
 import { execFileSync } from 'child_process';
 import { float16Bits, float16Value } from '../../src/export/fp16';
 import { randn, seeded } from '../helpers/random';
+import { oracleTest, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasNumpy = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('float16 rounding of --fp16', () => {
   // every binade a weight can fall in, the subnormals, halfway cases, and the range's ends
@@ -21,7 +13,7 @@ describe('float16 rounding of --fp16', () => {
     1 + 2 ** -11, 1 + 3 * 2 ** -11, 2049, 2051, 0.1, 0.229, 0.485,
   ]);
 
-  (hasNumpy ? test : test.skip)('gives numpy\'s float16 bits (round to nearest, ties to even) for every value', () => {
+  oracleTest('numpy')('gives numpy\'s float16 bits (round to nearest, ties to even) for every value', () => {
     const out = execFileSync(PY, ['-c', 'import numpy as np, sys; x = np.frombuffer(sys.stdin.buffer.read(), dtype=np.float32); print(",".join(str(int(v)) for v in x.astype(np.float16).view(np.uint16)))'], { input: Buffer.from(values.buffer) });
     const want = out.toString().trim().split(',').map(Number);
     const got = Array.from(values, float16Bits);

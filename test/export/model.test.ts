@@ -9,16 +9,8 @@ import { loadWeights, openNetwork } from '../../src/infer/model';
 import { MODELS } from '../../src/models';
 import { saveCheckpointSync } from '../../src/train/checkpoint';
 import { lesionImage, S, saveRandom } from './fixtures';
+import { oracleTest, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasOnnx = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-export-model-'));
 const graphsDir = path.join(root, 'graphs');
@@ -96,7 +88,7 @@ describe('the exported model', () => {
     expect(d).toBeGreaterThan(0);
   });
 
-  (hasOnnx ? test : test.skip)('passes the official ONNX checker with full shape inference, and says what it is in metadata_props', async () => {
+  oracleTest('onnx')('passes the official ONNX checker with full shape inference, and says what it is in metadata_props', async () => {
     const ckpt = saveRandom(path.join(root, 'checked', 'best.ckpt'), 3, { meta: { recipe: 'melseg', epoch: 7, bestMetric: 0.71, inference: { tta: 'flips', largestComponent: true, fillHoles: false, threshold: 0.45 } } });
     const files = [path.join(root, 'checked', 'model.onnx'), path.join(root, 'checked', 'model-fp16.onnx')];
     await exportCheckpoint({ checkpoint: ckpt, out: files[0] });

@@ -12,7 +12,6 @@ import { Graph, numel, Shape, Value } from '../../src/onnx/graph';
 import { gradients } from '../../src/autodiff';
 import { sessionFor } from '../../src/onnx/session';
 import { serialize } from '../../src/onnx/proto';
-import { sessionFor } from '../../src/onnx/session';
 import { randn, seeded } from './random';
 
 export interface CheckInput {

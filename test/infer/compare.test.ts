@@ -19,7 +19,7 @@ function runData(n: number): RunData {
   const ids = Array.from({ length: n }, (_, i) => `s${i}`);
   const dataset: Dataset = {
     layout: 'synthetic', root: 'synthetic:4', ids, size: S, images: new Uint8Array(n * S * S * 3), masks: new Uint8Array(n * S * S).map((_, i) => truth[i % (S * S)]),
-    origSizes: ids.map(() => [S, S]), sources: ids.map(() => ''), fromCache: false, cacheFile: null,
+    origSizes: ids.map(() => [S, S]), sources: ids.map(() => ''), fromCache: false, cacheFile: null, sourceRes: null, warnings: [],
   };
   return {
     spec: 'synthetic:4', dataset, truth: async (i) => ({ data: truth, width: S, height: S }),

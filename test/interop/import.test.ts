@@ -142,8 +142,8 @@ describe('importStateDict', () => {
     ]);
     const ck = loadCheckpoint(r.out);
     expect(ck.params['conv1.0.weight'].data).toEqual(w);
-    expect(Array.from(ck.params['conv1.0.bias'].data)).toEqual(halves);
-    expect(Array.from(ck.params['conv1.1.weight'].data)).toEqual([1, 2, -1, 0.5]);
+    expect(Array.from(ck.params['conv1.0.bias'].data as Float32Array)).toEqual(halves);
+    expect(Array.from(ck.params['conv1.1.weight'].data as Float32Array)).toEqual([1, 2, -1, 0.5]);
     expect(ck.params['conv1.1.num_batches_tracked']).toEqual({ dtype: 'int64', shape: [], data: BigInt64Array.of(7n) });
     expect(ck.params['conv2.1.num_batches_tracked'].data).toEqual(BigInt64Array.of(5n));
   });

@@ -2,7 +2,7 @@
  * AdamW as graph ops: the optimizer graph against torch.optim.AdamW (Debian's python3-torch), and the
  * fused train step against the training graph followed by the optimizer graph.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as ort from 'onnxruntime-node';
 import { initialCheckpoint, optimizerGraph, parameterSpecs, resolveConfig, trainingGraph, trainStepGraph, type ResolvedConfig } from '../../src/graphs';
 import type { ParamSpec } from '../../src/models/builder';
@@ -11,10 +11,8 @@ import type { Graph } from '../../src/onnx/graph';
 import { serialize } from '../../src/onnx/proto';
 import { openSession } from '../../src/onnx/session';
 import { randn, seeded } from '../helpers/random';
+import { oracleDescribe, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasTorch = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (!hasTorch) console.warn('AdamW reference test skipped: /usr/bin/python3 has no torch (apt-get install python3-torch)');
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 const scalar = (x: number) => f32(Float32Array.of(x), []);
@@ -25,7 +23,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-(hasTorch ? describe : describe.skip)('the optimizer graph', () => {
+oracleDescribe('torch')('the optimizer graph', () => {
   test('takes the same three steps as torch.optim.AdamW (bias correction, decoupled weight decay)', async () => {
     const specs: ParamSpec[] = [
       { name: 'a.weight', shape: [4, 3], trainable: true, dtype: 'float32', init: 'uniform', graphInput: true },

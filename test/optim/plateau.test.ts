@@ -1,12 +1,9 @@
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import { ReduceLROnPlateau, type PlateauOptions } from '../../src/optim/plateau';
 import { Rng } from '../../src/data/rng';
+import { oracleTest, pythonHas, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasTorch = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-if (!hasTorch) console.warn(`plateau-vs-torch tests skipped: ${PY} with torch is not available`);
-const itTorch = hasTorch ? it : it.skip;
+const itTorch = oracleTest('torch');
 
 interface Case {
   name: string;
@@ -63,7 +60,7 @@ describe('ReduceLROnPlateau vs PyTorch 1.13', () => {
   const cs = cases();
   let expected: number[][] = [];
   beforeAll(() => {
-    if (hasTorch) expected = torchLrs(cs);
+    if (pythonHas('torch')) expected = torchLrs(cs);
   });
 
   itTorch('gives bit-identical learning rates on every case', () => {

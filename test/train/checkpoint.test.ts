@@ -18,11 +18,9 @@ import {
 } from '../../src/train/checkpoint';
 import { decodeSafetensors, encodeSafetensors, encodeSafetensorsHeader } from '../../src/train/safetensors';
 import { Rng } from '../../src/data/rng';
+import { oracleTest, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasTorch = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
-if (!hasTorch) console.warn(`checkpoint PyTorch load test skipped: ${PY} with torch + numpy is not available`);
-const itTorch = hasTorch ? it : it.skip;
+const itTorch = oracleTest('torch, numpy');
 
 /** state_dict of torch.nn.Sequential(Conv2d(3, 4, 3), BatchNorm2d(4)), seeded values. */
 function tinyCheckpoint(seed = 1): Checkpoint {

@@ -24,7 +24,7 @@ describe('run settings come from the recipe, and a flag given explicitly wins', 
   });
 
   it("the recipe's warm-up is at most a tenth of a shorter run and only for the cosine schedule; an explicit one is checked", () => {
-    const warm = (input: Parameters<typeof resolveSettings>[0]) => resolveSettings({ data: 'synthetic:8', ...input }).warmupEpochs;
+    const warm = (input: Omit<Parameters<typeof resolveSettings>[0], 'data'>) => resolveSettings({ data: 'synthetic:8', ...input }).warmupEpochs;
     expect(warm({ schedule: 'cosine', epochs: 60 })).toBe(RECIPES.melseg.warmupEpochs);
     expect(warm({ schedule: 'cosine', epochs: 10 })).toBe(Math.min(1, RECIPES.melseg.warmupEpochs));
     expect(warm({ schedule: 'cosine', epochs: 2 })).toBe(0);

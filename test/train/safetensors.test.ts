@@ -15,11 +15,9 @@ import {
   type ByteSource,
   type SafeTensor,
 } from '../../src/train/safetensors';
+import { oracleTest, PY } from '../helpers/oracle';
 
-const PY = '/usr/bin/python3';
-const hasNumpy = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
-if (!hasNumpy) console.warn(`safetensors interop test skipped: ${PY} with numpy is not available`);
-const itPy = hasNumpy ? it : it.skip;
+const itPy = oracleTest('numpy');
 
 const f32 = (shape: number[], values: number[]): SafeTensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const i64 = (shape: number[], values: bigint[]): SafeTensor => ({ dtype: 'int64', shape, data: BigInt64Array.from(values) });
