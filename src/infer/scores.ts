@@ -2,23 +2,14 @@
  * Per-image scores of a predicted 0/1 mask against the ground truth at the same (original)
  * resolution, and their mean and standard deviation over images, as segmentation papers report them.
  */
-import { imageMetrics, type Confusion, type ImageMetrics } from '../train/metrics';
+import { confusion, imageMetrics, type Confusion, type ImageMetrics } from '../train/metrics';
 
 export const METRICS = ['iou', 'dice', 'accuracy', 'sensitivity', 'specificity'] as const satisfies readonly (keyof ImageMetrics)[];
 
+/** Confusion counts of two 0/1 (or 0/255) masks of the same size. */
 export function maskConfusion(pred: Uint8Array, truth: Uint8Array): Confusion {
   if (pred.length !== truth.length) throw new Error(`maskConfusion: the prediction has ${pred.length} pixels but the ground truth ${truth.length}; score them at the same size`);
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const p = pred[i] !== 0;
-    const y = truth[i] !== 0;
-    if (p && y) tp++;
-    else if (p) fp++;
-    else if (y) fn++;
-  }
-  return { tp, fp, fn, tn: pred.length - tp - fp - fn };
+  return confusion(pred, truth, 0, pred.length);
 }
 
 export function scoreMask(pred: Uint8Array, truth: Uint8Array): Confusion & ImageMetrics {

@@ -5,6 +5,7 @@
  */
 import { createCanvas, createImageData } from 'canvas';
 import type { CanvasRenderingContext2D } from 'canvas';
+import { confusion, iou } from '../../train/metrics';
 import { writeFileAtomic } from '../../util/atomic';
 import { checkLength } from './check';
 import { GRID_COLUMNS, GridLayout, GridOptions, gridLayout } from './layout';
@@ -22,15 +23,8 @@ export interface GridItem {
 
 /** IoU of the thresholded prediction against the mask; 1 when both are empty (nothing to find, nothing found). */
 export function maskIoU(pred: Uint8Array, mask: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const p = pred[i] !== 0;
-    const m = mask[i] !== 0;
-    if (p && m) inter++;
-    if (p || m) union++;
-  }
-  return union === 0 ? 1 : inter / union;
+  const c = confusion(pred, mask, 0, pred.length);
+  return iou(c.tp, c.tp + c.fp + c.fn);
 }
 
 const font = (px: number, weight = '') => `${weight} ${px}px sans-serif`.trim();
