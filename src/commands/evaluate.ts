@@ -18,9 +18,16 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --tta d4 --largest-component --threshold auto',
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --data ~/PH2Dataset --split all --save-masks masks/',
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --split test --compare-settings',
+    '<%= config.bin %> <%= command.id %> --checkpoint seed0/best.ckpt --checkpoint seed1/best.ckpt --checkpoint seed2/best.ckpt --split test',
   ];
   static override flags = {
-    checkpoint: Flags.string({ char: 'c', summary: 'A best.ckpt or last.ckpt written by melseg train.', required: true }),
+    checkpoint: Flags.string({
+      char: 'c',
+      summary: 'A best.ckpt or last.ckpt written by melseg train; repeat it to score an ensemble (the mean of their probabilities; the first one\'s dataset and split.json speak for all).',
+      required: true,
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     data: Flags.string({ char: 'd', summary: 'Dataset (default: the one the checkpoint was trained on).' }),
     split: Flags.string({ summary: 'Which images: test, valid, train or all.', default: 'test', options: [...SPLITS] }),
     'split-file': Flags.string({ summary: 'Split JSON (default: split.json beside the checkpoint).' }),
@@ -75,6 +82,7 @@ function report(r: Evaluation, masks?: string): string[] {
   const rows: [string, keyof Evaluation['mean']][] = [['IoU', 'iou'], ['Dice', 'dice'], ['accuracy', 'accuracy'], ['sensitivity', 'sensitivity'], ['specificity', 'specificity']];
   const out = [
     `${r.config.model.name} x ${r.config.loss.name} on ${r.images.length} ${r.split} images of ${r.data.spec}, scored at the original resolution`,
+    ...(r.checkpoints.length > 1 ? [`ensemble of ${r.checkpoints.length} checkpoints (mean probability): ${r.checkpoints.join(', ')}`] : []),
     `settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`,
     `               mean     std`,
     ...rows.map(([label, k]) => `  ${label.padEnd(12)} ${r.mean[k].toFixed(4)}   ${r.std[k].toFixed(4)}`),

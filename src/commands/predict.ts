@@ -17,7 +17,12 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
   static override strict = false;
   static override args = { images: Args.string({ description: 'Image files (JPEG, PNG, BMP, GIF, TIFF) or folders of them.', required: true }) };
   static override flags = {
-    checkpoint: Flags.string({ char: 'c', summary: `A best.ckpt written by melseg train (default: the model shipped with melseg, ${SHIPPED_MODEL}).` }),
+    checkpoint: Flags.string({
+      char: 'c',
+      summary: `A best.ckpt written by melseg train (default: the model shipped with melseg, ${SHIPPED_MODEL}); repeat it for an ensemble (the mean of their probabilities).`,
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     out: Flags.string({ char: 'o', summary: 'Output folder.', required: true }),
     data: Flags.string({ char: 'd', summary: 'For --threshold auto: the dataset the checkpoint was trained on (default: its metadata).' }),
     'split-file': Flags.string({ summary: 'For --threshold auto: the run\'s split JSON (default: split.json beside the checkpoint).' }),
@@ -37,7 +42,7 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
       device: parseDevice(flags.device),
       log: (s) => this.log(s),
     });
-    this.log(`checkpoint ${r.checkpoint}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`);
+    this.log(`${r.checkpoints.length > 1 ? `ensemble of ${r.checkpoints.length} checkpoints (mean probability): ${r.checkpoints.join(', ')}` : `checkpoint ${r.checkpoints[0]}`}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`);
     for (const p of r.predictions) this.log(`${p.input} -> ${p.mask}  ${p.overlay}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`);
     const renamed = r.predictions.filter((p) => p.renamedBecause);
     if (renamed.length) {

@@ -12,10 +12,10 @@ import { writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
-import { openNetwork } from './model';
+import { openEnsemble } from './model';
 import { writeMaskPng } from './pictures';
 import { toMask } from './postprocess';
-import { loadRunData, splitIndices, SPLITS, type SplitName } from './rundata';
+import { loadRunData, refuseTrainedOn, splitIndices, SPLITS, type SplitName } from './rundata';
 import { meanStd, scoreMask } from './scores';
 import { PRESETS, resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
@@ -24,7 +24,8 @@ import { autoThreshold, type ThresholdChoice } from './threshold';
 export const STUDY_IOU = { valid: 0.825, test: 0.861 } as const;
 
 export interface EvaluateOptions {
-  checkpoint: string;
+  /** One checkpoint, or several averaged (an ensemble; the first one's metadata and split speak for all). */
+  checkpoint: string | string[];
   /** Dataset; default the one the checkpoint was trained on (its metadata). */
   data?: string;
   split?: SplitName;
@@ -44,6 +45,8 @@ export interface EvaluateOptions {
 
 export interface Evaluation {
   config: ResolvedConfig;
+  /** The checkpoints averaged (one unless an ensemble). */
+  checkpoints: string[];
   split: SplitName;
   data: { spec: string; layout: string };
   settings: InferenceSettings;
@@ -66,13 +69,13 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
   if (!(SPLITS as readonly string[]).includes(which)) throw new Error(`--split ${which}: expected test, valid, train or all`);
   const batchSize = o.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size ${batchSize}: expected a whole number >= 1`);
-  const net = await openNetwork(o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
+  const net = await openEnsemble(typeof o.checkpoint === 'string' ? [o.checkpoint] : o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   const auto = r.threshold === 'auto' && !compare;
   if (auto && (which === 'valid' || which === 'all'))
     throw new Error(`--threshold auto chooses the threshold on the valid split, so it cannot score --split ${which} (a tuned score is optimistic): use --split test, or give a number, e.g. --threshold 0.5`);
   const rd = await loadRunData({
-    checkpoint: o.checkpoint,
+    checkpoint: net.file,
     meta: net.checkpoint.meta,
     data: o.data,
     splitFile: o.splitFile,
@@ -80,7 +83,10 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
     needSplit: which !== 'all' || auto,
     why: auto && which === 'all' ? '--threshold auto' : `--split ${which}`,
   });
-  return { log, which, batchSize, net, r, auto, rd, indices: splitIndices(rd, which) };
+  const indices = splitIndices(rd, which);
+  refuseTrainedOn(rd, which, indices, net.members);
+  if (auto) refuseTrainedOn(rd, 'valid', splitIndices(rd, 'valid'), net.members);
+  return { log, which, batchSize, net, r, auto, rd, indices };
 }
 
 /**
@@ -110,11 +116,13 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     images.push({ id: s.id, width: s.width, height: s.height, ...scoreMask(mask, s.truth.data) });
     if (o.saveMasks) await writeMaskPng(mask, s.width, s.height, path.join(o.saveMasks, `${s.id}_mask.png`));
   });
-  const csv = o.csv ?? path.join(path.dirname(o.checkpoint), `eval_${which}.csv`);
+  const ensemble = net.members.length > 1 ? `_ensemble${net.members.length}` : '';
+  const csv = o.csv ?? path.join(path.dirname(net.file), `eval_${which}${ensemble}.csv`);
   await writeFileAtomic(csv, perImageCsv(images));
   const { mean, std } = meanStd(images);
   const out: Evaluation = {
     config: net.config,
+    checkpoints: net.members,
     split: which,
     data: { spec: rd.spec, layout: rd.dataset.layout },
     settings,

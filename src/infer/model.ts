@@ -29,7 +29,10 @@ export function resolveCheckpoint(given?: string, packageRoot = PACKAGE_ROOT): s
 }
 
 export interface LoadedNetwork {
+  /** The first checkpoint: its metadata (dataset, inference settings) and split.json speak for all. */
   file: string;
+  /** Every checkpoint averaged (one, or an ensemble). */
+  members: string[];
   config: ResolvedConfig;
   checkpoint: Checkpoint;
   /** Side of the network input. */
@@ -65,5 +68,33 @@ export async function openNetwork(file: string, o: OpenOptions = {}): Promise<Lo
     const out = await session.run({ ...params, [N.IMAGE]: new ort.Tensor('float32', images, [count, 3, S, S]) });
     return out[N.PROBABILITY].data as Float32Array;
   };
-  return { file, config: c, checkpoint, size: S, run };
+  return { file, members: [file], config: c, checkpoint, size: S, run };
+}
+
+/**
+ * Several checkpoints as one network whose probability is the mean of theirs (an ensemble of seeds
+ * or of cross-validation folds); one checkpoint is just that network. Members may differ in model,
+ * loss and width, not in image size: their maps are averaged pixel by pixel before upsampling.
+ */
+export async function openEnsemble(files: readonly string[], o: OpenOptions = {}): Promise<LoadedNetwork> {
+  if (!files.length) throw new Error('no --checkpoint given; pass one or more, e.g. --checkpoint artifacts/<run>/best.ckpt');
+  const dup = files.find((f, i) => files.findIndex((g) => path.resolve(g) === path.resolve(f)) !== i);
+  if (dup) throw new Error(`--checkpoint ${dup} is given twice; an ensemble averages different checkpoints: drop the repeat`);
+  const nets: LoadedNetwork[] = [];
+  for (const f of files) nets.push(await openNetwork(f, o));
+  const [first] = nets;
+  if (nets.length === 1) return first;
+  const odd = nets.find((n) => n.size !== first.size);
+  if (odd)
+    throw new Error(`--checkpoint ${odd.file} was trained at ${odd.size} px, ${first.file} at ${first.size} px; an ensemble averages maps of one size: use checkpoints trained at the same --image-size`);
+  const run: Network = async (images, count) => {
+    const sum = Float32Array.from(await first.run(images, count));
+    for (const n of nets.slice(1)) {
+      const p = await n.run(images, count);
+      for (let i = 0; i < sum.length; i++) sum[i] += p[i];
+    }
+    for (let i = 0; i < sum.length; i++) sum[i] /= nets.length;
+    return sum;
+  };
+  return { ...first, members: nets.map((n) => n.file), run };
 }

@@ -9,10 +9,10 @@ import * as path from 'path';
 import { decodeImage, resizeBilinear, toTensor } from '../data';
 import { resizeProbability } from '../report';
 import type { Device } from '../onnx/session';
-import { openNetwork, resolveCheckpoint } from './model';
+import { openEnsemble, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';
-import { loadRunData } from './rundata';
+import { loadRunData, refuseTrainedOn, splitIndices } from './rundata';
 import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 import { predictWithTta } from './tta';
@@ -20,8 +20,8 @@ import { predictWithTta } from './tta';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff'];
 
 export interface PredictOptions {
-  /** Default: the model that ships with melseg (resolveCheckpoint). */
-  checkpoint?: string;
+  /** Default: the model that ships with melseg (resolveCheckpoint); several = an ensemble (mean probability). */
+  checkpoint?: string | string[];
   /** Image files and folders. */
   inputs: string[];
   out: string;
@@ -46,7 +46,8 @@ export interface Prediction {
 }
 
 export interface PredictResult {
-  checkpoint: string;
+  /** The checkpoints averaged (one unless an ensemble). */
+  checkpoints: string[];
   settings: InferenceSettings;
   origin: string;
   auto?: ThresholdChoice;
@@ -105,12 +106,14 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   const files = expandInputs(o.inputs);
   const stems = outputStems(files);
   if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a file; expected a folder for the masks and overlays: name another --out`);
-  const checkpoint = resolveCheckpoint(o.checkpoint);
-  const net = await openNetwork(checkpoint, { device: o.device, graphsDir: o.graphsDir, log: o.log });
+  const given = typeof o.checkpoint === 'string' ? [o.checkpoint] : o.checkpoint?.length ? o.checkpoint : [undefined];
+  const net = await openEnsemble(given.map((c) => resolveCheckpoint(c)), { device: o.device, graphsDir: o.graphsDir, log: o.log });
+  const checkpoint = net.file;
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   let auto: ThresholdChoice | undefined;
   if (r.threshold === 'auto') {
     const rd = await loadRunData({ checkpoint, meta: net.checkpoint.meta, data: o.data, splitFile: o.splitFile, cacheDir: o.cacheDir, needSplit: true, why: '--threshold auto' });
+    refuseTrainedOn(rd, 'valid', splitIndices(rd, 'valid'), net.members);
     auto = await autoThreshold(net, rd, r, 8);
   }
   const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: auto ? auto.threshold : (r.threshold as number) };
@@ -134,5 +137,5 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
     await writeOverlayPng(img.data, mask, img.width, img.height, p.overlay);
     predictions.push(p);
   }
-  return { checkpoint, settings, origin: r.origin, ...(auto ? { auto } : {}), predictions };
+  return { checkpoints: net.members, settings, origin: r.origin, ...(auto ? { auto } : {}), predictions };
 }

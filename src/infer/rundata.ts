@@ -56,3 +56,29 @@ export function splitIndices(rd: RunData, which: SplitName): number[] {
   if (!indices.length) throw new Error(`the ${which} split of ${rd.splitFile} is empty; choose another --split (test, valid, train or all)`);
   return indices;
 }
+
+/**
+ * Refuse to score test or valid images that one of the checkpoints trained on (the split.json beside
+ * it says which): such a score is optimistic, and with an ensemble of cross-validation folds, or a
+ * --split-file other than the run's, it happens without anyone noticing.
+ */
+export function refuseTrainedOn(rd: RunData, which: SplitName, indices: readonly number[], checkpoints: readonly string[]): void {
+  if (which !== 'test' && which !== 'valid') return;
+  for (const ck of checkpoints) {
+    const file = path.join(path.dirname(ck), 'split.json');
+    let train: unknown;
+    try {
+      train = (JSON.parse(fs.readFileSync(file, 'utf8')) as { train?: unknown }).train;
+    } catch {
+      continue; // no run split beside it (a shipped or imported model): nothing says what it saw
+    }
+    if (!Array.isArray(train)) continue;
+    const seen = new Set(train.map(String));
+    const overlap = indices.map((i) => rd.dataset.ids[i]).filter((id) => seen.has(id));
+    if (overlap.length)
+      throw new Error(
+        `${overlap.length} of the ${indices.length} ${which} images (${overlap.slice(0, 3).join(', ')}${overlap.length > 3 ? ', ...' : ''}) are training images of ${ck} (its ${file}); ` +
+          `their score would be optimistic: pass a --split-file whose ${which} images none of the checkpoints trained on, or --split train to score training images on purpose`,
+      );
+  }
+}

@@ -68,4 +68,22 @@ describe('melseg evaluate and predict', () => {
     expect(r.stdout).toMatch(/note: 1 input\(s\) share a file name with an earlier input/);
     expect(r.stdout).toMatch(/\(preset best\)/);
   });
+
+  test('repeating --checkpoint scores and predicts with the ensemble, naming its members', () => {
+    // a copy of the same weights (and split): the ensemble's mean equals the single network's output
+    const twin = path.join(out, 'twin');
+    fs.mkdirSync(twin);
+    fs.copyFileSync(best, path.join(twin, 'best.ckpt'));
+    fs.copyFileSync(path.join(path.dirname(best), 'split.json'), path.join(twin, 'split.json'));
+    const iou = (stdout: string) => stdout.match(/IoU\s+([0-9.]+)/)![1];
+    const one = melseg(['evaluate', '--checkpoint', best, '--split', 'valid']);
+    const two = melseg(['evaluate', '--checkpoint', best, '--checkpoint', path.join(twin, 'best.ckpt'), '--split', 'valid']);
+    expect(two.status).toBe(0);
+    expect(two.stdout).toContain(`ensemble of 2 checkpoints (mean probability): ${best}, ${path.join(twin, 'best.ckpt')}`);
+    expect(iou(two.stdout)).toBe(iou(one.stdout));
+    const p = melseg(['predict', '-c', best, '-c', path.join(twin, 'best.ckpt'), path.join(out, 'one'), '--out', path.join(out, 'pred-ensemble')]);
+    expect(p.status).toBe(0);
+    expect(p.stdout).toMatch(/^ensemble of 2 checkpoints/m);
+    expect(fs.existsSync(path.join(out, 'pred-ensemble', 'lesion_mask.png'))).toBe(true);
+  });
 });

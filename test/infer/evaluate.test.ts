@@ -22,7 +22,7 @@ for (const [id, every] of Object.entries(stripes)) {
 fs.writeFileSync(path.join(root, 'split.json'), JSON.stringify({ train: [], valid: ['a', 'b'], test: ['c', 'd'] }));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-const run = (checkpoint: string, o: Partial<EvaluateOptions> = {}) =>
+const run = (checkpoint: string | string[], o: Partial<EvaluateOptions> = {}) =>
   evaluateCheckpoint({ checkpoint, data, splitFile: path.join(root, 'split.json'), split: 'test', cacheDir: null, graphsDir, csv: path.join(root, 'eval.csv'), ...o });
 
 describe('evaluate scores at the original resolution', () => {
@@ -111,5 +111,57 @@ describe('evaluate on PH2 prints the study as a reference for the same split', (
     expect((await run(ck, { ...o, split: 'test' })).reference).toEqual({ split: 'test', iou: 0.861 });
     expect((await run(ck, { ...o, split: 'valid' })).reference).toEqual({ split: 'valid', iou: 0.825 });
     expect((await run(ck, { ...o, split: 'all' })).reference).toEqual({ split: 'all' });
+  });
+});
+
+describe('evaluate an ensemble of checkpoints', () => {
+  const member = (name: string, p: number, train: string[] = []) => {
+    const dir = path.join(root, 'ensemble', name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'split.json'), JSON.stringify({ train, valid: ['a', 'b'], test: ['c', 'd'] }));
+    return saveConstant(path.join(dir, 'best.ckpt'), p, { dataset: data });
+  };
+
+  it('averages the probabilities of its members before thresholding', async () => {
+    // 0.3 and 0.9 average to 0.6 (all lesion); 0.2 and 0.7 to 0.45 (nothing), though 0.7 alone says lesion
+    const lesion = await run([member('p30', 0.3), member('p90', 0.9)]);
+    expect(lesion.checkpoints).toHaveLength(2);
+    expect(lesion.images.map((i) => i.iou)).toEqual([0.5, 0.25]);
+    const none = await run([member('p20', 0.2), member('p70', 0.7)]);
+    expect(none.images.map((i) => i.iou)).toEqual([0, 0]);
+    expect((await run(member('p70', 0.7))).images.map((i) => i.iou)).toEqual([0.5, 0.25]);
+  });
+
+  it('writes its per-image CSV apart from the single checkpoint one', async () => {
+    const a = member('p30', 0.3);
+    const r = await run([a, member('p90', 0.9)], { csv: undefined });
+    expect(r.csv).toBe(path.join(path.dirname(a), 'eval_test_ensemble2.csv'));
+    expect(fs.existsSync(r.csv)).toBe(true);
+  });
+
+  it('refuses members trained at another image size, or the same checkpoint twice', async () => {
+    const big = path.join(root, 'ensemble', 'big.ckpt');
+    const ck = constantCheckpoint(0.9, { dataset: data });
+    ck.meta.imageSize = 64;
+    saveCheckpointSync(big, ck);
+    const a = member('p30', 0.3);
+    await expect(run([a, big])).rejects.toThrow(`--checkpoint ${big} was trained at 64 px, ${a} at 32 px; an ensemble averages maps of one size: use checkpoints trained at the same --image-size`);
+    await expect(run([a, a])).rejects.toThrow(`--checkpoint ${a} is given twice`);
+  });
+});
+
+describe('evaluate refuses to score images a checkpoint trained on', () => {
+  it('names the checkpoint, the images and the way out, for one checkpoint or any member', async () => {
+    const dir = path.join(root, 'leaky');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'split.json'), JSON.stringify({ train: ['c', 'a'], valid: ['b'], test: ['d'] }));
+    const leaky = saveConstant(path.join(dir, 'best.ckpt'), 0.9, { dataset: data });
+    // root/split.json's test images are c and d; this run trained on c
+    const msg = `1 of the 2 test images (c) are training images of ${leaky} (its ${path.join(dir, 'split.json')}); their score would be optimistic: pass a --split-file whose test images none of the checkpoints trained on, or --split train to score training images on purpose`;
+    await expect(run(leaky)).rejects.toThrow(msg);
+    await expect(run([saveConstant(path.join(root, 'clean.ckpt'), 0.9, { dataset: data }), leaky])).rejects.toThrow(msg);
+    await expect(run(leaky, { split: 'valid' })).rejects.toThrow(`1 of the 2 valid images (a) are training images of ${leaky}`);
+    // its own split file: nothing it trained on is scored
+    expect((await run(leaky, { splitFile: path.join(dir, 'split.json') })).images.map((i) => i.id)).toEqual(['d']);
   });
 });
