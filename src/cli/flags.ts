@@ -51,6 +51,9 @@ export const runFlags = {
   resume: Flags.boolean({ summary: 'Continue the run in its folder from last.ckpt (also after Ctrl-C or kill -9).', default: false }),
   overwrite: Flags.boolean({ summary: 'Start this run anew: an earlier run in its folder is moved aside (<run>.replaced-<time>), not deleted.', default: false, exclusive: ['resume'] }),
   'allow-change': Flags.string({ summary: 'With --resume: settings that may differ from the run\'s, e.g. lr,batch-size (the change is logged and kept in run.json).' }),
+  fold: Flags.string({
+    summary: 'Cross-validation fold I/K, e.g. 2/5: the train and valid images pooled and cut into K seeded parts; part I validates, the rest train; the test images stay out. Train 1/K .. K/K with one --seed, then evaluate or predict with every best.ckpt (--checkpoint repeated) as an ensemble.',
+  }),
   'run-id': Flags.string({ summary: 'Name of the run folder (default <Model>_<loss>_s<size>_w<width>_seed<seed>).' }),
   'dump-batches': Flags.string({ summary: 'Write every training batch, the validation set and the initial weights to this folder (for scripts/torch_train.py --batches).' }),
 };

@@ -11,7 +11,7 @@ export {
   type SourceRes,
 } from './datasets';
 export { detectLayout, listPairs, LAYOUT_HELP, type DetectedLayout, type Layout, type SamplePair } from './layouts';
-export { makeSplit, loadSplit, saveSplit, indicesOf, type Split, type SplitOptions } from './split';
+export { makeSplit, loadSplit, saveSplit, indicesOf, foldSplit, type Fold, type Split, type SplitOptions } from './split';
 export {
   drawParams,
   applyAugment,

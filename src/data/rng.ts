@@ -11,7 +11,7 @@
 import { xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 
 /** Stream tags, so that e.g. the shuffle of epoch 3 and the augmentation of sample 3 never coincide. */
-export const STREAM = { shuffle: 1, augment: 2, synthetic: 3, split: 4 } as const;
+export const STREAM = { shuffle: 1, augment: 2, synthetic: 3, split: 4, fold: 5 } as const;
 
 /** murmur3's 32-bit finaliser: a bijection on uint32 with full avalanche. */
 function fmix32(h: number): number {

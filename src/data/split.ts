@@ -49,6 +49,27 @@ export function makeSplit(ids: readonly string[], opts: SplitOptions): Split {
   };
 }
 
+/** Fold `index` (1-based) of `count` in a cross-validation. */
+export interface Fold {
+  index: number;
+  count: number;
+}
+
+/**
+ * Cross-validation fold of a split: train and valid pooled (sorted, shuffled with
+ * Rng.derive(seed, STREAM.fold)) and cut into `count` parts whose sizes differ by at most one; part
+ * `index` validates, the others train. The test part is left as it is, so the K fold models of one
+ * seed never see it and can be scored on it as an ensemble.
+ */
+export function foldSplit(split: Split, fold: Fold, seed: number): Split {
+  const pool = [...split.train, ...split.valid].sort();
+  Rng.derive(seed, STREAM.fold).shuffleInPlace(pool);
+  const start = (k: number) => Math.round((k * pool.length) / fold.count);
+  const lo = start(fold.index - 1);
+  const hi = start(fold.index);
+  return { train: [...pool.slice(0, lo), ...pool.slice(hi)].sort(), valid: pool.slice(lo, hi).sort(), test: [...split.test] };
+}
+
 /** Reads a split file and checks that it is well-formed and names only ids of the dataset. */
 export function loadSplit(file: string, ids: readonly string[]): Split {
   let text: string;

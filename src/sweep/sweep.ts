@@ -280,6 +280,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         loss: p.c.lossId,
         split: splitFile,
         splitFractions: undefined,
+        fold: undefined, // a sweep trains each configuration once, on its split
         out: o.out,
         resultsFile: paths.results,
         newDataframe: false, // the sweep's own, applied once when it started

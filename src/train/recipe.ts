@@ -13,7 +13,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS } from '../data';
+import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS, type Fold } from '../data';
 import { LOSSES, resolveLoss } from '../losses';
 import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
 
@@ -45,9 +45,11 @@ export interface RunSettings {
   augment: string;
   augmentOff: string[];
   split: SplitSpec;
+  /** Cross-validation: validate on this part of train + valid, train on the rest (absent: the split as it is). */
+  fold?: Fold;
 }
 
-type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split'> & { splitFractions: [number, number, number] };
+type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split' | 'fold'> & { splitFractions: [number, number, number] };
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
   // Measured against the study's recipe on a PH2-sized ISIC 2017 split, scored on 300 held-out images at
@@ -100,7 +102,9 @@ export const AUGMENT_NAMES: readonly string[] = Object.keys(AUGMENT_PRESETS);
 export const AUGMENT_OFF_NAMES: readonly string[] = Object.keys(AUGMENT_TRANSFORMS);
 
 /** Settings as a caller gives them: anything left out comes from the recipe. */
-export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split'>> & {
+export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split' | 'fold'>> & {
+  /** "I/K": fold I of K (see RunSettings.fold). */
+  fold?: string;
   data: string;
   model?: number | string;
   loss?: number | string;
@@ -127,6 +131,7 @@ export const FLAG: Record<keyof RunSettings, string> = {
   augment: '--augmentation',
   augmentOff: '--augment-off',
   split: '--split-file',
+  fold: '--fold',
 };
 
 function fail(key: keyof RunSettings, value: unknown, expected: string): never {
@@ -188,6 +193,7 @@ export function resolveSettings(input: SettingsInput): RunSettings {
     augmentOff: [...(input.augmentOff ?? d.augmentOff)].sort(),
     split: splitSpec(input.split, input.splitFractions ?? d.splitFractions),
   };
+  if (input.fold !== undefined) s.fold = parseFold(input.fold);
   try {
     checkImageSize(s.imageSize);
   } catch (e) {
@@ -214,6 +220,15 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   if (badOff.length) fail('augmentOff', s.augmentOff.join(','), `a list from ${AUGMENT_OFF_NAMES.join(', ')}`);
   if (s.augmentOff.length && s.augment === 'none') fail('augmentOff', s.augmentOff.join(','), 'no list with --augmentation none (nothing to switch off)');
   return s;
+}
+
+/** "2/5" -> fold 2 of 5. */
+export function parseFold(spec: string): Fold {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(spec);
+  const f = m ? { index: Number(m[1]), count: Number(m[2]) } : null;
+  if (!f || f.count < 2 || f.count > 100 || f.index < 1 || f.index > f.count)
+    fail('fold', spec, 'I/K with 2 <= K <= 100 and 1 <= I <= K, e.g. 1/5 (train one model per fold, 1/5 to 5/5, with the same --seed)');
+  return f;
 }
 
 /** Settings that may change when a run is resumed, given --allow-change (epochs may always grow). */
@@ -256,6 +271,7 @@ export function describeSettings(s: RunSettings): string {
   return (
     `recipe ${s.recipe}: ${MODELS[s.model].name} x ${LOSSES[s.loss].name}, ${s.imageSize} px, width ${s.width}, ` +
     `${s.epochs} epochs of batch ${s.batchSize}, lr ${s.lr} (${s.schedule}${s.warmupEpochs ? `, ${s.warmupEpochs} warm-up` : ''}), ` +
-    `augmentation ${s.augment}${s.augmentOff.length ? ` without ${s.augmentOff.join(', ')}` : ''}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}`
+    `augmentation ${s.augment}${s.augmentOff.length ? ` without ${s.augmentOff.join(', ')}` : ''}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}` +
+    (s.fold ? `, fold ${s.fold.index}/${s.fold.count}` : '')
   );
 }

@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { augmentPreset, BatchLoader, Dataset, indicesOf, loadDataset, loadSplit, makeSplit, needsSourceRes, saveSplit, Split } from '../data';
+import { augmentPreset, BatchLoader, Dataset, foldSplit, indicesOf, loadDataset, loadSplit, makeSplit, needsSourceRes, saveSplit, Split, type Fold } from '../data';
 import type { AugmentConfig } from '../data';
 import { countParameters, ensureGraphs, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import { forward } from '../models';
@@ -143,8 +143,8 @@ export class StoppedError extends Error {
 }
 
 /** Run ids name the configuration, so a sweep or --resume finds a run again. */
-export function defaultRunId(c: ResolvedConfig, seed: number): string {
-  return `${c.model.name}_${c.loss.name}_s${c.imageSize}_w${c.width}_seed${seed}`;
+export function defaultRunId(c: ResolvedConfig, seed: number, fold?: Fold): string {
+  return `${c.model.name}_${c.loss.name}_s${c.imageSize}_w${c.width}_seed${seed}` + (fold ? `_fold${fold.index}of${fold.count}` : '');
 }
 
 export function outputRoots(opts: { out?: string; resultsFile?: string }) {
@@ -180,8 +180,9 @@ async function nchwcLowering(device: Device): Promise<number> {
 
 /** The split of a run: the one it was started with, a split file, or the seeded split. */
 export function resolveRunSplit(dataset: Dataset, s: RunSettings, saved: Split | null): Split {
-  const split = saved ?? ('file' in s.split ? loadSplit(s.split.file, dataset.ids) : makeSplit(dataset.ids, { seed: s.seed, fractions: s.split.fractions }));
-  const source = saved ? 'the saved split' : 'file' in s.split ? `--split-file ${s.split.file}` : `--split-fractions ${s.split.fractions.join(',')}`;
+  const base = () => ('file' in s.split ? loadSplit(s.split.file, dataset.ids) : makeSplit(dataset.ids, { seed: s.seed, fractions: s.split.fractions }));
+  const split = saved ?? (s.fold ? foldSplit(base(), s.fold, s.seed) : base());
+  const source = (saved ? 'the saved split' : 'file' in s.split ? `--split-file ${s.split.file}` : `--split-fractions ${s.split.fractions.join(',')}`) + (s.fold ? ` --fold ${s.fold.index}/${s.fold.count}` : '');
   if (split.train.length === 0) throw new Error(`${source} leaves no images to train on (dataset ${s.data}, ${dataset.ids.length} images); give it a "train" list, or use more images`);
   if (split.valid.length === 0) throw new Error(`${source} leaves no images to validate on (dataset ${s.data}, ${dataset.ids.length} images); give it a non-empty "valid" list, or use --split-fractions with a validation share`);
   return split;
@@ -248,7 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
-  const runId = opts.runId ?? defaultRunId(c, s.seed);
+  const runId = opts.runId ?? defaultRunId(c, s.seed, s.fold);
   if (!/^[\w.@+-]+$/.test(runId) || runId.startsWith('.')) throw new Error(`--run-id ${runId}: expected letters, digits and . _ - + @ (a folder name), not starting with a dot`);
   const roots = outputRoots(opts);
   checkResultsFile(roots.results);

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { indicesOf, loadSplit, makeSplit, saveSplit } from '../../src/data/split';
+import { foldSplit, indicesOf, loadSplit, makeSplit, saveSplit } from '../../src/data/split';
 import { removeDir, tmpDir } from './helpers/fixtures';
 
 const ph2Ids = Array.from({ length: 200 }, (_, i) => `IMD${String(i + 2).padStart(3, '0')}`);
@@ -61,5 +61,30 @@ describe('loadSplit / saveSplit', () => {
     writeFileSync(bad, JSON.stringify({ train: ['IMD002'], test: ['IMD002'] }));
     expect(() => loadSplit(bad, ph2Ids)).toThrow('id IMD002 appears in both "train" and "test"');
     expect(() => loadSplit(path.join(dir, 'absent.json'), ph2Ids)).toThrow(`Cannot read split file ${path.join(dir, 'absent.json')}`);
+  });
+});
+
+describe('foldSplit', () => {
+  const base = makeSplit(ph2Ids, { seed: 1 }); // 150 / 25 / 25
+
+  it('validates each of the pooled train + valid ids in exactly one of K folds, in parts of near-equal size', () => {
+    const folds = [1, 2, 3, 4, 5].map((index) => foldSplit(base, { index, count: 5 }, 0));
+    const valids = folds.flatMap((f) => f.valid);
+    expect(valids.sort()).toEqual([...base.train, ...base.valid].sort());
+    expect(folds.map((f) => f.valid.length)).toEqual([35, 35, 35, 35, 35]);
+    for (const f of folds) {
+      expect(f.train.length + f.valid.length).toBe(175);
+      expect(f.train.filter((id) => f.valid.includes(id))).toEqual([]);
+      expect(f.test).toEqual(base.test);
+    }
+    const uneven = [1, 2, 3].map((index) => foldSplit({ train: ph2Ids.slice(0, 8), valid: [], test: [] }, { index, count: 3 }, 0).valid.length);
+    expect(uneven.sort()).toEqual([2, 3, 3]);
+  });
+
+  it('depends on the seed and the pooled ids, not on how they were divided between train and valid', () => {
+    const a = foldSplit(base, { index: 2, count: 5 }, 4);
+    const moved = { train: [...base.train, ...base.valid], valid: [], test: base.test };
+    expect(foldSplit(moved, { index: 2, count: 5 }, 4)).toEqual(a);
+    expect(foldSplit(base, { index: 2, count: 5 }, 5).valid).not.toEqual(a.valid);
   });
 });

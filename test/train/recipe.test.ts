@@ -1,4 +1,4 @@
-import { RECIPES, resolveSettings, settingsDifferences } from '../../src/train/recipe';
+import { describeChange, describeSettings, RECIPES, resolveSettings, settingsDifferences } from '../../src/train/recipe';
 
 describe('run settings come from the recipe, and a flag given explicitly wins', () => {
   it('melseg is the default recipe: every setting not given is its value', () => {
@@ -37,5 +37,21 @@ describe('run settings come from the recipe, and a flag given explicitly wins', 
     const a = resolveSettings({ data: 'synthetic:8', recipe: 'study' });
     const b = resolveSettings({ data: 'synthetic:8', recipe: 'study', lr: 1e-3, batchSize: 8 });
     expect(settingsDifferences(a, b).map((c) => c.key)).toEqual(['batchSize', 'lr']);
+  });
+});
+
+describe('--fold', () => {
+  it('takes I/K and is part of the settings a resume compares', () => {
+    const s = resolveSettings({ data: 'synthetic', fold: '2/5' });
+    expect(s.fold).toEqual({ index: 2, count: 5 });
+    expect(describeSettings(s)).toMatch(/, fold 2\/5$/);
+    expect(resolveSettings({ data: 'synthetic' }).fold).toBeUndefined();
+    expect(settingsDifferences(s, resolveSettings({ data: 'synthetic', fold: '3/5' })).map(describeChange)).toEqual(['--fold {"index":2,"count":5} -> {"index":3,"count":5}']);
+  });
+
+  it.each(['0/5', '6/5', '1/1', '2', 'a/b', '1/101'])('refuses --fold %s, saying what it expects', (spec) => {
+    expect(() => resolveSettings({ data: 'synthetic', fold: spec })).toThrow(
+      `--fold ${spec}: expected I/K with 2 <= K <= 100 and 1 <= I <= K, e.g. 1/5 (train one model per fold, 1/5 to 5/5, with the same --seed)`,
+    );
   });
 });
