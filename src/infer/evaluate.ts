@@ -69,7 +69,7 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
   if (!(SPLITS as readonly string[]).includes(which)) throw new Error(`--split ${which}: expected test, valid, train or all`);
   const batchSize = o.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size ${batchSize}: expected a whole number >= 1`);
-  const net = await openEnsemble(typeof o.checkpoint === 'string' ? [o.checkpoint] : o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
+  const net = await openEnsemble(o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   const auto = r.threshold === 'auto' && !compare;
   if (auto && (which === 'valid' || which === 'all'))
@@ -85,7 +85,6 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
   });
   const indices = splitIndices(rd, which);
   refuseTrainedOn(rd, which, indices, net.members);
-  if (auto) refuseTrainedOn(rd, 'valid', splitIndices(rd, 'valid'), net.members);
   return { log, which, batchSize, net, r, auto, rd, indices };
 }
 

@@ -76,7 +76,8 @@ export async function openNetwork(file: string, o: OpenOptions = {}): Promise<Lo
  * or of cross-validation folds); one checkpoint is just that network. Members may differ in model,
  * loss and width, not in image size: their maps are averaged pixel by pixel before upsampling.
  */
-export async function openEnsemble(files: readonly string[], o: OpenOptions = {}): Promise<LoadedNetwork> {
+export async function openEnsemble(checkpoints: string | readonly string[], o: OpenOptions = {}): Promise<LoadedNetwork> {
+  const files = [checkpoints].flat();
   if (!files.length) throw new Error('no --checkpoint given; pass one or more, e.g. --checkpoint artifacts/<run>/best.ckpt');
   const dup = files.find((f, i) => files.findIndex((g) => path.resolve(g) === path.resolve(f)) !== i);
   if (dup) throw new Error(`--checkpoint ${dup} is given twice; an ensemble averages different checkpoints: drop the repeat`);

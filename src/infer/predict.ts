@@ -12,7 +12,7 @@ import type { Device } from '../onnx/session';
 import { openEnsemble, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';
-import { loadRunData, refuseTrainedOn, splitIndices } from './rundata';
+import { loadRunData } from './rundata';
 import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 import { predictWithTta } from './tta';
@@ -106,14 +106,13 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   const files = expandInputs(o.inputs);
   const stems = outputStems(files);
   if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a file; expected a folder for the masks and overlays: name another --out`);
-  const given = typeof o.checkpoint === 'string' ? [o.checkpoint] : o.checkpoint?.length ? o.checkpoint : [undefined];
-  const net = await openEnsemble(given.map((c) => resolveCheckpoint(c)), { device: o.device, graphsDir: o.graphsDir, log: o.log });
+  const given = [o.checkpoint ?? []].flat();
+  const net = await openEnsemble(given.length ? given : resolveCheckpoint(), { device: o.device, graphsDir: o.graphsDir, log: o.log });
   const checkpoint = net.file;
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   let auto: ThresholdChoice | undefined;
   if (r.threshold === 'auto') {
     const rd = await loadRunData({ checkpoint, meta: net.checkpoint.meta, data: o.data, splitFile: o.splitFile, cacheDir: o.cacheDir, needSplit: true, why: '--threshold auto' });
-    refuseTrainedOn(rd, 'valid', splitIndices(rd, 'valid'), net.members);
     auto = await autoThreshold(net, rd, r, 8);
   }
   const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: auto ? auto.threshold : (r.threshold as number) };

@@ -7,7 +7,7 @@ import { imageMetrics } from '../train/metrics';
 import { forEachFullResolution } from './fullres';
 import type { LoadedNetwork } from './model';
 import { toMask } from './postprocess';
-import { splitIndices, type RunData } from './rundata';
+import { refuseTrainedOn, splitIndices, type RunData } from './rundata';
 import { maskConfusion } from './scores';
 import type { InferenceSettings } from './settings';
 
@@ -47,15 +47,20 @@ export class ThresholdSearch {
   }
 }
 
-/** The grid threshold that maximises mean IoU over the run's validation split, at full resolution. */
+/**
+ * The grid threshold that maximises mean IoU over the run's validation split, at full resolution;
+ * refused when a checkpoint trained on those images (the choice would be tuned on training data).
+ */
 export async function autoThreshold(
   net: LoadedNetwork,
   rd: RunData,
   s: Pick<InferenceSettings, 'tta' | 'largestComponent' | 'fillHoles'>,
   batchSize: number,
 ): Promise<ThresholdChoice> {
+  const valid = splitIndices(rd, 'valid');
+  refuseTrainedOn(rd, 'valid', valid, net.members);
   const search = new ThresholdSearch(s);
-  await forEachFullResolution(net.run, rd.dataset, splitIndices(rd, 'valid'), { tta: s.tta, batchSize, truth: rd.truth }, (x) =>
+  await forEachFullResolution(net.run, rd.dataset, valid, { tta: s.tta, batchSize, truth: rd.truth }, (x) =>
     search.add(x.prob, x.truth.data, x.width, x.height),
   );
   return search.choose();

@@ -161,6 +161,9 @@ describe('evaluate refuses to score images a checkpoint trained on', () => {
     await expect(run(leaky)).rejects.toThrow(msg);
     await expect(run([saveConstant(path.join(root, 'clean.ckpt'), 0.9, { dataset: data }), leaky])).rejects.toThrow(msg);
     await expect(run(leaky, { split: 'valid' })).rejects.toThrow(`1 of the 2 valid images (a) are training images of ${leaky}`);
+    // --threshold auto tunes on the valid images: refused when the run trained on them, even for clean test images
+    fs.writeFileSync(path.join(root, 'clean-test.json'), JSON.stringify({ train: [], valid: ['a', 'b'], test: ['d'] }));
+    await expect(run(leaky, { splitFile: path.join(root, 'clean-test.json'), inference: { threshold: 'auto' } })).rejects.toThrow(`1 of the 2 valid images (a) are training images of ${leaky}`);
     // its own split file: nothing it trained on is scored
     expect((await run(leaky, { splitFile: path.join(dir, 'split.json') })).images.map((i) => i.id)).toEqual(['d']);
   });
