@@ -136,7 +136,6 @@ export const SHAPE: FdCase[] = [
     name: 'Gather of float rows, an index repeated',
     build: (g, [x]) => g.op1('Gather', [x, g.i64([2, 0, 2])], { axis: 0 }),
     inputs: [input('x', [4, 3], 36)],
-    knownWrong: 'src/ops/Shape.ts gives Gather no gradient ("used on shape vectors only"), but the walker reaches it whenever the data is float32, and drops the gradient silently',
   },
   {
     name: 'DepthToSpace (blocksize 2) by SpaceToDepth',
