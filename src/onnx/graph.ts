@@ -35,6 +35,11 @@ export interface Node {
   name: string;
 }
 
+/** The op type a node is written as: its rule's onnxType where the registry key differs (contrib ops named like standard ones). */
+export function onnxOpType(n: Node): string {
+  return getOp(n.op).onnxType ?? n.op;
+}
+
 export function isTensorData(a: unknown): a is TensorData {
   return typeof a === 'object' && a !== null && 'data' in a && 'shape' in a && 'dtype' in a;
 }

@@ -1,9 +1,8 @@
 /** Serialise the graph IR to an ONNX ModelProto (onnx-proto / protobufjs), opset 17. */
 import { onnx } from 'onnx-proto';
 import type { Graph, Shape, TensorData, Value } from './graph';
-import { isTensorData } from './graph';
+import { isTensorData, onnxOpType } from './graph';
 import { DTYPE_CODE } from './dtype';
-import { getOp } from '../ops/registry';
 
 export const OPSET = 17;
 const IR_VERSION = 8;
@@ -56,7 +55,7 @@ function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
   const graph: onnx.IGraphProto = {
     name: g.name,
     node: g.nodes.map((n) => ({
-      opType: getOp(n.op).onnxType ?? n.op,
+      opType: onnxOpType(n),
       domain: n.domain,
       input: n.inputs,
       output: n.outputs,

@@ -75,109 +75,105 @@ function formatRate(perSecond: number): string {
   return perSecond >= 100 ? perSecond.toFixed(0) : perSecond >= 10 ? perSecond.toFixed(1) : perSecond.toFixed(2);
 }
 
+/** What a mode draws: after each tick, and once on stop(). */
+interface View {
+  update(): void;
+  finish(): void;
+}
+
+interface Tally {
+  count: number;
+  readonly extra: ExtraFields;
+}
+
 export function createProgress(opts: ProgressOptions): Progress {
   const { total, label } = opts;
   if (!Number.isFinite(total) || total < 0) throw new Error(`createProgress(${JSON.stringify(label)}): expected total to be a finite number >= 0, found ${total}`);
-  const unit = opts.unit ?? 'it';
   const stream = opts.stream ?? process.stderr;
-  const now = opts.now ?? Date.now;
-  const intervalMs = opts.intervalMs ?? 5000;
+  const tally: Tally = { count: 0, extra: {} };
   const tty = opts.tty ?? stream.isTTY === true;
-  const start = now();
-  let count = 0;
+  const view: View = opts.silent ? { update() {}, finish() {} } : (tty ? barView : lineView)(opts, stream, tally);
   let stopped = false;
-  const extra: ExtraFields = {};
-
-  const stats = () => {
-    const elapsed = (now() - start) / 1000;
-    const rate = elapsed > 0 ? count / elapsed : NaN;
-    const eta = count >= total ? 0 : rate > 0 ? (total - count) / rate : NaN;
-    const pct = total > 0 ? Math.floor((100 * count) / total) : 100;
-    const extraText = Object.entries(extra)
-      .map(([k, v]) => `${k}=${formatExtraValue(v)}`)
-      .join(' ');
-    return { elapsed, rate, eta, pct, extraText };
-  };
-
-  if (opts.silent) {
-    return {
-      tick(n = 1, e?: ExtraFields) {
-        if (stopped) return;
-        count += n;
-        if (e) Object.assign(extra, e);
-      },
-      stop() {
-        stopped = true;
-      },
-      get count() {
-        return count;
-      },
-    };
-  }
-
-  if (tty) {
-    // cli-progress redraws at most `fps` times per second; we feed it our own rate/ETA text.
-    const bar = new SingleBar({
-      stream,
-      format: `{label} [{bar}] {value}/{total} {unit} {percentage}% | {rateText} {unit}/s | ETA {etaText}{extraText}`,
-      barCompleteChar: '=',
-      barIncompleteChar: '-',
-      barsize: 24,
-      hideCursor: false,
-      fps: 5,
-    });
-    const payload = () => {
-      const s = stats();
-      return { label, unit, rateText: formatRate(s.rate), etaText: formatDuration(s.eta), extraText: s.extraText ? ` | ${s.extraText}` : '' };
-    };
-    bar.start(total, 0, payload());
-    return {
-      tick(n = 1, e?: ExtraFields) {
-        if (stopped) return;
-        count += n;
-        if (e) Object.assign(extra, e);
-        bar.update(count, payload());
-      },
-      stop() {
-        if (stopped) return;
-        stopped = true;
-        bar.update(count, payload());
-        bar.stop();
-      },
-      get count() {
-        return count;
-      },
-    };
-  }
-
-  // Plain-line mode.
-  let lastLine = start;
-  const line = (final: boolean) => {
-    const s = stats();
-    const timing = final ? `took ${formatDuration(s.elapsed)}` : `ETA ${formatDuration(s.eta)}`;
-    const parts = [`${label} ${count}/${total} ${unit} (${s.pct}%)`, `${formatRate(s.rate)} ${unit}/s`, timing];
-    if (s.extraText) parts.push(s.extraText);
-    stream.write(parts.join(' | ') + '\n');
-  };
   return {
     tick(n = 1, e?: ExtraFields) {
       if (stopped) return;
-      count += n;
-      if (e) Object.assign(extra, e);
-      const t = now();
-      // Once complete, leave the line to stop() (which reports the total time instead of an ETA).
-      if (t - lastLine >= intervalMs && count < total) {
-        lastLine = t;
-        line(false);
-      }
+      tally.count += n;
+      if (e) Object.assign(tally.extra, e);
+      view.update();
     },
     stop() {
       if (stopped) return;
       stopped = true;
-      line(true);
+      view.finish();
     },
     get count() {
-      return count;
+      return tally.count;
     },
+  };
+}
+
+/** Elapsed seconds, rate, ETA, percentage and the extra fields' text, at the clock's now. */
+function statsOf(opts: ProgressOptions, start: number, { count, extra }: Tally) {
+  const elapsed = ((opts.now ?? Date.now)() - start) / 1000;
+  const rate = elapsed > 0 ? count / elapsed : NaN;
+  const eta = count >= opts.total ? 0 : rate > 0 ? (opts.total - count) / rate : NaN;
+  const pct = opts.total > 0 ? Math.floor((100 * count) / opts.total) : 100;
+  const extraText = Object.entries(extra)
+    .map(([k, v]) => `${k}=${formatExtraValue(v)}`)
+    .join(' ');
+  return { elapsed, rate, eta, pct, extraText };
+}
+
+/** A cli-progress bar redrawn in place (at most `fps` times a second), fed our own rate and ETA text. */
+function barView(opts: ProgressOptions, stream: NodeJS.WritableStream, tally: Tally): View {
+  const unit = opts.unit ?? 'it';
+  const start = (opts.now ?? Date.now)();
+  const bar = new SingleBar({
+    stream,
+    format: `{label} [{bar}] {value}/{total} {unit} {percentage}% | {rateText} {unit}/s | ETA {etaText}{extraText}`,
+    barCompleteChar: '=',
+    barIncompleteChar: '-',
+    barsize: 24,
+    hideCursor: false,
+    fps: 5,
+  });
+  const payload = () => {
+    const s = statsOf(opts, start, tally);
+    return { label: opts.label, unit, rateText: formatRate(s.rate), etaText: formatDuration(s.eta), extraText: s.extraText ? ` | ${s.extraText}` : '' };
+  };
+  bar.start(opts.total, 0, payload());
+  return {
+    update: () => bar.update(tally.count, payload()),
+    finish: () => {
+      bar.update(tally.count, payload());
+      bar.stop();
+    },
+  };
+}
+
+/** Plain lines: one at most every `intervalMs` while work remains, and a final one with the total time. */
+function lineView(opts: ProgressOptions, stream: NodeJS.WritableStream, tally: Tally): View {
+  const unit = opts.unit ?? 'it';
+  const now = opts.now ?? Date.now;
+  const intervalMs = opts.intervalMs ?? 5000;
+  const start = now();
+  let lastLine = start;
+  const line = (final: boolean) => {
+    const s = statsOf(opts, start, tally);
+    const timing = final ? `took ${formatDuration(s.elapsed)}` : `ETA ${formatDuration(s.eta)}`;
+    const parts = [`${opts.label} ${tally.count}/${opts.total} ${unit} (${s.pct}%)`, `${formatRate(s.rate)} ${unit}/s`, timing];
+    if (s.extraText) parts.push(s.extraText);
+    stream.write(parts.join(' | ') + '\n');
+  };
+  return {
+    update: () => {
+      const t = now();
+      // Once complete, leave the line to finish() (which reports the total time instead of an ETA).
+      if (t - lastLine >= intervalMs && tally.count < opts.total) {
+        lastLine = t;
+        line(false);
+      }
+    },
+    finish: () => line(true),
   };
 }

@@ -10,6 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import { Graph, numel, Shape, Value } from '../../src/onnx/graph';
 import { gradients } from '../../src/autodiff';
+import { getOp } from '../../src/ops/registry';
 import { sessionFor } from '../../src/onnx/session';
 import { serialize } from '../../src/onnx/proto';
 import { randn, seeded } from './random';
@@ -27,13 +28,21 @@ export interface GradCheckResult {
   details: { input: string; analytic: number; numeric: number; relErr: number }[];
 }
 
-export async function gradCheck(
-  build: (g: Graph, inputs: Value[]) => Value,
-  inputs: CheckInput[],
-  opts: { seed?: number; eps?: number; directions?: number; /** inputs whose first dim is declared as symbolic 'N' */ symbolicBatch?: string[] } = {},
-): Promise<GradCheckResult> {
-  const rand = seeded(opts.seed ?? 7);
-  const eps = opts.eps ?? 1e-2;
+export type Build = (g: Graph, inputs: Value[]) => Value;
+
+export interface GradCheckOptions {
+  seed?: number;
+  eps?: number;
+  directions?: number;
+  /** inputs whose first dim is declared as symbolic 'N' */
+  symbolicBatch?: string[];
+}
+
+/**
+ * The graph gradCheck runs: y = build(inputs), L = sum(y * R) with R drawn from `rand`, and the
+ * gradients of L.
+ */
+function checkGraph(build: Build, inputs: CheckInput[], opts: GradCheckOptions, rand: () => number) {
   const g = new Graph('gradcheck');
   const vals = inputs.map((i) => g.input(i.name, opts.symbolicBatch?.includes(i.name) ? (['N', ...i.shape.slice(1)] as Shape) : i.shape));
   const y = build(g, vals);
@@ -43,6 +52,44 @@ export async function gradCheck(
   const loss = g.op1('ReduceSum', [weighted], { keepdims: 0 });
   const diffInputs = vals.filter((_, k) => inputs[k].diff !== false);
   const grads = gradients(g, loss, diffInputs);
+  return { g, y, R, diffInputs, grads };
+}
+
+/**
+ * The op types whose gradient rules the walker calls for a gradCheck of `build`, among `types` (each
+ * rule is wrapped while the gradient graph is built, then restored), counting only nodes `build`
+ * recorded: the ops a finite-difference check of this build exercises.
+ */
+export function differentiatedOps(build: Build, inputs: CheckInput[], types: string[], opts: GradCheckOptions = {}): Set<string> {
+  const called = new Set<string>();
+  let built = new Set<string>();
+  const restore = types.map((type) => {
+    const def = getOp(type);
+    const { grad, gradOutputs } = def;
+    const note = (ctx: { outputs: Value[] }) => {
+      if (built.has(ctx.outputs[0].name)) called.add(type);
+    };
+    if (grad) def.grad = (ctx) => (note(ctx), grad.call(def, ctx));
+    if (gradOutputs) def.gradOutputs = (ctx) => (note(ctx), gradOutputs.call(def, ctx));
+    return () => Object.assign(def, { grad, gradOutputs });
+  });
+  try {
+    // `build` runs before the gradients: its node outputs are known by the time a rule is called
+    checkGraph((g, vals) => {
+      const y = build(g, vals);
+      built = new Set(g.nodes.flatMap((n) => n.outputs));
+      return y;
+    }, inputs, opts, seeded(opts.seed ?? 7));
+  } finally {
+    restore.forEach((r) => r());
+  }
+  return called;
+}
+
+export async function gradCheck(build: Build, inputs: CheckInput[], opts: GradCheckOptions = {}): Promise<GradCheckResult> {
+  const rand = seeded(opts.seed ?? 7);
+  const eps = opts.eps ?? 1e-2;
+  const { g, y, R, diffInputs, grads } = checkGraph(build, inputs, opts, rand);
   g.output(y, 'y');
   for (const v of diffInputs) g.output(grads.get(v.name)!, `${v.name}_grad`);
   const session = await sessionFor(g);

@@ -5,9 +5,8 @@ import { sessionFor } from '../../src/onnx/session';
 import { convAttrs } from '../../src/ops/conv-attrs';
 import { im2colWeightGrad } from '../../src/ops/Conv';
 import { pointwiseWeightGrad, shiftedWeightGrad } from '../../src/ops/conv-weight-grad';
-import { gradCheck, input } from '../helpers/gradcheck';
-
-const TOL = 2e-3;
+import { input } from '../helpers/gradcheck';
+import { CONV, testCases } from './fd-cases';
 
 /** The op types of the weight gradient Conv's rule emits for these shapes. */
 function dwOps(x: number[], w: number[], attrs: Record<string, number[]>): Set<string> {
@@ -20,70 +19,22 @@ function dwOps(x: number[], w: number[], attrs: Record<string, number[]>): Set<s
 }
 
 describe('convolution gradients match finite differences', () => {
-  test('3x3 conv, padding 1, with bias (dX by flipped-weight Conv; dW by shifted copies, one channel-major product)', async () => {
+  testCases(CONV);
+});
+
+describe('the Conv rule picks the weight-gradient formulation the cases above are named for', () => {
+  test('3x3, padding 1: shifted copies in one channel-major product (Gemm, no Slice)', () => {
     const ops = dwOps([2, 3, 6, 6], [4, 3, 3, 3], { pads: [1, 1, 1, 1] });
     expect([ops.has('Gemm'), ops.has('Slice')]).toEqual([true, false]);
-    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1] }), [
-      input('x', [2, 3, 6, 6], 1), input('w', [4, 3, 3, 3], 2, 0.3), input('b', [4], 3),
-    ]);
-    expect(r.worst).toBeLessThan(TOL);
   });
-
-  test('3x3 conv, padding 1, on a large image (dW by shifted copies, per-image products)', async () => {
+  test('3x3, padding 1, large image: shifted copies in per-image products (MatMul, no Slice)', () => {
     const ops = dwOps([1, 2, 48, 48], [2, 2, 3, 3], { pads: [1, 1, 1, 1] });
     expect([ops.has('MatMul'), ops.has('Slice')]).toEqual([true, false]);
-    const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], { pads: [1, 1, 1, 1] }), [input('x', [1, 2, 48, 48], 34), input('w', [2, 2, 3, 3], 35, 0.3)]);
-    expect(r.worst).toBeLessThan(TOL);
   });
-
-  test('3x3 conv, stride 2, padding 1 (dX by ConvTranspose, dW by im2col)', async () => {
+  test('stride 2 and dilation by half the input: im2col (Slice)', () => {
     expect(dwOps([2, 3, 8, 8], [3, 3, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }).has('Slice')).toBe(true);
-    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1], strides: [2, 2] }), [
-      input('x', [2, 3, 8, 8], 4), input('w', [3, 3, 3, 3], 5, 0.3), input('b', [3], 6),
-    ]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test('2x2 conv dilated by half the input size, no padding (shifted copies would mostly be zeros: im2col)', async () => {
     expect(dwOps([2, 3, 8, 8], [3, 3, 2, 2], { dilations: [4, 4] }).has('Slice')).toBe(true);
-    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b], { dilations: [4, 4] }), [
-      input('x', [2, 3, 8, 8], 7), input('w', [3, 3, 2, 2], 8, 0.3), input('b', [3], 9),
-    ]);
-    expect(r.worst).toBeLessThan(TOL);
   });
-
-  test('2x3 kernel, dilation 2x1, asymmetric padding', async () => {
-    const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], { pads: [0, 2, 1, 0], dilations: [2, 1] }), [input('x', [2, 3, 7, 6], 44), input('w', [2, 3, 2, 3], 45, 0.3)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each([['small image: one channel-major product', [2, 5, 4, 4]], ['large image: per-image products', [1, 3, 48, 48]]])('1x1 conv, %s', async (_n, xs) => {
-    const C = xs[1];
-    const r = await gradCheck((g, [x, w, b]) => g.op1('Conv', [x, w, b]), [input('x', xs, 10), input('w', [2, C, 1, 1], 11, 0.3), input('b', [2], 12)]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test('2x2 stride-2 transposed conv (UNet_stride upsampling)', async () => {
-    const r = await gradCheck((g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { strides: [2, 2] }), [
-      input('x', [2, 4, 3, 3], 13), input('w', [4, 2, 2, 2], 14, 0.3), input('b', [2], 15),
-    ]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test('2x2 transposed conv dilated by the input size (UNet_dilate upsampling)', async () => {
-    const r = await gradCheck((g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { dilations: [4, 4] }), [
-      input('x', [2, 4, 4, 4], 16), input('w', [4, 2, 2, 2], 17, 0.3), input('b', [2], 18),
-    ]);
-    expect(r.worst).toBeLessThan(TOL);
-  });
-
-  test.each([['3x3', [2, 2, 3, 3], { pads: [1, 1, 1, 1] }], ['dilated 2x2', [2, 2, 2, 2], { dilations: [2, 2] }]])(
-    'a symbolic batch dimension gives the same gradients (%s)',
-    async (_n, ws, attrs) => {
-      const r = await gradCheck((g, [x, w]) => g.op1('Conv', [x, w], attrs), [input('x', [3, 2, 5, 5], 19), input('w', ws, 20, 0.3)], { symbolicBatch: ['x'] });
-      expect(r.worst).toBeLessThan(TOL);
-    },
-  );
 });
 
 /**

@@ -67,6 +67,21 @@ describe('createProgress modes', () => {
     expect(text).toContain('loss=0.25');
   });
 
+  it.each([['lines', false], ['bar', true]])('%s: after stop(), ticks neither count nor draw, and stop() draws once', (_m, tty) => {
+    const out = sink(tty);
+    let t = 0;
+    const p = createProgress({ total: 4, label: 'x', stream: out, now: () => t, intervalMs: 1 });
+    t = 1000;
+    p.tick(2);
+    p.stop();
+    const drawn = out.text();
+    t = 2000;
+    p.tick(1, { loss: 1 });
+    p.stop();
+    expect([p.count, out.text()]).toEqual([2, drawn]);
+    expect(drawn).toContain('2/4');
+  });
+
   it('rejects a negative total', () => {
     expect(() => createProgress({ total: -1, label: 'x' })).toThrow(/total to be a finite number >= 0/);
   });
