@@ -80,6 +80,31 @@ export interface Evaluation {
   reference?: { split: 'valid' | 'test'; iou: number } | { split: 'train' | 'all' };
 }
 
+/** The summary beside the per-image CSV (what `melseg chart` shows of an evaluation). */
+export function summaryFile(csv: string): string {
+  return csv.replace(/(\.csv)?$/i, '.summary.json');
+}
+
+/** What the summary file holds: the figures, the settings that made them, the gallery's file name. */
+export interface SummaryRecord {
+  split: SplitName;
+  checkpoints: string[];
+  data: string;
+  settings: InferenceSettings;
+  meanIou: number;
+  summary: EvaluationSummary;
+  labels?: string;
+  /** The gallery's file name, in the summary's folder. */
+  gallery?: string;
+}
+
+function summaryRecord(e: Evaluation): SummaryRecord {
+  const r: SummaryRecord = { split: e.split, checkpoints: e.checkpoints, data: e.data.spec, settings: e.settings, meanIou: e.mean.iou, summary: e.summary };
+  if (e.labels) r.labels = e.labels;
+  if (e.gallery) r.gallery = path.basename(e.gallery.file);
+  return r;
+}
+
 /** The network, its data and the settings asked for; `compare` scores every combination instead. */
 async function prepare(o: EvaluateOptions, compare: boolean) {
   const log = o.log ?? (() => undefined);
@@ -152,6 +177,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
   const galleryFile = csv.replace(/(\.csv)?$/i, '_worst.png');
   const drawn = await gallery.write(galleryFile);
   const { mean, std } = meanStd(images);
+  const summary = summariseEvaluation(images, { labels, mix });
   const out: Evaluation = {
     config: net.config,
     checkpoints: net.members,
@@ -163,10 +189,11 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     mean,
     std,
     csv,
-    summary: summariseEvaluation(images, { labels, mix }),
+    summary,
   };
   if (labelsFile) out.labels = labelsFile;
   if (drawn) out.gallery = { file: galleryFile, ids: gallery.ids() };
+  await writeFileAtomic(summaryFile(csv), JSON.stringify(summaryRecord(out), null, 1) + '\n');
   if (choice) out.auto = choice;
   if (rd.dataset.layout === 'ph2') out.reference = which === 'valid' || which === 'test' ? { split: which, iou: STUDY_IOU[which] } : { split: which };
   return out;
