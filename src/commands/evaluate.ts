@@ -5,6 +5,8 @@ import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SPLITS, type SplitName } from '../infer/rundata';
 import { describeSettings } from '../infer/settings';
 import { parseDevice } from '../onnx/session';
+import { NAMED_MIXES } from '../data/labels';
+import { FAIL_IOU, JACCARD_THRESHOLD, type IouSummary } from '../infer/summary';
 
 export default class Evaluate extends Command {
   static override summary = 'Score a checkpoint at the original image resolution: IoU, Dice, accuracy, sensitivity, specificity (mean and std), per-image CSV.';
@@ -35,6 +37,14 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
     csv: Flags.string({ summary: 'Per-image CSV (default: eval_<split>.csv beside the checkpoint).' }),
     'save-masks': Flags.string({ summary: 'Write the final masks (PNG, original size, 0/255) to this folder.' }),
+    labels: Flags.string({
+      summary: 'Labels CSV (ISIC 2017 Part 3 image_id,melanoma,seborrheic_keratosis, or id,label) for figures per label (default: labels.csv in --data or the folder above it).',
+    }),
+    'no-labels': Flags.boolean({ summary: 'Ignore labels.csv even where one is found.' }),
+    'weights-from': Flags.string({
+      summary: `Also give every figure reweighted to a label mix: ${Object.keys(NAMED_MIXES).join(', ')}, label=count pairs (nevus=78,melanoma=30,seborrheic_keratosis=42), or a labels CSV.`,
+    }),
+    gallery: Flags.integer({ summary: 'Images in the failure gallery (the worst by IoU, <csv>_worst.png); 0 = none.', default: 8, min: 0 }),
     ...inferenceFlags,
     'compare-settings': Flags.boolean({
       summary: 'Instead of one score: mean IoU of every combination of --tta, --largest-component and --fill-holes, at --threshold (0.5) and at the threshold auto picks on the valid split.',
@@ -52,6 +62,9 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
       device: parseDevice(flags.device),
       csv: flags.csv,
       saveMasks: flags['save-masks'],
+      labels: flags['no-labels'] ? (false as const) : flags.labels,
+      weightsFrom: flags['weights-from'],
+      gallery: flags.gallery,
       inference: inferenceRequest(flags),
       log: (s: string) => this.log(s),
     };
@@ -87,9 +100,36 @@ function report(r: Evaluation, masks?: string): string[] {
     `               mean     std`,
     ...rows.map(([label, k]) => `  ${label.padEnd(12)} ${r.mean[k].toFixed(4)}   ${r.std[k].toFixed(4)}`),
   ];
+  out.push(...summaryLines(r));
   const ref = r.reference;
   if (ref && 'iou' in ref) out.push(`(reference: the study's ${ref.split} IoU on PH2 is ${ref.iou.toFixed(3)}: UNet_dilate + Tversky, 20 epochs)`);
   else if (ref) out.push(`(reference: the study reports PH2 IoU only for valid, 0.825, and test, 0.861; this is the ${ref.split} split)`);
   out.push(`per-image results: ${r.csv}${masks ? `; masks in ${masks}` : ''}`);
+  if (r.gallery) out.push(`the ${r.gallery.ids.length} worst images (image | probability | truth | final mask): ${r.gallery.file}`);
+  return out;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function summaryRow(label: string, s: IouSummary, counts = true): string {
+  const n = counts ? `${String(s.countBelow03).padStart(4)} (${pct(s.below03).padStart(5)})  ${String(s.countBelow065).padStart(4)} (${pct(s.below065).padStart(5)})` : `     ${pct(s.below03).padStart(5)}         ${pct(s.below065).padStart(5)} `;
+  return `  ${label.padEnd(22)} ${String(s.n).padStart(5)}  ${s.mean.toFixed(4)}  ${s.median.toFixed(4)}  ${s.thresholdedJaccard.toFixed(4)}   ${n}`;
+}
+
+/** What a user sees beyond the mean: median, thresholded Jaccard, failures; per label and reweighted. */
+function summaryLines(r: Evaluation): string[] {
+  const s = r.summary;
+  const out = [
+    `IoU per image (thresholded Jaccard: an IoU below ${JACCARD_THRESHOLD} counts as 0)${r.labels ? `; labels from ${r.labels}` : ''}`,
+    `  ${'images'.padEnd(22)}     n  mean    median  thr.Jacc. IoU<${FAIL_IOU}       IoU<${JACCARD_THRESHOLD}`,
+    summaryRow('all', s.all),
+    ...Object.entries(s.groups ?? {}).map(([g, x]) => summaryRow(g, x)),
+  ];
+  const w = s.reweighted;
+  if (w) {
+    const shares = Object.entries(w.shares).map(([g, x]) => `${g} ${pct(x)}`).join(', ');
+    out.push(summaryRow('reweighted', w.summary, false));
+    out.push(`  (reweighted: each label weighted to its share of ${w.mix}, ${shares}${w.missing.length ? `; no scored image of ${w.missing.join(', ')}` : ''}${w.ignored ? `; ${w.ignored} images of other labels weigh 0` : ''})`);
+  }
   return out;
 }

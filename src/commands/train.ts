@@ -1,7 +1,8 @@
-import { Command } from '@oclif/core';
+import { Command, Flags } from '@oclif/core';
 import { LAYOUT_HELP } from '../data';
 import { modelFlags, runFlags, runSettings, studyArgv, trainFlags, trainRuntime } from '../cli/flags';
 import { withStopSignals } from '../cli/run-command';
+import { chooseInferenceSettings } from '../infer/choose';
 import { train } from '../train/trainer';
 
 export default class Train extends Command {
@@ -18,7 +19,16 @@ moved aside). Settings not given come from the recipe (--recipe melseg or study)
     '<%= config.bin %> <%= command.id %> --data ~/isic2017 --image-size 128 --width 0.25 --resume --epochs 40 --lr 1e-4 --allow-change lr',
     'for i in 1 2 3 4 5; do <%= config.bin %> <%= command.id %> --data ~/isic2017 --split-file split.json --fold $i/5; done',
   ];
-  static override flags = { ...modelFlags, ...trainFlags, ...runFlags };
+  static override flags = {
+    ...modelFlags,
+    ...trainFlags,
+    ...runFlags,
+    'choose-settings': Flags.boolean({
+      summary: 'After training, measure the inference presets (raw, best) on the valid split and store the better one in best.ckpt, where predict, evaluate and export read it (--no-choose-settings: leave best.ckpt raw).',
+      default: true,
+      allowNo: true,
+    }),
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Train, studyArgv(this.argv));
@@ -31,6 +41,11 @@ moved aside). Settings not given come from the recipe (--recipe melseg or study)
     });
     this.log(`results: ${r.resultsFile} (run ${r.runId})`);
     if (r.bestCheckpoint) this.log(`best: ${r.bestCheckpoint} (epoch ${r.best!.epoch}, valid IoU ${r.best!.iou.toFixed(4)})`);
+    if (r.bestCheckpoint && flags['choose-settings']) {
+      const c = await chooseInferenceSettings(r.bestCheckpoint, { log: (s) => this.log(s) });
+      const scores = Object.entries(c.iou).map(([p, x]) => `${p} ${x.toFixed(4)}`).join(', ');
+      this.log(`inference settings: preset ${c.preset}, stored in best.ckpt (mean IoU on the ${c.images} valid images at full resolution: ${scores})`);
+    }
     this.log(`last: ${r.lastCheckpoint}`);
     if (r.grid) this.log(`predictions: ${r.grid}`);
   }

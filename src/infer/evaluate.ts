@@ -8,15 +8,18 @@ import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../onnx/session';
 import type { ImageMetrics } from '../train/metrics';
+import { findLabels, parseMix, readLabels } from '../data/labels';
 import { writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
+import { FailureGallery } from './gallery';
 import { openEnsemble } from './model';
 import { writeMaskPng } from './pictures';
 import { toMask } from './postprocess';
 import { loadRunData, refuseTrainedOn, splitIndices, SPLITS, type SplitName } from './rundata';
 import { meanStd, scoreMask } from './scores';
+import { summariseEvaluation, type EvaluationSummary } from './summary';
 import { PRESETS, resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 
@@ -37,6 +40,15 @@ export interface EvaluateOptions {
   /** Per-image CSV (default <checkpoint dir>/eval_<split>.csv). */
   csv?: string;
   saveMasks?: string;
+  /**
+   * Per-image labels (CSV: ISIC 2017 Part 3, or id,label) for per-label figures; default labels.csv
+   * in the data folder or above it, false = none.
+   */
+  labels?: string | false;
+  /** Reweight the figures to this label mix (see parseMix in src/data/labels.ts). */
+  weightsFrom?: string;
+  /** Images in the failure gallery (the worst by IoU); default 8, 0 = none. */
+  gallery?: number;
   inference?: InferenceRequest;
   cacheDir?: string | null;
   graphsDir?: string;
@@ -58,8 +70,39 @@ export interface Evaluation {
   mean: ImageMetrics;
   std: ImageMetrics;
   csv: string;
+  /** Median, thresholded Jaccard, failures; per label and reweighted when labels are known. */
+  summary: EvaluationSummary;
+  /** The labels file read, if any. */
+  labels?: string;
+  /** The failure gallery PNG and its images, worst first. */
+  gallery?: { file: string; ids: string[] };
   /** The study's figure for this split on PH2 (only when the data is PH2). */
   reference?: { split: 'valid' | 'test'; iou: number } | { split: 'train' | 'all' };
+}
+
+/** The summary beside the per-image CSV (what `melseg chart` shows of an evaluation). */
+export function summaryFile(csv: string): string {
+  return csv.replace(/(\.csv)?$/i, '.summary.json');
+}
+
+/** What the summary file holds: the figures, the settings that made them, the gallery's file name. */
+export interface SummaryRecord {
+  split: SplitName;
+  checkpoints: string[];
+  data: string;
+  settings: InferenceSettings;
+  meanIou: number;
+  summary: EvaluationSummary;
+  labels?: string;
+  /** The gallery's file name, in the summary's folder. */
+  gallery?: string;
+}
+
+function summaryRecord(e: Evaluation): SummaryRecord {
+  const r: SummaryRecord = { split: e.split, checkpoints: e.checkpoints, data: e.data.spec, settings: e.settings, meanIou: e.mean.iou, summary: e.summary };
+  if (e.labels) r.labels = e.labels;
+  if (e.gallery) r.gallery = path.basename(e.gallery.file);
+  return r;
 }
 
 /** The network, its data and the settings asked for; `compare` scores every combination instead. */
@@ -108,17 +151,33 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
   }
   const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: choice ? choice.threshold : (r.threshold as number) };
 
+  // labels and mix are checked before the network runs, so a typo costs nothing
+  const labelsFile = o.labels === false ? undefined : (o.labels ?? findLabels(rd.spec));
+  const labels = labelsFile ? readLabels(labelsFile) : undefined;
+  const mix = o.weightsFrom ? { name: o.weightsFrom, counts: parseMix(o.weightsFrom) } : undefined;
+  if (mix && !labels) throw new Error(`--weights-from ${o.weightsFrom} needs the images' labels, and no labels.csv was found beside ${rd.spec}: pass --labels FILE (image id and label per row)`);
+  const gallery = new FailureGallery(o.gallery ?? 8, rd.dataset.size);
+  const S = rd.dataset.size;
+
   if (o.saveMasks) fs.mkdirSync(o.saveMasks, { recursive: true });
   const images: ImageScore[] = [];
   await forEachFullResolution(net.run, rd.dataset, indices, { tta: settings.tta, batchSize, truth: rd.truth }, async (s) => {
     const mask = toMask(s.prob, s.width, s.height, settings);
-    images.push({ id: s.id, width: s.width, height: s.height, ...scoreMask(mask, s.truth.data) });
+    const score = scoreMask(mask, s.truth.data);
+    images.push({ id: s.id, width: s.width, height: s.height, ...score });
+    if (gallery.wants(score.iou)) {
+      const image = rd.dataset.images.subarray(s.index * S * S * 3, (s.index + 1) * S * S * 3);
+      gallery.add({ id: s.id, iou: score.iou, label: labels?.get(s.id), image, prob: s.prob, finalMask: mask, truth: s.truth.data, width: s.width, height: s.height });
+    }
     if (o.saveMasks) await writeMaskPng(mask, s.width, s.height, path.join(o.saveMasks, `${s.id}_mask.png`));
   });
   const ensemble = net.members.length > 1 ? `_ensemble${net.members.length}` : '';
   const csv = o.csv ?? path.join(path.dirname(net.file), `eval_${which}${ensemble}.csv`);
   await writeFileAtomic(csv, perImageCsv(images));
+  const galleryFile = csv.replace(/(\.csv)?$/i, '_worst.png');
+  const drawn = await gallery.write(galleryFile);
   const { mean, std } = meanStd(images);
+  const summary = summariseEvaluation(images, { labels, mix });
   const out: Evaluation = {
     config: net.config,
     checkpoints: net.members,
@@ -130,7 +189,11 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     mean,
     std,
     csv,
+    summary,
   };
+  if (labelsFile) out.labels = labelsFile;
+  if (drawn) out.gallery = { file: galleryFile, ids: gallery.ids() };
+  await writeFileAtomic(summaryFile(csv), JSON.stringify(summaryRecord(out), null, 1) + '\n');
   if (choice) out.auto = choice;
   if (rd.dataset.layout === 'ph2') out.reference = which === 'valid' || which === 'test' ? { split: which, iou: STUDY_IOU[which] } : { split: which };
   return out;

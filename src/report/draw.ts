@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { drawCurves, drawMetricBars, drawTopCurves } from './charts';
-import { RunCard, RunSettingsView, makeThumbnail, reportHtml } from './html';
+import { EvaluationView, RunCard, RunSettingsView, makeThumbnail, reportHtml } from './html';
 import { writeFileAtomic } from '../util/atomic';
 import type { ResultRow } from './results/csv';
 import { bestPerCombination, rankByBestIoU } from './results/summary';
@@ -16,11 +16,16 @@ export interface DrawChartsOptions {
   grids?: Record<string, string>;
   /** Run id -> its settings (readRunSettings of `<artifacts>/<run>`), shown per run in report.html. */
   settings?: Record<string, RunSettingsView | null>;
+  /** Run id -> its held-out evaluation (figures and the gallery PNG's path), shown on its card. */
+  evaluations?: Record<string, EvaluationInput>;
   /** Page and figure title. */
   title?: string;
   /** How many combinations curves_top.png shows. Default 5. */
   top?: number;
 }
+
+/** An evaluation as the caller found it: the gallery as a file path (drawCharts makes its thumbnail). */
+export type EvaluationInput = Omit<EvaluationView, 'gallery'> & { gallery?: string };
 
 export interface ChartFiles {
   curves: string;
@@ -95,6 +100,16 @@ export async function drawCharts(rows: readonly ResultRow[], outDir: string, opt
       const size = await makeThumbnail(grid, path.join(outDir, REPORT_FILES, name));
       card.thumb = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size };
       card.grid = relativeUrl(outDir, grid);
+    }
+    const ev = b.run ? opts.evaluations?.[b.run] : undefined;
+    if (ev) {
+      const { gallery, ...figures } = ev;
+      card.evaluation = figures;
+      if (gallery) {
+        const name = thumbName(`${b.run}_worst`, taken);
+        const size = await makeThumbnail(gallery, path.join(outDir, REPORT_FILES, name));
+        card.evaluation.gallery = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size, full: relativeUrl(outDir, gallery) };
+      }
     }
     cards.push(card);
   }

@@ -6,3 +6,5 @@ export { chartJsSource } from './html/chartjs';
 export { readRunSettings } from './html/run-settings';
 export type { RunSettingsView } from './html/run-settings';
 export { THUMB_WIDTH, makeThumbnail } from './html/thumbnails';
+export { evaluationHtml } from './html/evaluation';
+export type { EvaluationView, IouFigures } from './html/evaluation';

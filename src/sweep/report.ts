@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { drawRunCurves } from '../report/charts/runs';
-import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings } from '../report';
+import { summaryFile, type SummaryRecord } from '../infer/evaluate';
+import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings, type EvaluationInput } from '../report';
 
 const HOW_TO_PRODUCE =
   'Results files are written by `melseg train` (one run) and `melseg sweep` (results/results.csv, <out>/results.csv, ' +
@@ -55,6 +56,46 @@ export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly s
   return out;
 }
 
+/** The held-out split a card shows: test, else valid (an evaluation of train or all images is not held out). */
+const HELD_OUT = ['test', 'valid'] as const;
+
+/**
+ * Run id -> the summary of `melseg evaluate` beside the run's checkpoint (eval_test.summary.json, else
+ * eval_valid.summary.json) with its gallery, for the runs charted. A summary that cannot be read is
+ * left out (the card says nothing rather than something wrong).
+ */
+export function evaluationsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, EvaluationInput> {
+  const out: Record<string, EvaluationInput> = {};
+  for (const b of bestPerCombination(rows)) {
+    if (!b.run) continue;
+    const dir = artifactDirs.map((d) => path.join(d, b.run)).find((d) => fs.existsSync(d));
+    if (!dir) continue;
+    for (const split of HELD_OUT) {
+      const file = summaryFile(path.join(dir, `eval_${split}.csv`));
+      let rec: SummaryRecord;
+      try {
+        rec = JSON.parse(fs.readFileSync(file, 'utf8')) as SummaryRecord;
+        if (!rec.summary?.all || typeof rec.summary.all.n !== 'number') continue;
+      } catch {
+        continue;
+      }
+      const s = rec.summary;
+      const figs = (label: string, f: (typeof s)['all']) => ({ label, figures: { n: f.n, mean: f.mean ?? NaN, median: f.median ?? NaN, thresholdedJaccard: f.thresholdedJaccard ?? NaN, below03: f.below03 ?? NaN, below065: f.below065 ?? NaN } });
+      const set = rec.settings ? `tta ${rec.settings.tta}, threshold ${rec.settings.threshold}${rec.settings.largestComponent ? ', largest component' : ''}${rec.settings.fillHoles ? ', holes filled' : ''}` : '';
+      const ev: EvaluationInput = {
+        title: `held-out ${split} images (${s.all.n}), ${set}`,
+        rows: [figs('all', s.all), ...Object.entries(s.groups ?? {}).map(([g, f]) => figs(g, f)), ...(s.reweighted ? [figs(`reweighted to ${s.reweighted.mix}`, s.reweighted.summary)] : [])],
+      };
+      // only a gallery inside the run folder: the summary names a file, never a path elsewhere
+      const gallery = rec.gallery && path.basename(rec.gallery) === rec.gallery ? path.join(dir, rec.gallery) : undefined;
+      if (gallery && fs.existsSync(gallery)) ev.gallery = gallery;
+      out[b.run] = ev;
+      break;
+    }
+  }
+  return out;
+}
+
 export interface ChartOptions {
   /** Results CSVs (read in order; all rows are charted). */
   results: readonly string[];
@@ -89,7 +130,7 @@ export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
   const artifacts = opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results);
   const grids = gridsFor(rows, artifacts);
   fs.mkdirSync(out, { recursive: true });
-  const files: ChartSummary['files'] = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), title: opts.title, top: opts.top });
+  const files: ChartSummary['files'] = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), evaluations: evaluationsFor(rows, artifacts), title: opts.title, top: opts.top });
   if (opts.runs) {
     files.runs = path.join(out, 'runs.png');
     const groups = opts.results.map((f) => ({ label: path.basename(f).replace(/\.csv$/, ''), rows: readResults(f) }));

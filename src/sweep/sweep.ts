@@ -38,7 +38,7 @@ import { dataCacheDir } from '../util/paths';
 import { formatDuration } from '../util/progress';
 import { SweepClock } from './eta';
 import { readRunProgress, RunProgress } from './progress-of-run';
-import { gridsFor, settingsFor } from './report';
+import { evaluationsFor, gridsFor, settingsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
 import { SweepRecipe, SweepState, readState, recipeDifferences, writeState } from './state';
 
@@ -332,7 +332,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     if (rows.length > 0) {
       const grids = gridsFor(rows, [paths.artifacts]);
       const title = o.title ?? `melseg sweep: ${models.length} model(s) x ${losses.length} loss(es), ${o.data}, ${base.imageSize} px, width ${base.width}, ${base.epochs} epoch(s)`;
-      charts = await drawCharts(rows, paths.root, { grids, settings: settingsFor(rows, [paths.artifacts]), title, top: o.top });
+      charts = await drawCharts(rows, paths.root, { grids, settings: settingsFor(rows, [paths.artifacts]), evaluations: evaluationsFor(rows, [paths.artifacts]), title, top: o.top });
     }
   }
 

@@ -168,3 +168,39 @@ describe('evaluate refuses to score images a checkpoint trained on', () => {
     expect((await run(leaky, { splitFile: path.join(dir, 'split.json') })).images.map((i) => i.id)).toEqual(['d']);
   });
 });
+
+describe('evaluate beyond the mean', () => {
+  it('gives median, thresholded Jaccard and failures, per label from labels.csv and reweighted to a mix', async () => {
+    const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
+    const labels = path.join(root, 'labels-two.csv');
+    fs.writeFileSync(labels, 'id,label\nc,nevus\nd,keratosis\n');
+    // c scores 0.5, d 0.25 (see the first test): both below 0.65, d below 0.3
+    const r = await run(ck, { labels, weightsFrom: 'nevus=1,keratosis=3' });
+    expect(r.labels).toBe(labels);
+    expect(r.summary.all).toMatchObject({ n: 2, median: 0.375, thresholdedJaccard: 0, countBelow03: 1, countBelow065: 2 });
+    expect(r.summary.groups!.keratosis).toMatchObject({ n: 1, mean: 0.25, countBelow03: 1 });
+    expect(r.summary.groups!.nevus).toMatchObject({ n: 1, mean: 0.5, countBelow03: 0 });
+    expect(r.summary.reweighted!.summary.mean).toBeCloseTo(0.25 * 0.5 + 0.75 * 0.25, 12);
+    expect(r.summary.reweighted!.summary.below03).toBeCloseTo(0.75, 12);
+  });
+
+  it('draws the failure gallery of the worst images beside the CSV, worst first', async () => {
+    const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
+    const csv = path.join(root, 'gallery', 'eval.csv');
+    const r = await run(ck, { csv, labels: false });
+    expect(r.gallery).toEqual({ file: path.join(root, 'gallery', 'eval_worst.png'), ids: ['d', 'c'] });
+    const [w, h] = pngSize(r.gallery!.file);
+    expect(w).toBeGreaterThan(4 * 32);
+    expect(h).toBeGreaterThan(2 * 32);
+    const one = await run(ck, { csv, labels: false, gallery: 1 });
+    expect(one.gallery!.ids).toEqual(['d']);
+    const none = await run(ck, { csv: path.join(root, 'nogallery', 'eval.csv'), labels: false, gallery: 0 });
+    expect(none.gallery).toBeUndefined();
+    expect(fs.existsSync(path.join(root, 'nogallery', 'eval_worst.png'))).toBe(false);
+  });
+
+  it('refuses a mix when no labels are known, before running the network', async () => {
+    const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
+    await expect(run(ck, { labels: false, weightsFrom: 'isic2017-validation' })).rejects.toThrow(/--weights-from isic2017-validation needs the images' labels, and no labels.csv was found/);
+  });
+});

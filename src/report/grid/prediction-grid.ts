@@ -19,6 +19,10 @@ export interface GridItem {
   /** S*S ground truth, 0/1 (any non-zero counts as lesion). */
   mask: Uint8Array;
   id: string;
+  /** The row's caption (default: id and the IoU of the thresholded prediction). */
+  caption?: string;
+  /** The mask the overlay tints (default: the thresholded prediction), e.g. the post-processed one. */
+  overlayMask?: Uint8Array;
 }
 
 /** IoU of the thresholded prediction against the mask; 1 when both are empty (nothing to find, nothing found). */
@@ -55,6 +59,7 @@ export async function predictionGrid(items: readonly GridItem[], S: number, file
     checkLength(`prediction grid item ${k} (${it.id}) image`, it.image, S * S * 3, `${S}x${S}x3 RGB`);
     checkLength(`prediction grid item ${k} (${it.id}) prob`, it.prob, S * S, `${S}x${S} probabilities`);
     checkLength(`prediction grid item ${k} (${it.id}) mask`, it.mask, S * S, `${S}x${S} 0/1 mask`);
+    if (it.overlayMask) checkLength(`prediction grid item ${k} (${it.id}) overlay mask`, it.overlayMask, S * S, `${S}x${S} 0/1 mask`);
   });
   const threshold = opts.threshold ?? 0.5;
   const L = gridLayout(items.length, S, opts);
@@ -89,7 +94,9 @@ export async function predictionGrid(items: readonly GridItem[], S: number, file
 
   items.forEach((it, row) => {
     const pred = probToMask(it.prob, threshold);
-    const ov = overlayImage(it.image, it.prob, S, { mask: it.mask, threshold });
+    const ov = it.overlayMask
+      ? overlayImage(it.image, Float32Array.from(it.overlayMask, (v) => (v ? 1 : 0)), S, { mask: it.mask, threshold: 0.5 })
+      : overlayImage(it.image, it.prob, S, { mask: it.mask, threshold });
     const cols: ((i: number, c: number) => number)[] = [
       (i, c) => it.image[i * 3 + c],
       (i) => Math.round(Math.min(1, Math.max(0, Number.isNaN(it.prob[i]) ? 0 : it.prob[i])) * 255),
@@ -103,7 +110,7 @@ export async function predictionGrid(items: readonly GridItem[], S: number, file
     if (L.captionH > 0) {
       const { x, y } = L.tile(row, 0);
       ctx.fillStyle = '#333333';
-      const text = `${it.id}   IoU ${maskIoU(pred, it.mask).toFixed(3)}`;
+      const text = it.caption ?? `${it.id}   IoU ${maskIoU(pred, it.mask).toFixed(3)}`;
       fittingSize(ctx, text, L.width - 2 * L.gutter, L.fontPx - 1);
       ctx.fillText(ellipsise(ctx, text, L.width - 2 * L.gutter), x, y - L.captionH / 2);
     }

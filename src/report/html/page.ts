@@ -11,6 +11,7 @@ import type { ResultRow } from '../results/csv';
 import { CombinationSummary, rankByBestIoU } from '../results/summary';
 import { chartJsSource } from './chartjs';
 import { CHARTS_SCRIPT, SORT_SCRIPT } from './page-script';
+import { evaluationHtml, type EvaluationView } from './evaluation';
 import type { RunSettingsView } from './run-settings';
 
 /** What the page shows of one run (the latest run of a combination). */
@@ -22,6 +23,8 @@ export interface RunCard {
   grid?: string;
   /** From run.json; null when the run has none. */
   settings: RunSettingsView | null;
+  /** The held-out evaluation beside the run's checkpoint, if any. */
+  evaluation?: EvaluationView;
 }
 
 export interface PageInput {
@@ -159,6 +162,7 @@ function card(c: RunCard, shared: Map<string, string>): string {
 ${picture}
 <h3>${escapeHtml(name)}</h3>
 <p>best IoU <b>${fmt(b.bestMetric, 4)}</b>${Number.isFinite(b.bestEpoch) ? ` at epoch ${b.bestEpoch}` : ''} of ${b.epochs}; run <code>${escapeHtml(b.run || '(none)')}</code></p>
+${c.evaluation ? evaluationHtml(c.evaluation) : ''}
 ${settings}
 </article>`;
 }
@@ -186,6 +190,7 @@ tr.best td { font-weight: bold; background: #eef6fb; }
 .run img { display: block; max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
 table.settings { font-size: 13px; margin-top: 4px; } table.settings th { background: none; font-weight: normal; color: #555; }
 details { font-size: 13px; margin-top: 4px; }
+.evaluation table th, .evaluation table td { padding: 2px 4px; font-size: 12px; } .evaluation summary { font-weight: bold; }
 .shared { font-size: 14px; } .shared span { margin-right: 1.2em; white-space: nowrap; }
 `;
 
