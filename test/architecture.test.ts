@@ -35,6 +35,7 @@ const ALLOWED: Record<string, string> = {
   // below both; evaluation after training is a step for the command or the sweep, not the trainer.
   'src/train/trainer.ts -> src/infer/evaluate.ts': 'issue 21: the trainer evaluates at the end of a run',
   'src/train/checkpoint.ts -> src/infer/settings.ts': 'issue 21: a checkpoint checks its inference settings',
+  'src/infer/choose.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train (choose rewrites the meta.inference of best.ckpt)',
   'src/infer/model.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train',
   'src/infer/model.ts -> src/train/state.ts': 'issue 21: checkpoint format lives in train',
   'src/infer/rundata.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train',
