@@ -31,6 +31,9 @@ export const trainFlags = {
   warmup: Flags.integer({ summary: `Warm-up epochs of the cosine schedule ${byRecipe('warmupEpochs')}.` }),
   'early-stop': Flags.integer({ summary: `Stop when validation IoU has not improved for this many epochs; 0 = never ${byRecipe('earlyStop')}.` }),
   augmentation: Flags.string({ summary: `Training augmentation preset ${byRecipe('augment')}.`, options: [...AUGMENT_NAMES] }),
+  oversample: Flags.string({
+    summary: 'Draw the training images of these labels (labels.csv beside --data) several times per epoch, each copy augmented differently, e.g. seborrheic_keratosis=2.',
+  }),
   'augment-off': Flags.string({ summary: `Switch transforms of the augmentation preset off (ablations), e.g. blur,greyscale; from ${AUGMENT_OFF_NAMES.join(', ')}.` }),
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
@@ -94,7 +97,7 @@ export function fractions(v: string): [number, number, number] {
 
 type TrainFlagValues = {
   recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
-  augmentation?: string; augment?: boolean; 'augment-off'?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc?: boolean; out?: string;
+  augmentation?: string; augment?: boolean; 'augment-off'?: string; oversample?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc?: boolean; out?: string;
   'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; quiet: boolean;
   model?: string; loss?: string;
 };
@@ -115,6 +118,7 @@ export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOpti
     earlyStop: flags['early-stop'],
     augment: flags.augment === false ? 'none' : flags.augmentation,
     augmentOff: flags['augment-off']?.split(',').map((t) => t.trim()).filter(Boolean),
+    oversample: flags.oversample,
     imageSize: flags['image-size'],
     width: flags.width === undefined ? undefined : positiveNumber('width', flags.width),
     seed: flags.seed,

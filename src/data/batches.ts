@@ -3,7 +3,8 @@
  *
  * Determinism: the order of epoch e is a permutation drawn from Rng.derive(seed, STREAM.shuffle, e),
  * batch b holds order[b*B .. b*B+B-1], and each sample's augmentation depends only on
- * (seed, e, dataset index) (see collate.ts). A batch is thus a pure function of (seed, e, b), so
+ * (seed, e, dataset index) (see collate.ts); the c-th repeat of an index in `indices`
+ * (oversampling) is augmented as index + c * N (N = dataset size), so copies differ. A batch is thus a pure function of (seed, e, b), so
  * worker timing, worker count and resuming mid-epoch (`epoch(e, fromBatch)`) cannot change it.
  *
  * Worker path: batches are built in worker_threads running the compiled `worker.js` next to this
@@ -165,9 +166,11 @@ export class BatchLoader {
   readonly usesWorkers: boolean;
   private readonly source: BatchSource;
   private readonly indices: readonly number[];
+  /** Augmentation key of each position of `indices` (see the file comment). */
+  private readonly keys: readonly number[];
   private readonly prefetch: number;
   private readonly slots: WorkerSlot[] = [];
-  private orderCache: { epoch: number; order: number[] } | null = null;
+  private orderCache: { epoch: number; order: number[]; keys: number[] } | null = null;
   private closed = false;
 
   constructor(dataset: BatchSource, indices: readonly number[], opts: BatchLoaderOptions) {
@@ -195,6 +198,12 @@ export class BatchLoader {
     if (this.augment?.cropFrom === 'source') checkSourceRes(dataset, this.augment);
     this.dropLast = opts.dropLast ?? false;
     this.indices = [...indices];
+    const seen = new Map<number, number>();
+    this.keys = indices.map((i) => {
+      const copy = seen.get(i) ?? 0;
+      seen.set(i, copy + 1);
+      return i + copy * n;
+    });
     this.numBatches = this.dropLast ? Math.floor(indices.length / this.batchSize) : Math.ceil(indices.length / this.batchSize);
 
     const script = opts.workerScript === undefined ? defaultWorkerScript() : opts.workerScript;
@@ -218,11 +227,17 @@ export class BatchLoader {
 
   /** Dataset indices of epoch `epoch` in visiting order. */
   order(epoch: number): number[] {
-    if (this.orderCache?.epoch === epoch) return this.orderCache.order;
-    const order = [...this.indices];
-    if (this.shuffle) Rng.derive(this.seed, STREAM.shuffle, epoch).shuffleInPlace(order);
-    this.orderCache = { epoch, order };
-    return order;
+    return this.ordered(epoch).order;
+  }
+
+  /** The order of epoch `epoch` and each position's augmentation key (a permutation of positions, so
+   * indices without repeats visit in the order a shuffle of the indices themselves would give). */
+  private ordered(epoch: number): { order: number[]; keys: number[] } {
+    if (this.orderCache?.epoch === epoch) return this.orderCache;
+    const pos = this.indices.map((_, k) => k);
+    if (this.shuffle) Rng.derive(this.seed, STREAM.shuffle, epoch).shuffleInPlace(pos);
+    this.orderCache = { epoch, order: pos.map((k) => this.indices[k]!), keys: pos.map((k) => this.keys[k]!) };
+    return this.orderCache;
   }
 
   /** Builds batch `b` of epoch `epoch` (random access, e.g. to resume). */
@@ -231,8 +246,11 @@ export class BatchLoader {
     if (!Number.isInteger(b) || b < 0 || b >= this.numBatches) {
       return Promise.reject(new Error(`BatchLoader: batch ${b} is outside 0..${this.numBatches - 1}`));
     }
-    const indices = this.order(epoch).slice(b * this.batchSize, (b + 1) * this.batchSize);
+    const o = this.ordered(epoch);
+    const indices = o.order.slice(b * this.batchSize, (b + 1) * this.batchSize);
+    const keys = o.keys.slice(b * this.batchSize, (b + 1) * this.batchSize);
     const job: CollateJob = { indices, epoch, seed: this.seed, augment: this.augment };
+    if (keys.some((k, j) => k !== indices[j])) job.keys = keys;
     const wrap = (r: { image: Float32Array; mask: Float32Array }): Batch => ({
       ids: indices.map((i) => this.source.ids[i]!),
       indices,

@@ -23,6 +23,11 @@ export interface SampleStore {
 export interface CollateJob {
   /** Dataset indices, in batch order. */
   indices: number[];
+  /**
+   * Augmentation keys, parallel to `indices` (default: the index itself): a sample drawn several
+   * times in one epoch (oversampling) gets a key per copy, so each copy is augmented differently.
+   */
+  keys?: number[];
   epoch: number;
   seed: number;
   /** null: no augmentation (evaluation), only normalisation. */
@@ -84,7 +89,7 @@ export function collate(store: SampleStore, job: CollateJob): CollatedBatch {
     const index = job.indices[b]!;
     if (job.augment) {
       const sample = job.augment.cropFrom === 'source' ? sourceSampleAt(store, index) : sampleAt(store, index);
-      const params = augmentParamsFor(job.seed, job.epoch, index, S, job.augment, [sample.image.width, sample.image.height]);
+      const params = augmentParamsFor(job.seed, job.epoch, job.keys?.[b] ?? index, S, job.augment, [sample.image.width, sample.image.height]);
       const out = applyAugment(params, sample.image, sample.mask);
       toTensor(out.image, image, b * 3 * plane);
       maskToTensor(out.mask, mask, b * plane);

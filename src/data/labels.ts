@@ -97,3 +97,14 @@ export function parseMix(spec: string): Record<string, number> {
     `--weights-from ${spec}: expected a mix name (${Object.keys(NAMED_MIXES).join(', ')}), label=count pairs (nevus=78,melanoma=30,seborrheic_keratosis=42) or a labels CSV; found neither a name nor a file`,
   );
 }
+
+/**
+ * Training indices with each image of a label in `copies` repeated that many times (the loader gives
+ * every copy its own augmentation); images of other labels, or without a label, appear once.
+ */
+export function oversampledIndices(indices: readonly number[], ids: readonly string[], labels: Labels, copies: Readonly<Record<string, number>>): number[] {
+  return indices.flatMap((i) => {
+    const label = labels.get(ids[i] ?? '');
+    return Array<number>(label !== undefined ? (copies[label] ?? 1) : 1).fill(i);
+  });
+}

@@ -47,9 +47,14 @@ export interface RunSettings {
   split: SplitSpec;
   /** Cross-validation: validate on this part of train + valid, train on the rest (absent: the split as it is). */
   fold?: Fold;
+  /**
+   * Training images of these labels (labels.csv beside --data) are drawn this many times per epoch,
+   * each copy augmented differently (absent: once each), e.g. {seborrheic_keratosis: 2}.
+   */
+  oversample?: Record<string, number>;
 }
 
-type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split' | 'fold'> & { splitFractions: [number, number, number] };
+type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'split' | 'fold' | 'oversample'> & { splitFractions: [number, number, number] };
 
 export const RECIPES: Readonly<Record<RecipeName, Readonly<RecipeDefaults>>> = {
   // Measured against the study's recipe on a PH2-sized ISIC 2017 split, scored on 300 held-out images at
@@ -102,7 +107,9 @@ export const AUGMENT_NAMES: readonly string[] = Object.keys(AUGMENT_PRESETS);
 export const AUGMENT_OFF_NAMES: readonly string[] = Object.keys(AUGMENT_TRANSFORMS);
 
 /** Settings as a caller gives them: anything left out comes from the recipe. */
-export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split' | 'fold'>> & {
+export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'split' | 'fold' | 'oversample'>> & {
+  /** "label=copies,...", e.g. "seborrheic_keratosis=2", or as parsed (see RunSettings.oversample). */
+  oversample?: string | Record<string, number>;
   /** "I/K": fold I of K (see RunSettings.fold). */
   fold?: string;
   data: string;
@@ -132,6 +139,7 @@ export const FLAG: Record<keyof RunSettings, string> = {
   augmentOff: '--augment-off',
   split: '--split-file',
   fold: '--fold',
+  oversample: '--oversample',
 };
 
 function fail(key: keyof RunSettings, value: unknown, expected: string): never {
@@ -194,6 +202,8 @@ export function resolveSettings(input: SettingsInput): RunSettings {
     split: splitSpec(input.split, input.splitFractions ?? d.splitFractions),
   };
   if (input.fold !== undefined) s.fold = parseFold(input.fold);
+  if (input.oversample !== undefined)
+    s.oversample = parseOversample(typeof input.oversample === 'string' ? input.oversample : Object.entries(input.oversample).map(([l, n]) => `${l}=${n}`).join(','));
   try {
     checkImageSize(s.imageSize);
   } catch (e) {
@@ -220,6 +230,19 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   if (badOff.length) fail('augmentOff', s.augmentOff.join(','), `a list from ${AUGMENT_OFF_NAMES.join(', ')}`);
   if (s.augmentOff.length && s.augment === 'none') fail('augmentOff', s.augmentOff.join(','), 'no list with --augmentation none (nothing to switch off)');
   return s;
+}
+
+/** "seborrheic_keratosis=2,melanoma=2" -> copies per label, each a whole number from 1 to 10. */
+export function parseOversample(spec: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
+    const n = m ? Number(m[2]) : NaN;
+    if (!m || n < 1 || n > 10) fail('oversample', spec, 'label=copies pairs with 1 to 10 copies, e.g. seborrheic_keratosis=2 (labels from labels.csv beside --data)');
+    out[m[1]] = n;
+  }
+  if (!Object.keys(out).length) fail('oversample', spec, 'at least one label=copies pair, e.g. seborrheic_keratosis=2');
+  return out;
 }
 
 /** "2/5" -> fold 2 of 5. */

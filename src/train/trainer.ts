@@ -38,6 +38,7 @@ import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { Device, openSession } from '../onnx/session';
 import { BatchDump } from './dump';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
+import { findLabels, labelCounts, oversampledIndices, readLabels } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
 import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
@@ -241,6 +242,20 @@ function checkDiskSpace(dir: string, c: ResolvedConfig): void {
 }
 
 /** Train one run; see the header for the phases. */
+/** The training indices with --oversample's copies (labels.csv beside the data), said in the log. */
+function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
+  if (!s.oversample) return trainIdx;
+  const file = findLabels(s.data);
+  if (!file) throw new Error(`--oversample needs each image's label: no labels.csv in ${s.data} or the folder above it (a CSV of id,label, or ISIC 2017 Part 3's image_id,melanoma,seborrheic_keratosis)`);
+  const labels = readLabels(file);
+  const counts = labelCounts(trainIdx.map((i) => labels.get(dataset.ids[i] ?? '') ?? 'unlabelled'));
+  const unknown = Object.keys(s.oversample).filter((l) => !counts[l]);
+  if (unknown.length) throw new Error(`--oversample: no training image has the label ${unknown.join(', ')} in ${file} (labels of the training images: ${Object.keys(counts).join(', ')})`);
+  const out = oversampledIndices(trainIdx, dataset.ids, labels, s.oversample);
+  log(`oversample: ${Object.entries(s.oversample).map(([l, n]) => `${counts[l]} ${l} x${n}`).join(', ')} (labels from ${file}): ${out.length} samples per epoch from ${trainIdx.length} images`);
+  return out;
+}
+
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   // prepare: settings, configuration, checks of everything the run will write
@@ -338,7 +353,7 @@ class Fit {
     const dataset = await loadRunData(s, c, o, needsSourceRes(augment), o.progress !== false);
     for (const w of dataset.warnings) log(`warning: ${w}`);
     const split = resolveRunSplit(dataset, s, saved?.split ?? null);
-    const trainIdx = indicesOf(dataset.ids, split.train);
+    const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, split.train), log);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
     await saveSplit(run.paths.split, split);

@@ -103,6 +103,20 @@ describe('BatchLoader', () => {
     same(await all(loader([7, 2, 5], { batchSize: 2, mode: 'eval', workerScript }), 0), evalRef);
   });
 
+  it('augments each copy of a repeated index differently (oversampling), in workers and in this thread alike', async () => {
+    // index 3 three times: its copies must differ from each other, and the first copy stays what index 3 alone gives
+    const idx = [0, 1, 2, 3, 3, 3, 4];
+    const inThread = loader(idx, { batchSize: 7, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT });
+    const [b] = await all(inThread, 1);
+    const plane = 3 * S * S;
+    const img = (k: number) => Buffer.from(b!.image.buffer, k * plane * 4, plane * 4);
+    expect(b!.indices).toEqual(idx);
+    expect(img(3).equals(img(4)) || img(4).equals(img(5)) || img(3).equals(img(5))).toBe(false);
+    const [alone] = await all(loader([3], { batchSize: 1, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT }), 1);
+    expect(Buffer.from(alone!.image.buffer).equals(img(3))).toBe(true);
+    same(await all(loader(idx, { batchSize: 3, seed: 5, workerScript, shuffle: false, augment: STUDY_AUGMENT }), 1), await all(loader(idx, { batchSize: 3, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT }), 1));
+  });
+
   it('reports a worker failure on the batch that failed', async () => {
     const l = loader(range(10), { batchSize: 4, seed: 9, workerScript, augment: { ...STUDY_AUGMENT, blurKernel: [-1, -1] } });
     await expect(all(l, 0)).rejects.toThrow(/^BatchLoader: epoch 0 batch 0 \(samples [\d, ]+\): BatchLoader worker \(.*worker\.js\) failed: /);

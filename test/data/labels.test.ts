@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findLabels, labelCounts, parseMix, readLabels } from '../../src/data/labels';
+import { findLabels, labelCounts, oversampledIndices, parseMix, readLabels } from '../../src/data/labels';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-labels-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,5 +48,13 @@ describe('labels', () => {
     expect(() => parseMix('a=-1')).toThrow('--weights-from a=-1: "a=-1" is not label=count; e.g. --weights-from nevus=78,melanoma=30,seborrheic_keratosis=42');
     expect(() => parseMix('a=0,b=0')).toThrow(/every count is 0/);
     expect(() => parseMix('isic2017-valid')).toThrow(/expected a mix name \(isic2017-validation, isic2017-test, isic2017-training\)/);
+  });
+});
+
+describe('oversampling by label', () => {
+  it('repeats the training indices of the named labels, and the rest once', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const labels = new Map([['a', 'nevus'], ['b', 'seborrheic_keratosis'], ['c', 'melanoma']]);
+    expect(oversampledIndices([0, 1, 2, 3], ids, labels, { seborrheic_keratosis: 3, melanoma: 2 })).toEqual([0, 1, 1, 1, 2, 2, 3]);
   });
 });

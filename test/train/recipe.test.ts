@@ -55,3 +55,16 @@ describe('--fold', () => {
     );
   });
 });
+
+describe('--oversample', () => {
+  it('is absent unless given, so earlier runs compare equal on --resume', () => {
+    expect('oversample' in resolveSettings({ data: 'synthetic:8' })).toBe(false);
+    expect(resolveSettings({ data: 'synthetic:8', oversample: 'seborrheic_keratosis=2, melanoma=3' }).oversample).toEqual({ seborrheic_keratosis: 2, melanoma: 3 });
+    expect(resolveSettings({ data: 'synthetic:8', oversample: { melanoma: 2 } }).oversample).toEqual({ melanoma: 2 });
+  });
+
+  it('refuses what it cannot read, with an example', () => {
+    for (const bad of ['keratosis', 'keratosis=0', 'keratosis=11', 'keratosis=1.5', ','])
+      expect(() => resolveSettings({ data: 'synthetic:8', oversample: bad })).toThrow(new RegExp(`^--oversample ${bad}: expected .*seborrheic_keratosis=2`));
+  });
+});
