@@ -11,9 +11,11 @@
  * across targets (test/passes/pipeline.test.ts).
  */
 import type { Graph } from '../onnx/graph';
+import { refusedAtRun } from '../onnx/providers';
 import type { Device } from '../onnx/session';
 import { foldBatchNormPass } from '../passes/fold-batchnorm';
 import { maxPoolGradByComparisonPass } from '../passes/maxpool-grad';
+import { maxPoolWithoutIndicesPass } from '../passes/maxpool-indices';
 import { nchwcPass } from '../passes/nchwc';
 import type { Pass } from '../passes/pass';
 import { quadrantDilatedConvPass } from '../passes/quadrant-conv';
@@ -58,9 +60,26 @@ const prune: Pass = {
   },
 };
 
+/**
+ * The last pass of a GPU target: a graph holding a node form the provider refuses at run time
+ * (src/onnx/providers.ts) is a compiler defect, stopped here rather than at the first training step.
+ */
+function refuseAtRunFailures(...devices: Exclude<Device, 'cpu'>[]): Pass {
+  return {
+    name: `check-${devices.join('-')}`,
+    run: (g: Graph) => {
+      for (const d of devices) {
+        const bad = refusedAtRun(d, g.nodes);
+        if (bad.length) throw new Error(`graph '${g.name}' for ${d}: the ${d} provider refuses ${bad.join('; ')}; its pipeline (src/graphs/pipeline.ts) must rewrite these`);
+      }
+      return 0;
+    },
+  };
+}
+
 /** The device passes a pipeline may hold, by name (benchmarks add or drop them to time one at a time). */
 export const DEVICE_PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, prune].map((p) => [p.name, p]),
+  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune].map((p) => [p.name, p]),
 );
 
 /**
@@ -80,12 +99,15 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
       return { tag: B ? `cpu-nchwc${B}` : 'cpu', rewrites, devicePasses: [lowerComposites, ...(B ? [nchwcPass(B)] : []), prune] };
     }
     case 'cuda':
-      // no MaxUnpool kernel
-      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, prune] };
+      // no MaxUnpool kernel. CUDA's MaxPool computes Indices, but none is read once MaxUnpool is gone:
+      // dropping them keeps cuda's MaxPool the form the WebGPU run proves (README "GPU")
+      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda')] };
     case 'webgpu':
+      // no MaxUnpool or SpaceToDepth kernel; MaxPool refuses its Indices output at run time
+      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('webgpu')] };
     case 'portable':
-      // no MaxUnpool or SpaceToDepth kernel on WebGPU; 'portable' = what every provider runs whole
-      return { tag: t.device, rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, prune] };
+      // what every provider runs whole: webgpu's passes, checked against both GPU providers
+      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda', 'webgpu')] };
   }
 }
 

@@ -8,6 +8,7 @@
  * Opset 17 is the last version several registrations cover (Pad, Resize, Split: [13, 17]; ReduceMax,
  * ReduceMean, ReduceProd: [13, 17] on WebGPU, [1, 17] on CUDA): re-check this table before moving on.
  */
+import type { Node } from './graph';
 import type { Device } from './session';
 
 /** Every op type the default graphs may contain, looked up in both providers' registrations. */
@@ -35,4 +36,24 @@ export function cpuFallbacks(device: Device, ops: Iterable<string>): { fallback:
     fallback: device === 'cpu' ? [] : all.filter((op) => MISSING_ON[device].has(op)),
     unchecked: all.filter((op) => !CHECKED_OPS.has(op)),
   };
+}
+
+/**
+ * Node forms a provider registers a kernel for but refuses when the session runs them: the kernel
+ * lists cannot show these, running the graphs did (onnxruntime-node 1.30's WebGPU provider on Mesa's
+ * lavapipe, test/onnx/webgpu-parity.test.ts). A pipeline must not emit them for that provider.
+ * CUDA's MaxPool computes Indices (its MaxPoolWithIndex kernel), so nothing is listed for it; no
+ * CUDA machine has run melseg's graphs yet (README "GPU").
+ */
+const REFUSED_AT_RUN: Readonly<Record<Exclude<Device, 'cpu'>, readonly { op: string; output: number; what: string }[]>> = {
+  cuda: [],
+  webgpu: [{ op: 'MaxPool', output: 1, what: "MaxPool's Indices output (pool.cc: \"The Indices output is not supported yet\")" }],
+};
+
+/** The nodes of `nodes` that `device` would refuse at run time, each as "node name: what". */
+export function refusedAtRun(device: Device, nodes: readonly Pick<Node, 'op' | 'domain' | 'outputs' | 'name'>[]): string[] {
+  if (device === 'cpu') return [];
+  return nodes.flatMap((n) =>
+    REFUSED_AT_RUN[device].filter((r) => !n.domain && n.op === r.op && !!n.outputs[r.output]).map((r) => `${n.name}: ${r.what}`),
+  );
 }
