@@ -13,6 +13,7 @@
 import type { Graph } from '../onnx/graph';
 import { refusedAtRun } from '../onnx/providers';
 import type { Device } from '../onnx/session';
+import { convTailPadPass } from '../passes/conv-tail-pad';
 import { foldBatchNormPass } from '../passes/fold-batchnorm';
 import { maxPoolGradByComparisonPass } from '../passes/maxpool-grad';
 import { maxPoolWithoutIndicesPass } from '../passes/maxpool-indices';
@@ -69,7 +70,7 @@ function refuseAtRunFailures(...devices: Exclude<Device, 'cpu'>[]): Pass {
     name: `check-${devices.join('-')}`,
     run: (g: Graph) => {
       for (const d of devices) {
-        const bad = refusedAtRun(d, g.nodes);
+        const bad = refusedAtRun(d, g);
         if (bad.length) throw new Error(`graph '${g.name}' for ${d}: the ${d} provider refuses ${bad.join('; ')}; its pipeline (src/graphs/pipeline.ts) must rewrite these`);
       }
       return 0;
@@ -79,7 +80,7 @@ function refuseAtRunFailures(...devices: Exclude<Device, 'cpu'>[]): Pass {
 
 /** The device passes a pipeline may hold, by name (benchmarks add or drop them to time one at a time). */
 export const DEVICE_PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune].map((p) => [p.name, p]),
+  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune].map((p) => [p.name, p]),
 );
 
 /**
@@ -103,11 +104,12 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
       // dropping them keeps cuda's MaxPool the form the WebGPU run proves (README "GPU")
       return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda')] };
     case 'webgpu':
-      // no MaxUnpool or SpaceToDepth kernel; MaxPool refuses its Indices output at run time
-      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('webgpu')] };
+      // no MaxUnpool or SpaceToDepth kernel; MaxPool refuses its Indices output at run time; a Conv
+      // on its MatMul shortcut ignores trailing pads (both found by running)
+      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('webgpu')] };
     case 'portable':
       // what every provider runs whole: webgpu's passes, checked against both GPU providers
-      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda', 'webgpu')] };
+      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('cuda', 'webgpu')] };
   }
 }
 
@@ -115,10 +117,15 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
  * The passes of an exported model (melseg export, src/export): its weights are constants, so
  * eval-mode BatchNorm folds into the convolutions first, then the rewrites every target gets (their
  * weight transforms become constant expressions, which onnxruntime folds when it loads the file).
- * No gradients, so no device pass but pruning; the ops are portable (any provider, onnxruntime-web).
+ * No gradients; the device passes make the ops portable (any provider, onnxruntime-web's WebGPU
+ * included): MaxPool without its dead Indices and no Conv WebGPU miscomputes, checked for both GPUs.
  */
 export function exportPipeline(): Pipeline {
-  return { tag: 'export', rewrites: [foldBatchNormPass, subpixelUpconvPass, quadrantDilatedConvPass], devicePasses: [prune] };
+  return {
+    tag: 'export',
+    rewrites: [foldBatchNormPass, subpixelUpconvPass, quadrantDilatedConvPass],
+    devicePasses: [maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('cuda', 'webgpu')],
+  };
 }
 
 /**

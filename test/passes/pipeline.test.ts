@@ -20,7 +20,7 @@ describe('the pipeline per target', () => {
     const rewrites = ['subpixel-upconv', 'quadrant-dilated-conv', 'lower-composites'];
     expect(names(pipeline(c, { device: 'cpu' }))).toEqual([...rewrites, 'prune']);
     expect(names(pipeline(c, { device: 'cuda' }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'maxpool-without-indices', 'prune', 'check-cuda']);
-    const gpu = [...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'maxpool-without-indices', 'prune'];
+    const gpu = [...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'maxpool-without-indices', 'conv-tail-pad', 'prune'];
     expect(names(pipeline(c, { device: 'webgpu' }))).toEqual([...gpu, 'check-webgpu']);
     expect(names(pipeline(c, { device: 'portable' }))).toEqual([...gpu, 'check-cuda-webgpu']);
   });
