@@ -11,9 +11,12 @@
  * across targets (test/passes/pipeline.test.ts).
  */
 import type { Graph } from '../onnx/graph';
+import { refusedAtRun } from '../onnx/providers';
 import type { Device } from '../onnx/session';
+import { convTailPadPass } from '../passes/conv-tail-pad';
 import { foldBatchNormPass } from '../passes/fold-batchnorm';
 import { maxPoolGradByComparisonPass } from '../passes/maxpool-grad';
+import { maxPoolWithoutIndicesPass } from '../passes/maxpool-indices';
 import { nchwcPass } from '../passes/nchwc';
 import type { Pass } from '../passes/pass';
 import { quadrantDilatedConvPass } from '../passes/quadrant-conv';
@@ -58,9 +61,26 @@ const prune: Pass = {
   },
 };
 
+/**
+ * The last pass of a GPU target: a graph holding a node form the provider refuses at run time
+ * (src/onnx/providers.ts) is a compiler defect, stopped here rather than at the first training step.
+ */
+function refuseAtRunFailures(...devices: Exclude<Device, 'cpu'>[]): Pass {
+  return {
+    name: `check-${devices.join('-')}`,
+    run: (g: Graph) => {
+      for (const d of devices) {
+        const bad = refusedAtRun(d, g);
+        if (bad.length) throw new Error(`graph '${g.name}' for ${d}: the ${d} provider refuses ${bad.join('; ')}; its pipeline (src/graphs/pipeline.ts) must rewrite these`);
+      }
+      return 0;
+    },
+  };
+}
+
 /** The device passes a pipeline may hold, by name (benchmarks add or drop them to time one at a time). */
 export const DEVICE_PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, prune].map((p) => [p.name, p]),
+  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune].map((p) => [p.name, p]),
 );
 
 /**
@@ -80,12 +100,16 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
       return { tag: B ? `cpu-nchwc${B}` : 'cpu', rewrites, devicePasses: [lowerComposites, ...(B ? [nchwcPass(B)] : []), prune] };
     }
     case 'cuda':
-      // no MaxUnpool kernel
-      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, prune] };
+      // no MaxUnpool kernel. CUDA's MaxPool computes Indices, but none is read once MaxUnpool is gone:
+      // dropping them keeps cuda's MaxPool the form the WebGPU run proves (README "GPU")
+      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda')] };
     case 'webgpu':
+      // no MaxUnpool or SpaceToDepth kernel; MaxPool refuses its Indices output at run time; a Conv
+      // on its MatMul shortcut ignores trailing pads (both found by running)
+      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('webgpu')] };
     case 'portable':
-      // no MaxUnpool or SpaceToDepth kernel on WebGPU; 'portable' = what every provider runs whole
-      return { tag: t.device, rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, prune] };
+      // what every provider runs whole: webgpu's passes, checked against both GPU providers
+      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('cuda', 'webgpu')] };
   }
 }
 
@@ -93,10 +117,15 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
  * The passes of an exported model (melseg export, src/export): its weights are constants, so
  * eval-mode BatchNorm folds into the convolutions first, then the rewrites every target gets (their
  * weight transforms become constant expressions, which onnxruntime folds when it loads the file).
- * No gradients, so no device pass but pruning; the ops are portable (any provider, onnxruntime-web).
+ * No gradients; the device passes make the ops portable (any provider, onnxruntime-web's WebGPU
+ * included): MaxPool without its dead Indices and no Conv WebGPU miscomputes, checked for both GPUs.
  */
 export function exportPipeline(): Pipeline {
-  return { tag: 'export', rewrites: [foldBatchNormPass, subpixelUpconvPass, quadrantDilatedConvPass], devicePasses: [prune] };
+  return {
+    tag: 'export',
+    rewrites: [foldBatchNormPass, subpixelUpconvPass, quadrantDilatedConvPass],
+    devicePasses: [maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('cuda', 'webgpu')],
+  };
 }
 
 /**

@@ -204,6 +204,20 @@ export class Graph {
     }
   }
 
+  /**
+   * Remove an optional output of a node: the node no longer produces `name` (a trailing output is
+   * dropped, an inner one becomes '', as ONNX spells an absent optional output). The caller makes
+   * sure nothing reads it.
+   */
+  dropOutput(name: string): void {
+    const n = this.producer.get(name);
+    if (!n) throw new Error(`graph: cannot drop '${name}': no node produces it`);
+    n.outputs = n.outputs.map((o) => (o === name ? '' : o));
+    while (n.outputs.length && n.outputs[n.outputs.length - 1] === '') n.outputs.pop();
+    this.producer.delete(name);
+    this.values.delete(name);
+  }
+
   /** Remove nodes whose outputs reach no graph output, and unused initializers. */
   prune(): void {
     const live = new Set(this.outputs.map((o) => o.name));

@@ -67,7 +67,7 @@ function toModelProto(g: Graph, opts: SerializeOptions = {}): onnx.ModelProto {
     input: g.inputs.map((v) => ({ name: v.name, type: typeProto(v.shape, v.dtype) })),
     output: g.outputs.map((v) => ({ name: v.name, type: typeProto(v.shape, v.dtype) })),
     valueInfo: opts.valueInfo
-      ? g.nodes.flatMap((n) => n.outputs).filter((o) => !declared.has(o)).map((o) => {
+      ? g.nodes.flatMap((n) => n.outputs).filter((o) => o && !declared.has(o)).map((o) => {
           const v = g.value(o);
           return { name: o, type: typeProto(v.shape, v.dtype) };
         })

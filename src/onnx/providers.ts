@@ -8,6 +8,7 @@
  * Opset 17 is the last version several registrations cover (Pad, Resize, Split: [13, 17]; ReduceMax,
  * ReduceMean, ReduceProd: [13, 17] on WebGPU, [1, 17] on CUDA): re-check this table before moving on.
  */
+import type { Graph, Node } from './graph';
 import type { Device } from './session';
 
 /** Every op type the default graphs may contain, looked up in both providers' registrations. */
@@ -35,4 +36,46 @@ export function cpuFallbacks(device: Device, ops: Iterable<string>): { fallback:
     fallback: device === 'cpu' ? [] : all.filter((op) => MISSING_ON[device].has(op)),
     unchecked: all.filter((op) => !CHECKED_OPS.has(op)),
   };
+}
+
+/**
+ * Whether onnxruntime's WebGPU provider runs a 2-D Conv as a MatMul (its nn/conv.cc: the kernel
+ * covers the whole input ("same_size"), or 1x1 with stride 1), which it decides by the leading pads
+ * alone: trailing pads are then ignored and the result is wrong.
+ */
+export function webgpuConvAsMatMul(k: readonly number[], s: readonly number[], pads: readonly number[], input: readonly number[]): boolean {
+  if (pads[0] !== 0 || pads[1] !== 0) return false;
+  return (k[0] === input[0] && k[1] === input[1]) || (k[0] === 1 && k[1] === 1 && s[0] === 1 && s[1] === 1);
+}
+
+const attr = (n: Node, key: string, d: number[]) => (n.attrs[key] as number[] | undefined) ?? d;
+
+/**
+ * Node forms a provider registers a kernel for but refuses, or computes wrongly, when the session
+ * runs them: the kernel lists cannot show these, running the graphs did (onnxruntime-node 1.30's
+ * WebGPU provider on Mesa's lavapipe, test/onnx/webgpu-parity.test.ts). A pipeline must not emit
+ * them for that provider. CUDA's MaxPool computes Indices (its MaxPoolWithIndex kernel), so nothing
+ * is listed for it; no CUDA machine has run melseg's graphs yet (README "GPU").
+ */
+const REFUSED_AT_RUN: Readonly<Record<Exclude<Device, 'cpu'>, readonly { what: string; hit: (g: Graph, n: Node) => boolean }[]>> = {
+  cuda: [],
+  webgpu: [
+    { what: "MaxPool's Indices output (pool.cc: \"The Indices output is not supported yet\")", hit: (_g, n) => n.op === 'MaxPool' && !!n.outputs[1] },
+    {
+      what: 'a Conv on the MatMul shortcut with trailing pads (nn/conv.cc ignores them: wrong values)',
+      hit: (g, n) => {
+        if (n.op !== 'Conv') return false;
+        const [x, w] = [g.value(n.inputs[0]), g.value(n.inputs[1])];
+        const pads = attr(n, 'pads', [0, 0, 0, 0]);
+        const k = attr(n, 'kernel_shape', w.shape.slice(2).map(Number));
+        return x.shape.length === 4 && (pads[2] > 0 || pads[3] > 0) && webgpuConvAsMatMul(k, attr(n, 'strides', [1, 1]), pads, x.shape.slice(2).map(Number));
+      },
+    },
+  ],
+};
+
+/** The nodes of `g` that `device` would refuse or miscompute at run time, each as "node name: what". */
+export function refusedAtRun(device: Device, g: Graph): string[] {
+  if (device === 'cpu') return [];
+  return g.nodes.flatMap((n) => (n.domain ? [] : REFUSED_AT_RUN[device].filter((r) => r.hit(g, n)).map((r) => `${n.name}: ${r.what}`)));
 }

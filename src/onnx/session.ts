@@ -7,6 +7,8 @@
  */
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
+import * as os from 'os';
+import * as path from 'path';
 import type { Graph } from './graph';
 import { serialize } from './proto';
 
@@ -26,8 +28,10 @@ const HOW_TO: Record<Exclude<Device, 'cpu'>, string> = {
     'On a machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, run: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node ' +
     '(or npm install with --onnxruntime-node-install=cuda12), then retry with --device cuda; or use --device cpu.',
   webgpu:
-    'no WebGPU adapter: onnxruntime-node bundles the WebGPU provider on Linux, but it needs a GPU with a Vulkan driver ' +
-    '(libvulkan1 and the vendor ICD). Install them, or use --device cpu.',
+    'no WebGPU adapter: onnxruntime-node bundles the WebGPU provider on Linux, but it needs a Vulkan driver (libvulkan1 and an ICD): ' +
+    "a GPU's own (Mesa's radv/anv, NVIDIA's driver), or Mesa's software one, lavapipe, from Mesa 24 or later " +
+    "(on Debian 12 run: bash scripts/setup.sh, which installs mesa-vulkan-drivers and libvulkan1 from bookworm-backports; bookworm's Mesa 22.3 is too old for Dawn). " +
+    'Or use --device cpu.',
 };
 
 /**
@@ -43,6 +47,9 @@ const HOW_TO: Record<Exclude<Device, 'cpu'>, string> = {
 export function sessionOptions(device: Device, o: { threads?: number } = {}): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: device === 'cpu' ? ['cpu'] : [device, 'cpu'],
+    // errors only: on a GPU provider onnxruntime warns at every session that it placed shape ops on the
+    // CPU (by design); the ops melseg's graphs would really run on the CPU are reported by src/onnx/providers.ts
+    ...(device === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
     graphOptimizationLevel: 'all',
     enableMemPattern: false,
     executionMode: 'sequential',
@@ -57,20 +64,38 @@ export interface OpenOptions {
   extra?: ort.InferenceSession.SessionOptions;
 }
 
+/**
+ * Dawn's Vulkan loader and Mesa's window-system code read XDG_RUNTIME_DIR and complain, on stderr and
+ * in words that read as errors, when it is unset (a service, a container, `su`). melseg opens no
+ * window, so a private empty folder (mode 0700, as the XDG spec asks; removed at exit) serves.
+ * A folder the user set is left alone.
+ */
+export function ensureRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
+  const set = env.XDG_RUNTIME_DIR;
+  if (set) return set;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-xdg-'));
+  env.XDG_RUNTIME_DIR = dir;
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Open a session on `device`, turning provider failures into an error that says how to fix them. */
 export async function openSession(model: Uint8Array | string, device: Device = 'cpu', o: OpenOptions = {}): Promise<ort.InferenceSession> {
   if (device !== 'cpu') {
     const listed = ort.listSupportedBackends().some((b) => b.name === device);
     if (!listed) throw new Error(`--device ${device}: ${HOW_TO[device]}`);
   }
+  if (device === 'webgpu') ensureRuntimeDir();
   // a file is read here, so that one create() overload takes both
   const bytes = typeof model === 'string' ? fs.readFileSync(model) : model;
   try {
     return await ort.InferenceSession.create(bytes, { ...sessionOptions(device, o), ...o.extra });
   } catch (e) {
     const msg = (e as Error).message;
-    const said = msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg;
-    if (device !== 'cpu') throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
+    // its last line, without the source location and the failed condition ("x.cc:136 ... was false.")
+    const said = (msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg).replace(/^\S+\.cc:\d+ .*? was false\. /, '');
+    if (device === 'cuda' || (device === 'webgpu' && /adapter|vulkan|dawn/i.test(msg))) throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
+    if (device !== 'cpu') throw new Error(`--device ${device}: onnxruntime could not open the graph on the ${device} provider: ${said}; --device cpu runs it`);
     throw e;
   }
 }

@@ -1,8 +1,9 @@
+import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { cpuIsa } from '../../src/onnx/cpu';
 import { Graph } from '../../src/onnx/graph';
 import { serialize } from '../../src/onnx/proto';
-import { openSession, parseDevice, sessionOptions } from '../../src/onnx/session';
+import { ensureRuntimeDir, openSession, parseDevice, sessionOptions } from '../../src/onnx/session';
 
 describe('sessions', () => {
   test('one set of options for every session: the device\'s provider, then the CPU; threads only when asked', () => {
@@ -27,6 +28,20 @@ describe('sessions', () => {
     const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
     if (listed) return; // this machine has the CUDA provider: nothing to refuse
     await expect(openSession(new Uint8Array(), 'cuda')).rejects.toThrow(/--device cuda: the CUDA execution provider is not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+  });
+
+  test('WebGPU without XDG_RUNTIME_DIR gets a private empty folder (mode 0700) for Dawn; one the user set is kept', () => {
+    const env: NodeJS.ProcessEnv = {};
+    const dir = ensureRuntimeDir(env);
+    expect(env.XDG_RUNTIME_DIR).toBe(dir);
+    expect([fs.statSync(dir).mode & 0o777, fs.readdirSync(dir)]).toEqual([0o700, []]);
+    const mine = { XDG_RUNTIME_DIR: '/run/user/1000' };
+    expect([ensureRuntimeDir(mine), mine.XDG_RUNTIME_DIR]).toEqual(['/run/user/1000', '/run/user/1000']);
+  });
+
+  test('GPU sessions log errors only (onnxruntime\'s shape-ops-on-CPU warning is by design); the CPU keeps the default', () => {
+    expect(sessionOptions('webgpu').logSeverityLevel).toBe(3);
+    expect(sessionOptions('cpu').logSeverityLevel).toBeUndefined();
   });
 
   test('the CPU\'s vector ISA comes from /proc/cpuinfo\'s flags', () => {

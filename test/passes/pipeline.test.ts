@@ -19,10 +19,10 @@ describe('the pipeline per target', () => {
   test('every target rewrites the same formulations; each GPU gets forms of the ops it lacks', () => {
     const rewrites = ['subpixel-upconv', 'quadrant-dilated-conv', 'lower-composites'];
     expect(names(pipeline(c, { device: 'cpu' }))).toEqual([...rewrites, 'prune']);
-    expect(names(pipeline(c, { device: 'cuda' }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'prune']);
-    for (const device of ['webgpu', 'portable'] as const) {
-      expect(names(pipeline(c, { device }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'prune']);
-    }
+    expect(names(pipeline(c, { device: 'cuda' }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'maxpool-without-indices', 'prune', 'check-cuda']);
+    const gpu = [...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'maxpool-without-indices', 'conv-tail-pad', 'prune'];
+    expect(names(pipeline(c, { device: 'webgpu' }))).toEqual([...gpu, 'check-webgpu']);
+    expect(names(pipeline(c, { device: 'portable' }))).toEqual([...gpu, 'check-cuda-webgpu']);
   });
 
   test('--nchwc adds the NCHWc pass on the CPU, names the block in the tag, and is refused elsewhere or without the kernels', () => {
