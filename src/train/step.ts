@@ -1,10 +1,11 @@
 /**
- * The fused train step, run without allocating in the steady state. Every state tensor the step
- * updates (parameters, AdamW moments, BatchNorm running statistics) goes in and comes out in the same
- * buffer: onnxruntime-node fills pre-allocated output tensors (`session.run(feeds, fetches)`), and
- * fetching into the buffer that was fed holds one copy of the state (weights + 2 moments = 3x the
- * parameter bytes, as PyTorch's in-place AdamW) where fresh outputs held three more in onnxruntime's
- * arena and three more as the binding's copies to JS.
+ * The fused train step, run in place. Every state tensor the step updates (parameters, AdamW
+ * moments, BatchNorm running statistics) goes in and comes out in the same buffer: onnxruntime-node
+ * fills pre-allocated output tensors (`session.run(feeds, fetches)`), so ModelState keeps the same
+ * buffers step after step and onnxruntime's arena holds no output. What it does not save: the binding
+ * (onnxruntime-node 1.30) still returns a JS copy of every fetched output, which this step drops
+ * (garbage of the state's size each step), and the outputs were never the peak: they are written
+ * after the backward pass has freed the activations (README "Speed and memory").
  *
  * Why writing over an input is safe in this graph (trainStepGraph, src/graphs/build.ts): onnxruntime
  * never lends a graph input's buffer to an intermediate value, so a state buffer is written once, by

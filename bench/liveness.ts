@@ -1,0 +1,89 @@
+/**
+ * Where a train step's memory goes, from the graph alone: walk the nodes in the graph's order (the
+ * order onnxruntime's sequential executor keeps, before its own fusions), allocate each output when
+ * its node runs and free it after its last reader, and report the high-water mark of the
+ * intermediate values, split into what the forward pass produced and still holds for the backward
+ * pass (activations) and what the backward pass and the update produced (gradients, temporaries).
+ * An estimate of the arena's need, not a measurement: onnxruntime fuses some nodes, computes some
+ * in place, and rounds and fragments its arena.
+ */
+import { numel, type Graph } from '../src/onnx/graph';
+import type { DType } from '../src/onnx/dtype';
+import * as N from '../src/onnx/names';
+
+export interface Liveness {
+  /** the graph inputs: parameters, moments, BN statistics (the state), image, mask */
+  inputBytes: number;
+  /** the graph outputs (new state and loss): held from their node to the end unless written in place */
+  outputBytes: number;
+  /** the outputs were written into the buffers fed (src/train/step.ts), so they took no memory of their own */
+  outputsInPlace: boolean;
+  /** constants (initializers) */
+  constantBytes: number;
+  /** the high-water mark of intermediate values (outputs included), and its split */
+  peakBytes: number;
+  peakForwardBytes: number;
+  peakBackwardBytes: number;
+  peakOutputBytes: number;
+  /** the node after which the peak is reached, its index, and the index of the loss node */
+  peakNode: string;
+  peakIndex: number;
+  lossIndex: number;
+  nodes: number;
+}
+
+const BYTES: Record<DType, number> = { float32: 4, int64: 8, bool: 1 };
+
+function bytesOf(g: Graph, name: string, batch: number): number {
+  const v = g.values.get(name);
+  if (!v) return 0;
+  const shape = v.shape.map((d) => (typeof d === 'number' ? d : batch));
+  return numel(shape) * BYTES[v.dtype];
+}
+
+export function liveness(g: Graph, batch: number, opts: { outputsInPlace?: boolean } = {}): Liveness {
+  const lastRead = new Map<string, number>();
+  g.nodes.forEach((n, i) => n.inputs.forEach((x) => x && lastRead.set(x, i)));
+  const outputs = new Set(g.outputs.map((v) => v.name));
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const lossIndex = g.nodes.findIndex((n) => n.outputs.includes(N.LOSS));
+  const live = new Map<string, { bytes: number; forward: boolean }>();
+  let cur = 0;
+  const r = { peakBytes: 0, peakForwardBytes: 0, peakBackwardBytes: 0, peakOutputBytes: 0, peakNode: '', peakIndex: -1 };
+  g.nodes.forEach((n, i) => {
+    for (const o of n.outputs) {
+      if (!o || inputs.has(o)) continue;
+      const b = o !== N.LOSS && outputs.has(o) && opts.outputsInPlace ? 0 : bytesOf(g, o, batch);
+      live.set(o, { bytes: b, forward: lossIndex < 0 || i <= lossIndex });
+      cur += b;
+    }
+    if (cur > r.peakBytes) {
+      let fwd = 0, bwd = 0, out = 0;
+      for (const [name, v] of live) {
+        if (outputs.has(name)) out += v.bytes;
+        else if (v.forward) fwd += v.bytes;
+        else bwd += v.bytes;
+      }
+      Object.assign(r, { peakBytes: cur, peakForwardBytes: fwd, peakBackwardBytes: bwd, peakOutputBytes: out, peakNode: `${n.op} ${n.name}`, peakIndex: i });
+    }
+    // free what this node read last (and outputs nobody reads), except the graph's outputs
+    for (const x of [...n.inputs, ...n.outputs]) {
+      if (!x || outputs.has(x) || !live.has(x)) continue;
+      if ((lastRead.get(x) ?? -1) <= i) {
+        cur -= live.get(x)!.bytes;
+        live.delete(x);
+      }
+    }
+  });
+  let constantBytes = 0;
+  for (const t of g.initializers.values()) constantBytes += t.data.byteLength;
+  return {
+    inputBytes: g.inputs.reduce((a, v) => a + bytesOf(g, v.name, batch), 0),
+    outputBytes: g.outputs.reduce((a, v) => a + bytesOf(g, v.name, batch), 0),
+    outputsInPlace: !!opts.outputsInPlace,
+    constantBytes,
+    ...r,
+    lossIndex,
+    nodes: g.nodes.length,
+  };
+}
