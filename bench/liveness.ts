@@ -1,6 +1,6 @@
 /**
- * Where a train step's memory goes, from the graph alone: walk the nodes in the graph's order (the
- * order onnxruntime's sequential executor keeps, before its own fusions), allocate each output when
+ * Where a train step's memory goes, from the graph alone: walk the nodes in the graph's order (or
+ * the order onnxruntime ran them, from its profile: not the same, see inOrder), allocate each output when
  * its node runs and free it after its last reader, and report the high-water mark of the
  * intermediate values, split into what the forward pass produced and still holds for the backward
  * pass (activations) and what the backward pass and the update produced (gradients, temporaries).
@@ -41,16 +41,33 @@ function bytesOf(g: Graph, name: string, batch: number): number {
   return numel(shape) * BYTES[v.dtype];
 }
 
-export function liveness(g: Graph, batch: number, opts: { outputsInPlace?: boolean } = {}): Liveness {
+/**
+ * The graph's nodes in the order an executor ran them (`ran`: node names, e.g. from onnxruntime's
+ * profile); a node it does not name (one it fused away) runs as soon as its inputs are ready.
+ */
+export function inOrder(g: Graph, ran: string[]): Graph['nodes'] {
+  const at = new Map(ran.map((name, k) => [name, k]));
+  const producer = new Map<string, number>();
+  const key: number[] = [];
+  g.nodes.forEach((n, i) => {
+    n.outputs.forEach((o) => producer.set(o, i));
+    key[i] = at.get(n.name) ?? Math.max(-1, ...n.inputs.filter((x) => producer.has(x)).map((x) => key[producer.get(x)!])) + 0.5;
+  });
+  return g.nodes.map((n, i) => ({ n, i })).sort((a, b) => key[a.i] - key[b.i] || a.i - b.i).map((x) => x.n);
+}
+
+/** `nodes`: the order to walk (default: the graph's own). */
+export function liveness(g: Graph, batch: number, opts: { outputsInPlace?: boolean; nodes?: Graph['nodes'] } = {}): Liveness {
+  const nodes = opts.nodes ?? g.nodes;
   const lastRead = new Map<string, number>();
-  g.nodes.forEach((n, i) => n.inputs.forEach((x) => x && lastRead.set(x, i)));
+  nodes.forEach((n, i) => n.inputs.forEach((x) => x && lastRead.set(x, i)));
   const outputs = new Set(g.outputs.map((v) => v.name));
   const inputs = new Set(g.inputs.map((v) => v.name));
-  const lossIndex = g.nodes.findIndex((n) => n.outputs.includes(N.LOSS));
+  const lossIndex = nodes.findIndex((n) => n.outputs.includes(N.LOSS));
   const live = new Map<string, { bytes: number; forward: boolean }>();
   let cur = 0;
   const r = { peakBytes: 0, peakForwardBytes: 0, peakBackwardBytes: 0, peakOutputBytes: 0, peakNode: '', peakIndex: -1 };
-  g.nodes.forEach((n, i) => {
+  nodes.forEach((n, i) => {
     for (const o of n.outputs) {
       if (!o || inputs.has(o)) continue;
       const b = o !== N.LOSS && outputs.has(o) && opts.outputsInPlace ? 0 : bytesOf(g, o, batch);
@@ -84,6 +101,6 @@ export function liveness(g: Graph, batch: number, opts: { outputsInPlace?: boole
     constantBytes,
     ...r,
     lossIndex,
-    nodes: g.nodes.length,
+    nodes: nodes.length,
   };
 }

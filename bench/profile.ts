@@ -35,6 +35,8 @@ export interface ProfileSummary {
    * node where that peak was reached
    */
   arena?: { heldBytes: number; inUsePeakBytes: number; peakNode: string };
+  /** the nodes of the last profiled run, in the order onnxruntime ran them */
+  order: string[];
 }
 
 /** A fresh prefix for onnxruntime's profile file (it appends _<timestamp>.json). */
@@ -63,10 +65,13 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
   let runUs = 0;
   let kernelUs = 0;
   let arena: ProfileSummary['arena'];
+  let order: string[] = [];
+  let newRun = false;
   for (const e of events) {
     if (e.cat === 'Session' && e.name === 'model_run') {
       if (run >= skipRuns) runUs += e.dur;
       run++;
+      newRun = true;
       continue;
     }
     if (run < skipRuns || e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
@@ -76,6 +81,8 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
     o.calls++;
     byOp.set(op, o);
     const node = e.name.slice(0, -'_kernel_time'.length);
+    if (newRun) [order, newRun] = [[], false];
+    order.push(node);
     const nd = byNode.get(node) ?? { op, us: 0 };
     nd.us += e.dur;
     byNode.set(node, nd);
@@ -91,5 +98,5 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
   const runs = Math.max(run - skipRuns, 1);
   const ops = [...byOp].map(([op, o]) => ({ op, ms: o.us / 1000 / runs, calls: o.calls / runs, share: o.us / kernelUs })).sort((a, b) => b.ms - a.ms);
   const nodes = [...byNode].map(([name, n]) => ({ name, op: n.op, ms: n.us / 1000 / runs })).sort((a, b) => b.ms - a.ms);
-  return { runs, modelRunMs: runUs / 1000 / runs, kernelMs: kernelUs / 1000 / runs, ops, nodes, ...(arena ? { arena } : {}) };
+  return { runs, modelRunMs: runUs / 1000 / runs, kernelMs: kernelUs / 1000 / runs, ops, nodes, ...(arena ? { arena } : {}), order };
 }

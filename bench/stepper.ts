@@ -15,6 +15,7 @@ import { serialize } from '../src/onnx/proto';
 import { openSession } from '../src/onnx/session';
 import { ModelState } from '../src/train/state';
 import { TrainStep } from '../src/train/step';
+import type { Graph } from '../src/onnx/graph';
 import { liveness, type Liveness } from './liveness';
 import { findProfile, profilePrefix } from './profile';
 
@@ -72,6 +73,8 @@ export interface StepperInfo {
   stateBytes: number;
   /** the graph's memory by liveness in node order (bench/liveness.ts); absent for --file */
   liveness?: Liveness;
+  /** the compiled graph (absent for --file) */
+  graph?: Graph;
 }
 
 export class TrainStepper {
@@ -122,7 +125,7 @@ export class TrainStepper {
     for (const p of specs) if (p.graphInput) stateBytes += p.shape.reduce((a, b) => a * b, 1) * 4 * (p.trainable ? 3 : 1);
     return new TrainStepper(session, prefix, {
       config: c, nodes: g?.nodes.length ?? 0, opCounts: g?.opCounts() ?? {}, graphBytes: bytes.length, buildMs: t1 - t0, sessionMs: t2 - t1, stateBytes,
-      liveness: g && liveness(g, o.batch, { outputsInPlace: !o.fresh }),
+      liveness: g && liveness(g, o.batch, { outputsInPlace: !o.fresh }), graph: g,
     }, o, specs);
   }
 

@@ -14,6 +14,7 @@ import * as readline from 'readline';
 import { fmtBytes, median, parseArgs, parseTarget, peakRss, table } from './args';
 import { stepFlops } from './flops';
 import { machineLine, measurePeak } from './peak';
+import { inOrder, liveness } from './liveness';
 import { summarizeProfile } from './profile';
 import { TrainStepper, type StepTime } from './stepper';
 
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   const prof = file ? summarizeProfile(file, warmup) : undefined;
   await stepper.release();
   if (a.json) {
-    console.log(JSON.stringify({ ...result, profile: prof && { ...prof, nodes: prof.nodes.slice(0, 30) } }));
+    console.log(JSON.stringify({ ...result, profile: prof && { ...prof, nodes: prof.nodes.slice(0, 30), order: undefined } }));
     return;
   }
   console.log(machineLine(threads, peak));
@@ -102,6 +103,11 @@ async function main(): Promise<void> {
     for (const o of prof.ops.slice(0, 15)) rows.push([o.op, o.ms.toFixed(1), `${(100 * o.share).toFixed(1)}%`, String(Math.round(o.calls))]);
     console.log(table(rows));
     if (prof.arena) console.log(`\nonnxruntime's CPU arena: held ${fmtBytes(prof.arena.heldBytes)}, at most ${fmtBytes(prof.arena.inUsePeakBytes)} in use at once (at node ${prof.arena.peakNode})`);
+    const g = stepper.info.graph;
+    if (g && prof.order.length) {
+      const ran = liveness(g, batch, { outputsInPlace: !a['fresh-outputs'], nodes: inOrder(g, prof.order) });
+      console.log(`liveness in the order onnxruntime ran the nodes: intermediates at their peak ${fmtBytes(ran.peakBytes)} (against ${fmtBytes(stepper.info.liveness!.peakBytes)} in the graph's order)`);
+    }
     const nrows = [['slowest nodes', 'op', 'ms/step']];
     for (const n of prof.nodes.slice(0, 10)) nrows.push([n.name, n.op, n.ms.toFixed(1)]);
     console.log('\n' + table(nrows));
