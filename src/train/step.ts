@@ -2,11 +2,12 @@
  * The fused train step, run in place. Every state tensor the step updates (parameters, AdamW
  * moments, BatchNorm running statistics) goes in and comes out in the same buffer: onnxruntime-node
  * fills pre-allocated output tensors (`session.run(feeds, fetches)`), so ModelState keeps the same
- * buffers step after step and onnxruntime's arena holds no output. The binding (onnxruntime-node
- * 1.30) still returns a JS copy of every fetched output: the state's size each step, which would
- * stay resident until some later garbage collection (0.37 GiB at 256 px, width 1), so the step hands
- * their memory back at once (release). The outputs were never the arena's peak: they are written
- * after the backward pass has freed the activations (README "Speed and memory").
+ * buffers step after step and onnxruntime's arena holds no output. What it does not save (measured,
+ * README "Speed and memory"): the binding (onnxruntime-node 1.30) still returns a JS copy of every
+ * fetched output, the state's size each step, allocated while the arena is resident; handing those
+ * copies back at once (a transfer into a closed MessageChannel) kept one set alive all the same and
+ * left the peak where it was, so the step just drops them. And the outputs were never the arena's
+ * peak: they are written after the backward pass has freed the activations.
  *
  * Why writing over an input is safe in this graph (trainStepGraph, src/graphs/build.ts): onnxruntime
  * never lends a graph input's buffer to an intermediate value, so a state buffer is written once, by
@@ -21,7 +22,6 @@
  * The cost: a step that throws inside session.run leaves the state half updated, so a failed step is
  * not retried from memory (the trainer stops; last.ckpt on disk is intact).
  */
-import { MessageChannel } from 'worker_threads';
 import * as ort from 'onnxruntime-node';
 import * as N from '../onnx/names';
 import type { ModelState } from './state';
@@ -65,7 +65,6 @@ export class TrainStep {
   private readonly loss = new Float32Array(1);
   private readonly image: BatchInput;
   private readonly mask: BatchInput;
-  private ownedBuffers?: Set<ArrayBufferLike>;
   /** state tensors re-wrapped because something outside replaced ModelState's array (a load) */
   rewrapped = 0;
 
@@ -97,12 +96,6 @@ export class TrainStep {
     this.fetches[N.LOSS] = new ort.Tensor('float32', this.loss, []);
   }
 
-  /** the buffers the step owns (state and loss), never released */
-  private owned(): Set<ArrayBufferLike> {
-    this.ownedBuffers ??= new Set(Object.values(this.fetches).map((t) => (t.data as Float32Array).buffer));
-    return this.ownedBuffers;
-  }
-
   /** The buffers the step reads and writes, by graph input (tests: they stay the same step after step). */
   buffers(): Map<string, Float32Array> {
     return new Map(this.slots.map((s) => [s.input, s.tensor.data as Float32Array]));
@@ -120,7 +113,6 @@ export class TrainStep {
         s.tensor = new ort.Tensor('float32', cur, s.shape);
         this.feeds[s.input] = s.tensor;
         this.fetches[s.output] = s.tensor;
-        this.ownedBuffers = undefined;
         this.rewrapped++;
       }
     }
@@ -128,27 +120,9 @@ export class TrainStep {
     this.feeds[N.MASK] = this.mask.fill(mask, count);
     this.lr[0] = lr;
     this.step[0] = this.state.step + 1;
-    release(await this.session.run(this.feeds, this.fetches), this.owned());
+    await this.session.run(this.feeds, this.fetches);
     this.state.step += 1;
     this.state.batchesTracked += 1n;
     return this.loss[0];
   }
-}
-
-/**
- * Free the binding's JS copies of the outputs now rather than at a later garbage collection: their
- * buffers are transferred into a message that is never delivered, and closing the channel drops it
- * (Node 20 has no ArrayBuffer.prototype.transfer). Buffers of `owned` (the state) are never touched.
- */
-function release(out: ort.InferenceSession.OnnxValueMapType, owned: Set<ArrayBufferLike>): void {
-  const copies = new Set<ArrayBuffer>();
-  for (const t of Object.values(out)) {
-    const b = (t.data as Float32Array).buffer;
-    if (b instanceof ArrayBuffer && !owned.has(b)) copies.add(b);
-  }
-  if (!copies.size) return;
-  const { port1, port2 } = new MessageChannel();
-  port1.postMessage(null, [...copies]);
-  port1.close();
-  port2.close();
 }
