@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   console.log(`split: session.run ${runMs.toFixed(1)} ms (graph + binding I/O), JS feeds/bookkeeping ${jsMs.toFixed(2)} ms`);
   console.log(`compute: ${(flops.step / 1e9).toFixed(2)} GFLOP/step (${flops.convs} convs: fwd ${(flops.forward / 1e9).toFixed(2)} + bwd ${(flops.backward / 1e9).toFixed(2)}), ${gflops.toFixed(1)} GFLOP/s = ${(100 * result.peakShare).toFixed(1)}% of the ${peak.toFixed(0)} GFLOP/s peak`);
   console.log(`peak RSS: ${fmtBytes(result.peakRssBytes)}; last loss ${stepper.lastLoss.toFixed(5)}`);
-  console.log(`JS ArrayBuffers allocated per step (median): ${fmtBytes(result.arrayBufferBytesPerStep)}`);
+  console.log(`JS ArrayBuffers, net growth per step (median; a garbage collection inside the step hides what the binding allocated): ${fmtBytes(result.arrayBufferBytesPerStep)}`);
   console.log(`memory by phase (MiB): ${memory.map((m) => `${m.phase}: RSS ${(m.rss / 2 ** 20).toFixed(0)}, JS heap ${(m.heapUsed / 2 ** 20).toFixed(0)}, ArrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}`).join('; ')}`);
   const lv = stepper.info.liveness;
   if (lv) {
