@@ -29,6 +29,14 @@ export interface ProfileSummary {
   kernelMs: number;
   ops: OpRow[];
   nodes: { name: string; op: string; ms: number }[];
+  /**
+   * onnxruntime's CPU arena over the profiled runs (its per-node memory stats): the bytes it held
+   * (what it ever took from the system; it gives nothing back), the most in use at once, and the
+   * node where that peak was reached
+   */
+  arena?: { heldBytes: number; inUsePeakBytes: number; peakNode: string };
+  /** the nodes of the last profiled run, in the order onnxruntime ran them */
+  order: string[];
 }
 
 /** A fresh prefix for onnxruntime's profile file (it appends _<timestamp>.json). */
@@ -56,10 +64,14 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
   let run = 0;
   let runUs = 0;
   let kernelUs = 0;
+  let arena: ProfileSummary['arena'];
+  let order: string[] = [];
+  let newRun = false;
   for (const e of events) {
     if (e.cat === 'Session' && e.name === 'model_run') {
       if (run >= skipRuns) runUs += e.dur;
       run++;
+      newRun = true;
       continue;
     }
     if (run < skipRuns || e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
@@ -69,13 +81,22 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
     o.calls++;
     byOp.set(op, o);
     const node = e.name.slice(0, -'_kernel_time'.length);
+    if (newRun) [order, newRun] = [[], false];
+    order.push(node);
     const nd = byNode.get(node) ?? { op, us: 0 };
     nd.us += e.dur;
     byNode.set(node, nd);
     kernelUs += e.dur;
+    const held = Number(e.args?.mem_arena_held);
+    const peak = Number(e.args?.mem_in_use_peak);
+    if (Number.isFinite(held) && Number.isFinite(peak)) {
+      arena ??= { heldBytes: 0, inUsePeakBytes: 0, peakNode: '' };
+      arena.heldBytes = Math.max(arena.heldBytes, held);
+      if (peak > arena.inUsePeakBytes) Object.assign(arena, { inUsePeakBytes: peak, peakNode: node });
+    }
   }
   const runs = Math.max(run - skipRuns, 1);
   const ops = [...byOp].map(([op, o]) => ({ op, ms: o.us / 1000 / runs, calls: o.calls / runs, share: o.us / kernelUs })).sort((a, b) => b.ms - a.ms);
   const nodes = [...byNode].map(([name, n]) => ({ name, op: n.op, ms: n.us / 1000 / runs })).sort((a, b) => b.ms - a.ms);
-  return { runs, modelRunMs: runUs / 1000 / runs, kernelMs: kernelUs / 1000 / runs, ops, nodes };
+  return { runs, modelRunMs: runUs / 1000 / runs, kernelMs: kernelUs / 1000 / runs, ops, nodes, ...(arena ? { arena } : {}), order };
 }

@@ -1,17 +1,22 @@
 /**
  * The training loop's hot path, isolated: one fused train-step session (forward, loss, gradients,
- * AdamW, BN running statistics), fed each step with the previous step's outputs exactly as the
- * trainer feeds them, with the time of each part measured.
+ * AdamW, BN running statistics) run by the trainer's own step (src/train/step.ts: the state updated
+ * in place), or with `fresh` as melseg ran it before (new output tensors each step, taken over as the
+ * next step's inputs), with the time of each part measured.
  */
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
-import { initialCheckpoint, parameterSpecs, pipeline, resolveConfig, targetFor, trainStepGraph, type ResolvedConfig, type Target } from '../src/graphs';
+import { parameterSpecs, pipeline, resolveConfig, targetFor, trainStepGraph, type ResolvedConfig, type Target } from '../src/graphs';
 import { DEVICE_PASSES } from '../src/graphs/pipeline';
 import type { ParamSpec } from '../src/models/builder';
 import { seededUniform } from '../src/models/init';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
 import { openSession } from '../src/onnx/session';
+import { ModelState } from '../src/train/state';
+import { TrainStep } from '../src/train/step';
+import type { Graph } from '../src/onnx/graph';
+import { liveness, type Liveness } from './liveness';
 import { findProfile, profilePrefix } from './profile';
 
 export interface StepperOptions {
@@ -34,20 +39,27 @@ export interface StepperOptions {
   add?: string[];
   /** a train-step graph file to run instead of compiling one (e.g. an older melseg's, for before/after) */
   file?: string;
+  /** fresh output tensors each step, as melseg ran the step before src/train/step.ts (memory before/after) */
+  fresh?: boolean;
 }
 
 export interface StepTime {
   /** wall time of the whole step */
   totalMs: number;
-  /** inside session.run: graph execution plus the binding's input wrapping and output copies */
+  /** the step's run: graph execution plus the binding's input wrapping (and, fresh, its output copies) */
   runMs: number;
-  /** outside session.run: building the feeds from the previous outputs (JS) */
+  /** outside the run: picking the batch (and, fresh, building the feeds from the previous outputs) */
   jsMs: number;
   /**
    * CPU time of this process (all threads) over the step: on a machine shared with other work, a
    * steadier measure of the work than wall time (with 1 thread; more threads add their spin-waits)
    */
   cpuMs: number;
+  /**
+   * growth of the process's ArrayBuffer bytes over the step: what JS allocated outside V8's heap (the
+   * binding's output copies; a garbage collection inside the step makes it smaller)
+   */
+  arrayBufferBytes: number;
 }
 
 export interface StepperInfo {
@@ -59,18 +71,38 @@ export interface StepperInfo {
   sessionMs: number;
   /** bytes fed as parameters/moments/BN stats each step (= bytes returned) */
   stateBytes: number;
+  /** the graph's memory by liveness in node order (bench/liveness.ts); absent for --file */
+  liveness?: Liveness;
+  /** the compiled graph (absent for --file) */
+  graph?: Graph;
 }
 
 export class TrainStepper {
-  private feeds: Record<string, ort.Tensor> = {};
-  /** output name -> the input it feeds next step */
-  private readonly loop: [string, string][] = [];
-  private step = 0;
-  private batches: { image: ort.Tensor; mask: ort.Tensor }[] = [];
+  private readonly state: ModelState;
+  private readonly step: TrainStep;
+  private k = 0;
+  private batches: { image: Float32Array; mask: Float32Array }[] = [];
 
   lastLoss = NaN;
 
-  private constructor(readonly session: ort.InferenceSession, private readonly prefix: string, readonly info: StepperInfo, private readonly o: StepperOptions) {}
+  private constructor(readonly session: ort.InferenceSession, private readonly prefix: string, readonly info: StepperInfo, private readonly o: StepperOptions, specs: ParamSpec[]) {
+    const c = info.config;
+    this.state = ModelState.fresh(c, specs);
+    this.step = new TrainStep(session, this.state, c.imageSize);
+    // Two random batches, alternated: images ~ U(-1,1), masks a random disc per image.
+    const rand = seededUniform(7);
+    const S = c.imageSize;
+    const B = o.batch;
+    for (let k = 0; k < 2; k++) {
+      const image = new Float32Array(B * 3 * S * S).map(() => 2 * rand() - 1);
+      const mask = new Float32Array(B * S * S);
+      for (let b = 0; b < B; b++) {
+        const [cy, cx, r] = [S * (0.3 + 0.4 * rand()), S * (0.3 + 0.4 * rand()), S * (0.1 + 0.2 * rand())];
+        for (let i = 0; i < S; i++) for (let j = 0; j < S; j++) mask[b * S * S + i * S + j] = (i - cy) ** 2 + (j - cx) ** 2 < r * r ? 1 : 0;
+      }
+      this.batches.push({ image, mask });
+    }
+  }
 
   static async create(o: StepperOptions): Promise<TrainStepper> {
     const c = resolveConfig({ model: o.model, loss: o.loss ?? 9, imageSize: o.imageSize, width: o.width, seed: 1, nchwc: o.nchwc });
@@ -91,61 +123,43 @@ export class TrainStepper {
     const specs = parameterSpecs(c);
     let stateBytes = 0;
     for (const p of specs) if (p.graphInput) stateBytes += p.shape.reduce((a, b) => a * b, 1) * 4 * (p.trainable ? 3 : 1);
-    const s = new TrainStepper(session, prefix, {
+    return new TrainStepper(session, prefix, {
       config: c, nodes: g?.nodes.length ?? 0, opCounts: g?.opCounts() ?? {}, graphBytes: bytes.length, buildMs: t1 - t0, sessionMs: t2 - t1, stateBytes,
-    }, o);
-    s.init(specs);
-    return s;
+      liveness: g && liveness(g, o.batch, { outputsInPlace: !o.fresh }), graph: g,
+    }, o, specs);
   }
 
-  private init(specs: ParamSpec[]): void {
-    const c = this.info.config;
-    const ck = initialCheckpoint(c, specs);
-    for (const p of specs) {
-      const init = ck.params[p.name];
-      if (!p.graphInput || !(init.data instanceof Float32Array)) continue;
-      this.feeds[p.name] = new ort.Tensor('float32', init.data, p.shape);
-      if (p.name.endsWith('.running_mean') || p.name.endsWith('.running_var')) this.loop.push([N.nextName(p.name), p.name]);
-      if (!p.trainable) continue;
-      this.loop.push([N.nextName(p.name), p.name]);
-      for (const m of [N.firstMoment(p.name), N.secondMoment(p.name)]) {
-        this.feeds[m] = new ort.Tensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), p.shape);
-        this.loop.push([N.nextName(m), m]);
-      }
-    }
-    // Two random batches, alternated: images ~ U(-1,1), masks a random disc per image.
-    const rand = seededUniform(7);
-    const S = c.imageSize;
-    const B = this.o.batch;
-    for (let k = 0; k < 2; k++) {
-      const image = new Float32Array(B * 3 * S * S).map(() => 2 * rand() - 1);
-      const mask = new Float32Array(B * S * S);
-      for (let b = 0; b < B; b++) {
-        const [cy, cx, r] = [S * (0.3 + 0.4 * rand()), S * (0.3 + 0.4 * rand()), S * (0.1 + 0.2 * rand())];
-        for (let i = 0; i < S; i++) for (let j = 0; j < S; j++) mask[b * S * S + i * S + j] = (i - cy) ** 2 + (j - cx) ** 2 < r * r ? 1 : 0;
-      }
-      this.batches.push({ image: new ort.Tensor('float32', image, [B, 3, S, S]), mask: new ort.Tensor('float32', mask, [B, 1, S, S]) });
-    }
-    this.feeds[N.LR] = new ort.Tensor('float32', Float32Array.of(3e-4), []);
-  }
-
-  /** One training step; its outputs become the next step's inputs. */
+  /** One training step; the next one starts from its updated state. */
   async run(): Promise<StepTime> {
+    const a0 = process.memoryUsage().arrayBuffers;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    this.step++;
-    const b = this.batches[this.step % 2];
-    this.feeds[N.IMAGE] = b.image;
-    this.feeds[N.MASK] = b.mask;
-    this.feeds[N.STEP] = new ort.Tensor('float32', Float32Array.of(this.step), []);
-    const t1 = performance.now();
-    const r = await this.session.run(this.feeds);
-    const t2 = performance.now();
-    for (const [out, inp] of this.loop) this.feeds[inp] = r[out];
-    this.lastLoss = r[N.LOSS].data[0] as number;
+    this.k++;
+    const b = this.batches[this.k % 2];
+    const B = this.o.batch;
+    const S = this.info.config.imageSize;
+    let t1: number, t2: number;
+    if (this.o.fresh) {
+      const feeds = {
+        ...this.state.feeds(this.session.inputNames),
+        [N.IMAGE]: new ort.Tensor('float32', b.image, [B, 3, S, S]),
+        [N.MASK]: new ort.Tensor('float32', b.mask, [B, 1, S, S]),
+        [N.LR]: new ort.Tensor('float32', Float32Array.of(3e-4), []),
+        [N.STEP]: new ort.Tensor('float32', Float32Array.of(this.state.step + 1), []),
+      };
+      t1 = performance.now();
+      const r = await this.session.run(feeds);
+      t2 = performance.now();
+      this.state.absorb(r);
+      this.lastLoss = r[N.LOSS].data[0] as number;
+    } else {
+      t1 = performance.now();
+      this.lastLoss = await this.step.run(b.image, b.mask, B, 3e-4);
+      t2 = performance.now();
+    }
     const t3 = performance.now();
     const c = process.cpuUsage(c0);
-    return { totalMs: t3 - t0, runMs: t2 - t1, jsMs: t1 - t0 + (t3 - t2), cpuMs: (c.user + c.system) / 1000 };
+    return { totalMs: t3 - t0, runMs: t2 - t1, jsMs: t1 - t0 + (t3 - t2), cpuMs: (c.user + c.system) / 1000, arrayBufferBytes: process.memoryUsage().arrayBuffers - a0 };
   }
 
   /** Ends profiling; returns the profile file onnxruntime wrote (profile mode only). */

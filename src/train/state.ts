@@ -23,10 +23,12 @@ export class ModelState {
   private constructor(readonly specs: ParamSpec[]) {}
 
   static fresh(c: ResolvedConfig, specs: ParamSpec[]): ModelState {
-    return ModelState.fromCheckpoint(initialCheckpoint(c, specs), specs, c);
+    // the initial checkpoint is this state's alone: take its arrays instead of copying them
+    return ModelState.fromCheckpoint(initialCheckpoint(c, specs), specs, c, { adopt: true });
   }
 
-  static fromCheckpoint(ck: Checkpoint, specs: ParamSpec[], c: ResolvedConfig): ModelState {
+  /** `adopt`: keep the checkpoint's parameter arrays (the caller gives them up) instead of copies. */
+  static fromCheckpoint(ck: Checkpoint, specs: ParamSpec[], c: ResolvedConfig, o: { adopt?: boolean } = {}): ModelState {
     const shapes = Object.fromEntries(specs.map((p) => [p.name, p.shape]));
     checkCompatible(ck, { model: c.model.id, imageSize: c.imageSize, width: c.width }, shapes);
     const s = new ModelState(specs);
@@ -36,7 +38,7 @@ export class ModelState {
         if (t) s.batchesTracked = (t.data as BigInt64Array)[0] ?? 0n;
         continue;
       }
-      s.values.set(p.name, Float32Array.from(t.data as Float32Array));
+      s.values.set(p.name, o.adopt ? (t.data as Float32Array) : Float32Array.from(t.data as Float32Array));
       if (p.trainable) {
         const n = t.data.length;
         s.m.set(p.name, ck.optimizer?.m[p.name] ? Float32Array.from(ck.optimizer.m[p.name]) : new Float32Array(n));

@@ -41,6 +41,7 @@ import { describeSettings, resolveSettings, RunSettings, SettingsInput } from '.
 import { findLabels, labelCounts, oversampledIndices, readLabels } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
+import { TrainStep } from './step';
 import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
 import { evaluateSamples } from './validate';
 
@@ -305,6 +306,8 @@ class Fit {
   private partial: TrainerState['partial'];
   private grid: string | null = null;
   private readonly gridIdx: number[];
+  /** the fused train step, updating `state` in place (src/train/step.ts) */
+  private readonly step: TrainStep;
 
   private constructor(
     private readonly o: TrainOptions,
@@ -319,7 +322,7 @@ class Fit {
     private readonly split: Split,
     private readonly trainIdx: number[],
     private readonly validIdx: number[],
-    private readonly sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; stepInputs: string[]; evalInputs: string[] },
+    private readonly sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; evalInputs: string[] },
     private readonly schedule: Schedule,
     private readonly loader: BatchLoader,
     private readonly dump: BatchDump | null,
@@ -329,6 +332,7 @@ class Fit {
     this.stoppedEarly = saved?.stoppedEarly;
     this.partial = saved?.partial;
     this.gridIdx = validIdx.slice(0, 6);
+    this.step = new TrainStep(sessions.train, state, c.imageSize);
   }
 
   /** before_fit: the state (fresh, or last.ckpt), the data and its split, the graphs and sessions, the schedule. */
@@ -365,7 +369,6 @@ class Fit {
     const sessions = {
       train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device),
       eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device),
-      stepInputs: graphs.manifest.graphs.trainStep.inputs,
       evalInputs: graphs.manifest.graphs.eval.inputs,
     };
     log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${countParameters(specs).toLocaleString('en-US')} parameters, device ${device}`);
@@ -448,21 +451,13 @@ class Fit {
         if (this.o.signal?.aborted) await this.stop(epoch, b.batch, sums);
         const t0 = Date.now();
         if (this.dump) await this.dump.batch(epoch, b.batch, b.image, b.mask, b.count, S);
-        const out = await this.sessions.train.run({
-          ...this.state.feeds(this.sessions.stepInputs),
-          [N.IMAGE]: new ort.Tensor('float32', b.image, [b.count, 3, S, S]),
-          [N.MASK]: new ort.Tensor('float32', b.mask, [b.count, 1, S, S]),
-          [N.LR]: new ort.Tensor('float32', Float32Array.of(lr), []),
-          [N.STEP]: new ort.Tensor('float32', Float32Array.of(this.state.step + 1), []),
-        });
-        const loss = out[N.LOSS].data[0] as number;
+        const loss = await this.step.run(b.image, b.mask, b.count, lr);
         if (!Number.isFinite(loss)) {
           throw new DivergedError(
-            `epoch ${epoch}, batch ${b.batch + 1} (AdamW step ${this.state.step + 1}): the ${this.c.loss.name} loss is ${loss}; the run stopped without updating the weights. ` +
+            `epoch ${epoch}, batch ${b.batch + 1} (AdamW step ${this.state.step}): the ${this.c.loss.name} loss is ${loss}; the run stopped and saved nothing of this epoch. ` +
               `${keptFiles(this.paths)} Try a lower --lr (now ${lr}) or another loss, then --resume.`,
           );
         }
-        this.state.absorb(out);
         sums.trainMs += Date.now() - t0;
         sums.lossSum += loss * b.count;
         sums.seen += b.count;
