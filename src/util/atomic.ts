@@ -149,7 +149,7 @@ function sameFile(a: fs.Stats, b: fs.Stats): boolean {
 }
 
 /** Whether `file` (existing or not) lies inside folder `dir` (both through their real paths). */
-function inside(file: string, dir: string): boolean {
+export function isInside(file: string, dir: string): boolean {
   let real: string;
   try {
     real = fs.realpathSync(dir);
@@ -176,7 +176,7 @@ export function checkOutputFile(out: string, c: OutputCheck): void {
   const st = fs.statSync(out, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new Error(`${c.flag} ${out} is a folder; expected ${c.expected}, e.g. ${c.flag} ${path.join(out, c.example)}`);
   for (const d of c.inputDirs ?? []) {
-    if (inside(out, d.dir))
+    if (isInside(out, d.dir))
       throw new Error(`${c.flag} ${out} is inside ${d.dir}, the ${d.flag} folder melseg reads; it never writes there: choose a file outside it, e.g. ${c.flag} ${c.example}`);
   }
   if (!st) return;
