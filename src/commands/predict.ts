@@ -8,7 +8,10 @@ import { parseDevice } from '../onnx/session';
 export default class Predict extends Command {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';
   static override description = `Images may be any size; folders stand for their image files. Outputs are <name>_mask.png and
-<name>_overlay.png in --out; an input whose name an earlier input already took gets a numbered suffix (reported).
+<name>_overlay.png in --out (a folder apart from the images: one that holds an input is refused); an input whose
+name an earlier input already took gets a numbered suffix (reported). Each image's size is read from its header
+first: above 64 megapixels (8000 x 8000) it is refused before decoding (predict needs about 40 bytes a pixel).
+An image that fails does not stop the others: the failures are listed at the end and the exit status is 1.
 Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt lesion1.jpg lesion2.bmp --out predictions/',
