@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../onnx/session';
 import type { ImageMetrics } from '../train/metrics';
-import { checkOutputFile, writeFileAtomic } from '../util/atomic';
+import { checkOutputFile, isInside, writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
@@ -142,6 +142,8 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
       force: o.force,
     });
   const csv = o.csv ?? defaultCsvPath(net.file, name);
+  if (o.saveMasks && rd.dataset.layout !== 'synthetic' && isInside(o.saveMasks, rd.dataset.root))
+    throw new Error(`--save-masks ${o.saveMasks} is inside ${rd.dataset.root}, the --data folder melseg reads; it never writes there: choose a folder outside it, e.g. --save-masks masks/`);
 
   let choice: ThresholdChoice | undefined;
   if (auto) {

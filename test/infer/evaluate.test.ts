@@ -212,6 +212,8 @@ describe("evaluate's per-image CSV: where it goes, what it records, what it neve
     await expect(run(ck, { csv: path.join(root, 'split.json') })).rejects.toThrow('is the --split-file file itself');
     await expect(run(ck, { csv: image })).rejects.toThrow(`--csv ${image} is inside ${data}, the --data folder melseg reads; it never writes there: choose a file outside it, e.g. --csv eval_test.csv`);
     await expect(run(ck, { csv: path.join(data, 'new.csv') })).rejects.toThrow('the --data folder melseg reads');
+    await expect(run(ck, { saveMasks: path.join(data, 'masks') })).rejects.toThrow(`--save-masks ${path.join(data, 'masks')} is inside ${data}, the --data folder melseg reads`);
+    expect(fs.readdirSync(path.join(data, 'masks')).sort()).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
     expect(fs.readFileSync(ck).equals(before) && fs.readFileSync(image).equals(imageBefore)).toBe(true);
     const mine = path.join(root, 'mine.csv');
     fs.writeFileSync(mine, 'my notes');
