@@ -242,7 +242,14 @@ export async function writeFileAtomic(file: string, data: FileData): Promise<voi
 
 /** Atomically copy `from` to `to` (read whole, then written as above). */
 export async function copyFileAtomic(from: string, to: string): Promise<void> {
-  writeFileAtomicSync(to, fs.readFileSync(from));
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(from);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`could not read ${from} to copy it to ${to} (${e.code ?? 'error'}: ${e.message}); check that it is a readable file. ${to} is untouched.`);
+  }
+  writeFileAtomicSync(to, bytes);
 }
 
 /**
@@ -295,7 +302,12 @@ export async function writeFolderAtomic(dir: string, fill: (staging: string) => 
   const staging = path.join(parent, tempName(base));
   fs.mkdirSync(staging);
   try {
-    await fill(staging);
+    await fill(staging); // its own errors say what failed; the placing below is what this function writes
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  try {
     let empty = false;
     try {
       empty = fs.readdirSync(abs).length === 0;
