@@ -35,7 +35,8 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     'split-file': Flags.string({ summary: 'Split JSON (default: split.json beside the checkpoint).' }),
     'batch-size': Flags.integer({ char: 'b', summary: 'Images per network run (each with all its TTA views).', default: 8 }),
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
-    csv: Flags.string({ summary: 'Per-image CSV (default: eval_<split>.csv beside the checkpoint).' }),
+    csv: Flags.string({ summary: 'Per-image CSV, with the settings and checkpoint hash on every row (default: eval_<split>.csv in the checkpoint\'s run folder, else the current folder; -2, -3, ... when taken).' }),
+    force: Flags.boolean({ summary: 'Replace an existing --csv file (never the checkpoint, the split file or a file of --data).', default: false }),
     'save-masks': Flags.string({ summary: 'Write the final masks (PNG, original size, 0/255) to this folder.' }),
     labels: Flags.string({
       summary: 'Labels CSV (ISIC 2017 Part 3 image_id,melanoma,seborrheic_keratosis, or id,label) for figures per label (default: labels.csv in --data or the folder above it).',
@@ -61,6 +62,7 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
       batchSize: flags['batch-size'],
       device: parseDevice(flags.device),
       csv: flags.csv,
+      force: flags.force,
       saveMasks: flags['save-masks'],
       labels: flags['no-labels'] ? (false as const) : flags.labels,
       weightsFrom: flags['weights-from'],

@@ -1,14 +1,17 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SHIPPED_MODEL } from '../infer/model';
-import { predictImages } from '../infer/predict';
+import { predictImages, printable } from '../infer/predict';
 import { describeSettings } from '../infer/settings';
 import { parseDevice } from '../onnx/session';
 
 export default class Predict extends Command {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';
   static override description = `Images may be any size; folders stand for their image files. Outputs are <name>_mask.png and
-<name>_overlay.png in --out; an input whose name an earlier input already took gets a numbered suffix (reported).
+<name>_overlay.png in --out (a folder apart from the images: one that holds an input is refused); an input whose
+name an earlier input already took gets a numbered suffix (reported). Each image's size is read from its header
+first: above 64 megapixels (8000 x 8000) it is refused before decoding (predict needs about 40 bytes a pixel).
+An image that fails does not stop the others: the failures are listed at the end and the exit status is 1.
 Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt lesion1.jpg lesion2.bmp --out predictions/',
@@ -32,6 +35,8 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Predict);
+    // a line per image as it is done (names made safe for the terminal), the failures again at the end
+    const show = printable;
     const r = await predictImages({
       checkpoint: flags.checkpoint,
       inputs: argv as string[],
@@ -41,13 +46,20 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
       inference: inferenceRequest(flags),
       device: parseDevice(flags.device),
       log: (s) => this.log(s),
+      onReady: (r) =>
+        this.log(`${r.checkpoints.length > 1 ? `ensemble of ${r.checkpoints.length} checkpoints (mean probability): ${r.checkpoints.map(show).join(', ')}` : `checkpoint ${show(r.checkpoints[0])}`}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`),
+      onPrediction: (p) => this.log(`${show(p.input)} -> ${show(p.mask)}  ${show(p.overlay)}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`),
+      onFailure: (f) => this.logToStderr(`failed: ${show(f.input)}: ${show(f.error)}`),
     });
-    this.log(`${r.checkpoints.length > 1 ? `ensemble of ${r.checkpoints.length} checkpoints (mean probability): ${r.checkpoints.join(', ')}` : `checkpoint ${r.checkpoints[0]}`}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`);
-    for (const p of r.predictions) this.log(`${p.input} -> ${p.mask}  ${p.overlay}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`);
     const renamed = r.predictions.filter((p) => p.renamedBecause);
     if (renamed.length) {
       this.log(`note: ${renamed.length} input(s) share a file name with an earlier input; their outputs got a suffix:`);
-      for (const p of renamed) this.log(`  ${p.input} (same name as ${p.renamedBecause}) -> ${p.mask}`);
+      for (const p of renamed) this.log(`  ${show(p.input)} (same name as ${show(p.renamedBecause!)}) -> ${show(p.mask)}`);
+    }
+    if (r.failures.length) {
+      this.logToStderr(`${r.failures.length} of ${r.failures.length + r.predictions.length} image(s) could not be segmented (the other ${r.predictions.length} were):`);
+      for (const f of r.failures) this.logToStderr(`  ${show(f.input)}: ${show(f.error)}`);
+      return this.exit(1);
     }
   }
 }

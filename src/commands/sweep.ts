@@ -46,7 +46,7 @@ artifacts together), then \`melseg merge\` and \`melseg chart\`.`;
     );
     const count = (o: string) => r.runs.filter((x) => x.outcome === o).length;
     this.log(
-      `runs: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} finished earlier, ${count('failed')} failed` +
+      `runs: ${count('trained')} trained, ${count('resumed')} resumed, ${count('completed')} completed (their last steps), ${count('skipped')} finished earlier, ${count('failed')} failed` +
         ` (${r.runs.length} of ${r.totalCombinations} combinations in this ${flags.shard ? 'shard' : 'sweep'}; ${r.seconds.toFixed(1)} s)`,
     );
     this.log(`results: ${r.resultsFile}`);

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { copyFileAtomic, writeFileAtomic } from '../util/atomic';
+import { copyFileAtomic, writeFileAtomic, writeFolderAtomic } from '../util/atomic';
 import type { ExportedModel } from './model';
 
 const PACKAGE_ROOT = path.join(__dirname, '..', '..');
@@ -20,6 +20,9 @@ export const PAGE_FILES = ['index.html', 'melseg-page.js'] as const;
 
 /** onnxruntime-web's WebAssembly build: the API script (global `ort`), its Emscripten loader and the binary. */
 export const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'] as const;
+
+/** Every file the page's folder gets, relative to it. */
+export const WEB_FILES: readonly string[] = [...PAGE_FILES, 'model.onnx', 'model.json', ...ORT_FILES.map((f) => path.join('ort', f))];
 
 /** What the page reads from model.json. */
 export interface PageModelInfo {
@@ -69,10 +72,16 @@ export async function writeWebFolder(dir: string, model: ExportedModel, checkpoi
     checkpoint: path.basename(checkpoint),
     ...(model.metadata.valid_iou ? { validIou: Number(model.metadata.valid_iou) } : {}),
   };
-  const written: string[] = [...PAGE_FILES, 'model.onnx', 'model.json', ...ORT_FILES.map((f) => path.join('ort', f))];
-  for (const f of PAGE_FILES) await copyFileAtomic(path.join(page, f), path.join(dir, f));
-  await writeFileAtomic(path.join(dir, 'model.onnx'), model.bytes);
-  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(info, null, 2) + '\n');
-  for (const f of ORT_FILES) await copyFileAtomic(path.join(ort, f), path.join(dir, 'ort', f));
-  return written.map((f) => ({ file: path.join(dir, f), bytes: fs.statSync(path.join(dir, f)).size }));
+  // built beside dir and renamed into place (index.html last): a kill leaves the old page or the new one
+  await writeFolderAtomic(
+    dir,
+    async (stage) => {
+      for (const f of PAGE_FILES) await copyFileAtomic(path.join(page, f), path.join(stage, f));
+      await writeFileAtomic(path.join(stage, 'model.onnx'), model.bytes);
+      await writeFileAtomic(path.join(stage, 'model.json'), JSON.stringify(info, null, 2) + '\n');
+      for (const f of ORT_FILES) await copyFileAtomic(path.join(ort, f), path.join(stage, 'ort', f));
+    },
+    { last: 'index.html' },
+  );
+  return WEB_FILES.map((f) => ({ file: path.join(dir, f), bytes: fs.statSync(path.join(dir, f)).size }));
 }

@@ -3,13 +3,14 @@
  * resolution (probabilities upsampled, then thresholded and post-processed, against the original
  * mask file), with the mean and standard deviation of every metric and a per-image CSV.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../onnx/session';
 import type { ImageMetrics } from '../train/metrics';
 import { findLabels, parseMix, readLabels } from '../data/labels';
-import { writeFileAtomic } from '../util/atomic';
+import { checkOutputFile, isInside, writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';
 import { perImageCsv, type ImageScore } from './csv';
 import { forEachFullResolution } from './fullres';
@@ -37,8 +38,10 @@ export interface EvaluateOptions {
   /** Images per network run (each with all its TTA views). */
   batchSize?: number;
   device?: Device;
-  /** Per-image CSV (default <checkpoint dir>/eval_<split>.csv). */
+  /** Per-image CSV (default: defaultCsvPath). */
   csv?: string;
+  /** Replace an existing --csv file (never a file evaluate reads). */
+  force?: boolean;
   saveMasks?: string;
   /**
    * Per-image labels (CSV: ISIC 2017 Part 3, or id,label) for per-label figures; default labels.csv
@@ -105,6 +108,32 @@ function summaryRecord(e: Evaluation): SummaryRecord {
   return r;
 }
 
+/** SHA-256 of a file, read 16 MiB at a time (checkpoints may exceed what one read returns). */
+function fileSha256(file: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 24);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Where the per-image CSV goes without --csv: the checkpoint's run folder (run.json beside it), else
+ * the current folder, so evaluating the shipped model never writes into melseg's package. A name an
+ * earlier evaluation took gets -2, -3, ...: no result is replaced without being named.
+ */
+export function defaultCsvPath(checkpoint: string, name: string): string {
+  const dir = fs.existsSync(path.join(path.dirname(checkpoint), 'run.json')) ? path.dirname(checkpoint) : '.';
+  const stem = name.replace(/\.csv$/, '');
+  let file = path.join(dir, name);
+  for (let k = 2; fs.existsSync(file); k++) file = path.join(dir, `${stem}-${k}.csv`);
+  return file;
+}
+
 /** The network, its data and the settings asked for; `compare` scores every combination instead. */
 async function prepare(o: EvaluateOptions, compare: boolean) {
   const log = o.log ?? (() => undefined);
@@ -127,7 +156,7 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
     why: auto && which === 'all' ? '--threshold auto' : `--split ${which}`,
   });
   const indices = splitIndices(rd, which);
-  refuseTrainedOn(rd, which, indices, net.members);
+  refuseTrainedOn(rd, which, indices, net.members, log);
   return { log, which, batchSize, net, r, auto, rd, indices };
 }
 
@@ -143,6 +172,21 @@ export async function compareCheckpointSettings(o: EvaluateOptions): Promise<Set
 
 export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
   const { log, which, batchSize, net, r, auto, rd, indices } = await prepare(o, false);
+  const ensemble = net.members.length > 1 ? `_ensemble${net.members.length}` : '';
+  const name = `eval_${which}${ensemble}.csv`;
+  if (o.csv !== undefined)
+    checkOutputFile(o.csv, {
+      flag: '--csv',
+      expected: 'a file name',
+      noun: 'the per-image CSV',
+      example: name,
+      inputs: [...net.members.map((file) => ({ flag: '--checkpoint', file })), ...(rd.splitFile ? [{ flag: '--split-file', file: rd.splitFile }] : [])],
+      inputDirs: rd.dataset.layout === 'synthetic' ? [] : [{ flag: '--data', dir: rd.dataset.root }],
+      force: o.force,
+    });
+  const csv = o.csv ?? defaultCsvPath(net.file, name);
+  if (o.saveMasks && rd.dataset.layout !== 'synthetic' && isInside(o.saveMasks, rd.dataset.root))
+    throw new Error(`--save-masks ${o.saveMasks} is inside ${rd.dataset.root}, the --data folder melseg reads; it never writes there: choose a folder outside it, e.g. --save-masks masks/`);
 
   let choice: ThresholdChoice | undefined;
   if (auto) {
@@ -171,9 +215,8 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     }
     if (o.saveMasks) await writeMaskPng(mask, s.width, s.height, path.join(o.saveMasks, `${s.id}_mask.png`));
   });
-  const ensemble = net.members.length > 1 ? `_ensemble${net.members.length}` : '';
-  const csv = o.csv ?? path.join(path.dirname(net.file), `eval_${which}${ensemble}.csv`);
-  await writeFileAtomic(csv, perImageCsv(images));
+  const sha256 = net.members.map(fileSha256);
+  await writeFileAtomic(csv, perImageCsv(images, { split: which, ...settings, origin: auto ? `${r.origin}; threshold chosen on the valid split` : r.origin, checkpoints: net.members, sha256 }));
   const galleryFile = csv.replace(/(\.csv)?$/i, '_worst.png');
   const drawn = await gallery.write(galleryFile);
   const { mean, std } = meanStd(images);

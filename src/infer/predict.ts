@@ -9,6 +9,8 @@ import * as path from 'path';
 import { decodeImage, resizeBilinear, toTensor } from '../data';
 import { resizeProbability } from '../report';
 import type { Device } from '../onnx/session';
+import { isInside } from '../util/atomic';
+import { checkImageSize } from './header';
 import { openEnsemble, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';
@@ -33,6 +35,18 @@ export interface PredictOptions {
   device?: Device;
   graphsDir?: string;
   log?: (s: string) => void;
+  /** Called once the network and settings are ready, before the first image. */
+  onReady?: (r: Omit<PredictResult, 'predictions' | 'failures'>) => void;
+  /** Called after each image's files are written (so a log shows progress as it goes). */
+  onPrediction?: (p: Prediction) => void;
+  /** Called for each image that could not be segmented; the others go on. */
+  onFailure?: (f: PredictFailure) => void;
+}
+
+/** An image that could not be segmented (unreadable, too large, a name too long for its outputs). */
+export interface PredictFailure {
+  input: string;
+  error: string;
 }
 
 export interface Prediction {
@@ -52,6 +66,26 @@ export interface PredictResult {
   origin: string;
   auto?: ThresholdChoice;
   predictions: Prediction[];
+  /** Images that failed; the command exits non-zero when there are any. */
+  failures: PredictFailure[];
+}
+
+/**
+ * A file name as text safe to print on a terminal: control characters (ESC starts the codes that
+ * recolour, move the cursor or retitle the window) shown as \xNN escapes, the rest as it is.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Refuses an --out folder that holds an input: its outputs could replace inputs, and a re-run would segment its own masks. */
+function checkOutFolder(out: string, files: readonly string[]): void {
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new Error(`--out ${out} is a file; expected a folder for the masks and overlays: name another --out`);
+  const held = files.find((f) => isInside(f, out));
+  if (held)
+    throw new Error(
+      `--out ${out} holds the input ${held}; predict writes <name>_mask.png and <name>_overlay.png there, which could replace inputs: choose a folder apart from the images, e.g. --out ${path.join(path.dirname(path.resolve(out)), 'predictions')}`,
+    );
 }
 
 /** Files and folders to a list of image files (a folder's own image files, sorted). */
@@ -105,7 +139,7 @@ export function outputStems(files: readonly string[]): { stem: string; clashesWi
 export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   const files = expandInputs(o.inputs);
   const stems = outputStems(files);
-  if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a file; expected a folder for the masks and overlays: name another --out`);
+  checkOutFolder(o.out, files);
   const given = [o.checkpoint ?? []].flat();
   const net = await openEnsemble(given.length ? given : resolveCheckpoint(), { device: o.device, graphsDir: o.graphsDir, log: o.log });
   const checkpoint = net.file;
@@ -117,24 +151,36 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   }
   const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: auto ? auto.threshold : (r.threshold as number) };
   fs.mkdirSync(o.out, { recursive: true });
+  const ready = { checkpoints: net.members, settings, origin: r.origin, ...(auto ? { auto } : {}) };
+  o.onReady?.(ready);
   const S = net.size;
   const predictions: Prediction[] = [];
+  const failures: PredictFailure[] = [];
+  // one image at a time, its size checked before decoding; a failure is recorded and the rest go on
   for (let k = 0; k < files.length; k++) {
     const file = files[k];
-    const img = await decodeImage(file);
-    const prob = await predictWithTta(net.run, toTensor(resizeBilinear(img, S)), 1, S, settings.tta);
-    const full = resizeProbability(prob, S, S, img.width, img.height);
-    const mask = toMask(full, img.width, img.height, settings);
-    const p: Prediction = {
-      input: file,
-      mask: path.join(o.out, `${stems[k].stem}_mask.png`),
-      overlay: path.join(o.out, `${stems[k].stem}_overlay.png`),
-      lesionFraction: mask.reduce((a, v) => a + v, 0) / mask.length,
-    };
-    if (stems[k].clashesWith) p.renamedBecause = stems[k].clashesWith;
-    await writeMaskPng(mask, img.width, img.height, p.mask);
-    await writeOverlayPng(img.data, mask, img.width, img.height, p.overlay);
-    predictions.push(p);
+    try {
+      checkImageSize(file);
+      const img = await decodeImage(file);
+      const prob = await predictWithTta(net.run, toTensor(resizeBilinear(img, S)), 1, S, settings.tta);
+      const full = resizeProbability(prob, S, S, img.width, img.height);
+      const mask = toMask(full, img.width, img.height, settings);
+      const p: Prediction = {
+        input: file,
+        mask: path.join(o.out, `${stems[k].stem}_mask.png`),
+        overlay: path.join(o.out, `${stems[k].stem}_overlay.png`),
+        lesionFraction: mask.reduce((a, v) => a + v, 0) / mask.length,
+      };
+      if (stems[k].clashesWith) p.renamedBecause = stems[k].clashesWith;
+      await writeMaskPng(mask, img.width, img.height, p.mask);
+      await writeOverlayPng(img.data, mask, img.width, img.height, p.overlay);
+      predictions.push(p);
+      o.onPrediction?.(p);
+    } catch (e) {
+      const f = { input: file, error: (e as Error).message };
+      failures.push(f);
+      o.onFailure?.(f);
+    }
   }
-  return { checkpoints: net.members, settings, origin: r.origin, ...(auto ? { auto } : {}), predictions };
+  return { ...ready, predictions, failures };
 }

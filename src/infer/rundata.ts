@@ -33,10 +33,22 @@ export interface RunDataOptions {
   why: string;
 }
 
+/**
+ * The split a checkpoint was trained with: a run's split.json beside it, or, for a model shipped
+ * without its run folder, `<name>-split.json` beside `<name>.safetensors` (models/isic2017-split.json);
+ * null when neither exists.
+ */
+export function trainingSplitFile(checkpoint: string): string | null {
+  const dir = path.dirname(checkpoint);
+  const own = path.join(dir, `${path.basename(checkpoint, path.extname(checkpoint))}-split.json`);
+  for (const f of [path.join(dir, 'split.json'), own]) if (fs.existsSync(f)) return f;
+  return null;
+}
+
 export async function loadRunData(o: RunDataOptions): Promise<RunData> {
   const spec = o.data ?? o.meta.dataset;
   if (!spec) throw new Error(`${o.checkpoint} does not record its dataset: pass --data (a PH2 or ISIC folder, or synthetic[:N])`);
-  const file = o.splitFile ?? path.join(path.dirname(o.checkpoint), 'split.json');
+  const file = o.splitFile ?? trainingSplitFile(o.checkpoint) ?? path.join(path.dirname(o.checkpoint), 'split.json');
   if (o.needSplit && !fs.existsSync(file))
     throw new Error(`no split file ${file} for ${o.why}: pass --split-file (the split.json of the training run)${o.why.startsWith('--split') ? ', or --split all to score every image' : ''}`);
   const dataset = await loadDataset(spec, { imageSize: o.meta.imageSize, cacheDir: o.cacheDir });
@@ -58,27 +70,37 @@ export function splitIndices(rd: RunData, which: SplitName): number[] {
 }
 
 /**
- * Refuse to score test or valid images that one of the checkpoints trained on (the split.json beside
- * it says which): such a score is optimistic, and with an ensemble of cross-validation folds, or a
- * --split-file other than the run's, it happens without anyone noticing.
+ * Refuse to score test or valid images that one of the checkpoints trained on (its training split,
+ * trainingSplitFile, says which): such a score is optimistic, and with an ensemble of cross-validation
+ * folds, or a --split-file other than the run's, it happens without anyone noticing. `--split all`
+ * scores every image on purpose, so there the overlap is a warning (through `warn`), not a refusal.
  */
-export function refuseTrainedOn(rd: RunData, which: SplitName, indices: readonly number[], checkpoints: readonly string[]): void {
-  if (which !== 'test' && which !== 'valid') return;
+export function refuseTrainedOn(rd: RunData, which: SplitName, indices: readonly number[], checkpoints: readonly string[], warn?: (s: string) => void): void {
+  if (which === 'train') return;
   for (const ck of checkpoints) {
-    const file = path.join(path.dirname(ck), 'split.json');
+    const file = trainingSplitFile(ck);
+    if (!file) continue; // nothing says what it saw (an imported model)
     let train: unknown;
     try {
       train = (JSON.parse(fs.readFileSync(file, 'utf8')) as { train?: unknown }).train;
     } catch {
-      continue; // no run split beside it (a shipped or imported model): nothing says what it saw
+      continue;
     }
     if (!Array.isArray(train)) continue;
     const seen = new Set(train.map(String));
     const overlap = indices.map((i) => rd.dataset.ids[i]).filter((id) => seen.has(id));
-    if (overlap.length)
-      throw new Error(
-        `${overlap.length} of the ${indices.length} ${which} images (${overlap.slice(0, 3).join(', ')}${overlap.length > 3 ? ', ...' : ''}) are training images of ${ck} (its ${file}); ` +
-          `their score would be optimistic: pass a --split-file whose ${which} images none of the checkpoints trained on, or --split train to score training images on purpose`,
+    if (!overlap.length) continue;
+    const listed = `${overlap.slice(0, 3).join(', ')}${overlap.length > 3 ? ', ...' : ''}`;
+    if (which === 'all') {
+      warn?.(
+        `warning: ${overlap.length} of the ${indices.length} images scored (${listed}) are training images of ${ck} (its ${file}), so this score is optimistic; ` +
+          `for an unbiased one score the images it did not train on: --split test`,
       );
+      continue;
+    }
+    throw new Error(
+      `${overlap.length} of the ${indices.length} ${which} images (${listed}) are training images of ${ck} (its ${file}); ` +
+        `their score would be optimistic: pass a --split-file whose ${which} images none of the checkpoints trained on, or --split train to score training images on purpose`,
+    );
   }
 }

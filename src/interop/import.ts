@@ -11,6 +11,7 @@ import { loadWeights } from '../infer/model';
 import { resolveLoss } from '../losses';
 import { baseWidth, checkImageSize, MODELS, resolveModel, type ModelDef } from '../models';
 import { saveCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { checkOutputFile } from '../util/atomic';
 import { RECIPES } from '../train/recipe';
 import { FILE_DTYPE } from './dtypes';
 import { guessNetwork, matchStateDict, type EntryInfo } from './match';
@@ -64,11 +65,14 @@ function importCommand(o: ImportOptions, stateDict: string): string {
 }
 
 function checkOut(o: ImportOptions): void {
-  if (!fs.existsSync(o.out)) return;
-  if (fs.statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is a folder; expected the checkpoint file to write, e.g. --out ${path.join(o.out, 'imported.ckpt')}`);
-  if (fs.existsSync(o.stateDict) && fs.realpathSync(o.out) === fs.realpathSync(o.stateDict))
-    throw new Error(`--out ${o.out} is the --state-dict file itself; write the checkpoint beside it, e.g. --out ${o.out.replace(/(\.[^./]+)?$/, '.ckpt')}`);
-  if (!o.force) throw new Error(`--out ${o.out} already exists; add --force to replace it, or choose another --out`);
+  checkOutputFile(o.out, {
+    flag: '--out',
+    expected: 'the checkpoint file to write',
+    noun: 'the checkpoint',
+    example: 'imported.ckpt',
+    inputs: [{ flag: '--state-dict', file: o.stateDict }],
+    force: o.force,
+  });
 }
 
 /** Model, width, image size and loss from the flags, the tensors and the recipe, with how each was decided. */

@@ -32,7 +32,7 @@ import { resolveConfig } from '../graphs';
 import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, startFresh, upsertRunRows } from '../report';
 import { resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
 import { DivergedError, EpochRecord, RuntimeOptions, defaultRunId, outputRoots, resolveRunSplit, train } from '../train/trainer';
-import { runPaths } from '../train/run-folder';
+import { runPaths, tidyRunFolder, type RunPaths } from '../train/run-folder';
 import { writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { formatDuration } from '../util/progress';
@@ -75,7 +75,8 @@ export interface SweepCombination {
   runId: string;
 }
 
-export type RunOutcome = 'trained' | 'resumed' | 'skipped' | 'failed' | 'not run';
+/** `completed`: every epoch had been trained, and its last steps (history, test score) were done now. */
+export type RunOutcome = 'trained' | 'resumed' | 'completed' | 'skipped' | 'failed' | 'not run';
 
 export interface SweepRunReport extends SweepCombination {
   outcome: RunOutcome;
@@ -185,6 +186,27 @@ async function sweepSplit(s: RunSettings, p: ReturnType<typeof sweepPaths>, o: S
   return p.split;
 }
 
+/** Test images of a split file (0 when it has none or cannot be read: the trainer then scores nothing). */
+function splitTestCount(file: string): number {
+  try {
+    const t = (JSON.parse(fs.readFileSync(file, 'utf8')) as { test?: unknown }).test;
+    return Array.isArray(t) ? t.length : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The last steps of a trained run that are not on disk: history.json, and with --evaluate the test
+ * score (eval_test*.csv in the run folder, written by the trainer's end).
+ */
+function missingSteps(rp: RunPaths, evaluate: boolean): string[] {
+  const missing: string[] = [];
+  if (!fs.existsSync(rp.history)) missing.push('history.json');
+  if (evaluate && fs.existsSync(rp.best) && !fs.readdirSync(rp.dir).some((f) => /^eval_test(-\d+)?\.csv$/.test(f))) missing.push('its test score');
+  return missing;
+}
+
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} ${v}: expected a whole number >= 1`);
   return v;
@@ -209,6 +231,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const splitFile = await sweepSplit(base, paths, o, resumedSweep, log, where);
 
   // the plan: what each run still needs
+  const testImages = splitTestCount(splitFile);
   const existing = fs.existsSync(paths.results) ? readResults(paths.results) : [];
   const rowEpochs = new Map<string, Set<number>>();
   for (const r of existing) {
@@ -220,8 +243,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     // A fresh sweep does not continue checkpoints of runs it has not started itself: it moves them aside.
     const own = !state.fresh || state.runs[c.runId] !== undefined;
     const progress: RunProgress | null = own ? readRunProgress(rp.last) : null;
-    const finished = !!progress && (progress.epoch >= base.epochs || progress.stoppedEarly);
-    return { c, rp, own, progress, finished };
+    const trained = !!progress && (progress.epoch >= base.epochs || progress.stoppedEarly);
+    // finished means its last steps are done too: a kill after the last epoch's rows leaves them undone
+    const missing = trained ? missingSteps(rp, !!o.evaluate && testImages > 0) : [];
+    const finished = trained && missing.length === 0;
+    return { c, rp, own, progress, finished, missing };
   });
   const clock = new SweepClock(plan.map((p) => ({ key: p.c.runId, model: p.c.model, remaining: p.finished ? 0 : Math.max(0, base.epochs - (p.progress?.epoch ?? 0)) })));
   for (const p of plan) for (const h of p.progress?.history ?? []) clock.observeEpoch(p.c.model, h.seconds);
@@ -251,6 +277,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         await upsertRunRows(paths.results, p.c.runId, rowsFromHistory(p.c, history));
         log(`restored ${history.length} row(s) of ${p.c.runId} in ${paths.results} from ${p.rp.last}`);
       }
+      tidyRunFolder(p.rp.dir, log);
       if (state.runs[p.c.runId] !== 'done') {
         state.runs[p.c.runId] = 'done';
         await writeState(paths.state, state);
@@ -265,11 +292,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       break;
     }
     const startedAfter = p.progress?.epoch ?? 0;
+    if (p.missing.length) log(`${p.c.runId} trained all its epochs but lacks ${p.missing.join(' and ')}: completing it`);
     state.runs[p.c.runId] = 'started';
     delete state.errors[p.c.runId];
     await writeState(paths.state, state);
     clock.runStarted(p.c.runId);
-    status(clock.line(k + 1, n, label, startedAfter > 0 ? `resuming after epoch ${startedAfter}/${base.epochs}` : 'starting'));
+    status(clock.line(k + 1, n, label, p.missing.length ? `completing (${p.missing.join(', ')})` : startedAfter > 0 ? `resuming after epoch ${startedAfter}/${base.epochs}` : 'starting'));
     const tRun = Date.now();
     let epochSeconds = 0;
     try {
@@ -297,7 +325,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       });
       epochBudget -= r.history.length - (r.resumedFrom ?? 0);
       rep.epochs = r.history.length;
-      rep.outcome = startedAfter > 0 ? 'resumed' : 'trained';
+      rep.outcome = p.missing.length ? 'completed' : startedAfter > 0 ? 'resumed' : 'trained';
       if (r.history.length < base.epochs && !r.stoppedEarly) {
         interrupted = true;
         break;

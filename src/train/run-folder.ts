@@ -13,8 +13,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readResults, removeRun, upsertRunRows } from '../report';
-import { writeFileAtomic } from '../util/atomic';
-import { FolderLock, lockFolder } from '../util/lock';
+import { removeStaleTemps, writeFileAtomic } from '../util/atomic';
+import { FolderLock, LockedError, lockFolder } from '../util/lock';
 import { describeChange, FLAG, RunSettings, SettingChange, settingsDifferences, CHANGEABLE } from './recipe';
 
 export interface RunRecord {
@@ -112,10 +112,41 @@ function refusal(p: RunPaths, epochs: number, diffs: SettingChange[]): Error {
   );
 }
 
+/**
+ * Under the folder's lock (so no live process anywhere writes there), removes the temp files of
+ * processes that died mid-write (an orphan `.last.ckpt.<pid>.<hex>.tmp` of a kill -9); returns them.
+ */
+function removeOrphans(dir: string, log: (s: string) => void): string[] {
+  const removed = removeStaleTemps(dir);
+  if (removed.length) log(`removed ${removed.length} temp file(s) a stopped process left in ${dir}: ${removed.join(', ')}`);
+  return removed;
+}
+
+/**
+ * Tidies the folder of a run that is finished: takes its lock over from a dead process (and lets it go)
+ * and removes orphan temp files. A folder a live process holds is left alone.
+ */
+export function tidyRunFolder(dir: string, log: (s: string) => void): void {
+  if (!fs.existsSync(dir)) return;
+  let lock: FolderLock;
+  try {
+    lock = lockFolder(dir, 'run folder');
+  } catch (e) {
+    if (e instanceof LockedError) return;
+    throw e;
+  }
+  try {
+    removeOrphans(dir, log);
+  } finally {
+    lock.release();
+  }
+}
+
 export async function openRun(o: OpenRunOptions): Promise<OpenedRun> {
   const p = runPaths(o.artifacts, o.runId);
   let lock = lockFolder(p.dir, 'run folder');
   try {
+    removeOrphans(p.dir, o.log);
     let saved = readRunRecord(p.runJson);
     let epochs = fs.existsSync(p.last) ? o.finishedEpochs(p.last) : 0;
     const occupied = saved !== null || fs.existsSync(p.last) || fs.existsSync(p.best);

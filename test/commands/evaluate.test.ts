@@ -22,7 +22,7 @@ describe('melseg evaluate and predict', () => {
     expect(r.stdout).toContain('settings: tta flips, largest component, threshold 0.5 (raw + flags)');
     expect(r.stdout).not.toMatch(/reference/); // synthetic data, not PH2
     const csv = fs.readFileSync(path.join(path.dirname(best), 'eval_valid.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('id,width,height,iou,dice,accuracy,sensitivity,specificity,tp,fp,fn,tn');
+    expect(csv[0]).toBe('id,width,height,iou,dice,accuracy,sensitivity,specificity,tp,fp,fn,tn,split,tta,threshold,largest_component,fill_holes,settings,checkpoint,checkpoint_sha256');
     expect(csv.length - 1).toBe(3);
     expect(fs.readdirSync(path.join(out, 'masks'))).toHaveLength(3);
   });

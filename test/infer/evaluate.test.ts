@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import Papa from 'papaparse';
+import { createHash } from 'crypto';
+import { SETTINGS_COLUMNS } from '../../src/infer/csv';
 import { evaluateCheckpoint, type EvaluateOptions } from '../../src/infer/evaluate';
 import { saveCheckpointSync } from '../../src/train/checkpoint';
 import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
@@ -23,7 +25,7 @@ fs.writeFileSync(path.join(root, 'split.json'), JSON.stringify({ train: [], vali
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const run = (checkpoint: string | string[], o: Partial<EvaluateOptions> = {}) =>
-  evaluateCheckpoint({ checkpoint, data, splitFile: path.join(root, 'split.json'), split: 'test', cacheDir: null, graphsDir, csv: path.join(root, 'eval.csv'), ...o });
+  evaluateCheckpoint({ checkpoint, data, splitFile: path.join(root, 'split.json'), split: 'test', cacheDir: null, graphsDir, csv: path.join(root, 'eval.csv'), force: true, ...o });
 
 describe('evaluate scores at the original resolution', () => {
   it('upsamples the probabilities to each image and compares with the original mask file', async () => {
@@ -41,7 +43,7 @@ describe('evaluate scores at the original resolution', () => {
     expect(r.settings).toEqual({ tta: 'none', largestComponent: false, fillHoles: false, threshold: 0.5 });
     expect(r.reference).toBeUndefined();
     const rows = Papa.parse<string[]>(fs.readFileSync(r.csv, 'utf8').trim()).data;
-    expect(rows[0]).toEqual(['id', 'width', 'height', 'iou', 'dice', 'accuracy', 'sensitivity', 'specificity', 'tp', 'fp', 'fn', 'tn']);
+    expect(rows[0]).toEqual(['id', 'width', 'height', 'iou', 'dice', 'accuracy', 'sensitivity', 'specificity', 'tp', 'fp', 'fn', 'tn', ...SETTINGS_COLUMNS]);
     expect(rows.slice(1).map((x) => [x[0], x[1], x[3]])).toEqual([['c', '64', '0.5'], ['d', '64', '0.25']]);
   });
 
@@ -119,6 +121,7 @@ describe('evaluate an ensemble of checkpoints', () => {
     const dir = path.join(root, 'ensemble', name);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'split.json'), JSON.stringify({ train, valid: ['a', 'b'], test: ['c', 'd'] }));
+    fs.writeFileSync(path.join(dir, 'run.json'), '{}'); // a run folder: the default CSV goes there
     return saveConstant(path.join(dir, 'best.ckpt'), p, { dataset: data });
   };
 
@@ -192,7 +195,7 @@ describe('evaluate beyond the mean', () => {
     const [w, h] = pngSize(r.gallery!.file);
     expect(w).toBeGreaterThan(4 * 32);
     expect(h).toBeGreaterThan(2 * 32);
-    const one = await run(ck, { csv, labels: false, gallery: 1 });
+    const one = await run(ck, { csv, labels: false, gallery: 1, force: true });
     expect(one.gallery!.ids).toEqual(['d']);
     const none = await run(ck, { csv: path.join(root, 'nogallery', 'eval.csv'), labels: false, gallery: 0 });
     expect(none.gallery).toBeUndefined();
@@ -202,5 +205,75 @@ describe('evaluate beyond the mean', () => {
   it('refuses a mix when no labels are known, before running the network', async () => {
     const ck = saveConstant(path.join(root, 'sure.ckpt'), 0.9, { dataset: data });
     await expect(run(ck, { labels: false, weightsFrom: 'isic2017-validation' })).rejects.toThrow(/--weights-from isic2017-validation needs the images' labels, and no labels.csv was found/);
+  });
+});
+
+describe("evaluate's per-image CSV: where it goes, what it records, what it never replaces", () => {
+  const cwd = process.cwd();
+  const here = path.join(root, 'cwd');
+  beforeAll(() => {
+    fs.mkdirSync(here, { recursive: true });
+    process.chdir(here);
+  });
+  afterAll(() => process.chdir(cwd));
+
+  it("records the settings and the checkpoint's SHA-256 on every row, loadable by papaparse", async () => {
+    const ck = saveConstant(path.join(root, 'hashed.ckpt'), 0.9, { dataset: data });
+    const r = await run(ck, { inference: { preset: 'best', threshold: 0.3 } });
+    const rows = Papa.parse<Record<string, string>>(fs.readFileSync(r.csv, 'utf8').trim(), { header: true }).data;
+    expect(rows).toHaveLength(2);
+    const sha = createHash('sha256').update(fs.readFileSync(ck)).digest('hex');
+    for (const row of rows)
+      expect(row).toMatchObject({ split: 'test', tta: 'flips', threshold: '0.3', largest_component: 'true', fill_holes: 'true', settings: 'preset best + flags', checkpoint: ck, checkpoint_sha256: sha });
+  });
+
+  it('without --csv, a checkpoint outside a run folder (the shipped model) writes into the current folder, never beside it, and keeps earlier results', async () => {
+    const pkg = path.join(root, 'pkg', 'models');
+    fs.mkdirSync(pkg, { recursive: true });
+    const ck = saveConstant(path.join(pkg, 'shipped.safetensors'), 0.9, { dataset: data });
+    const first = await run(ck, { csv: undefined });
+    const second = await run(ck, { csv: undefined, inference: { threshold: 0.95 } });
+    expect([first.csv, second.csv]).toEqual(['eval_test.csv', 'eval_test-2.csv']);
+    expect(fs.readdirSync(pkg)).toEqual(['shipped.safetensors']);
+    expect(fs.readFileSync(path.join(here, 'eval_test.csv'), 'utf8')).toMatch(/,0\.5,/); // the first run's threshold, kept
+    expect(fs.readFileSync(path.join(here, 'eval_test-2.csv'), 'utf8')).toMatch(/,0\.95,/);
+  });
+
+  it('--csv never names the checkpoint, the split file or a dataset file; an existing file needs --force', async () => {
+    const ck = saveConstant(path.join(root, 'victim.ckpt'), 0.9, { dataset: data });
+    const before = fs.readFileSync(ck);
+    const image = path.join(data, 'images', 'a.png');
+    const imageBefore = fs.readFileSync(image);
+    await expect(run(ck, { csv: ck })).rejects.toThrow(`--csv ${ck} is the --checkpoint file itself; write the per-image CSV beside it, e.g. --csv ${ck.replace(/\.ckpt$/, '.csv')}`);
+    await expect(run(ck, { csv: path.join(root, 'split.json') })).rejects.toThrow('is the --split-file file itself');
+    await expect(run(ck, { csv: image })).rejects.toThrow(`--csv ${image} is inside ${data}, the --data folder melseg reads; it never writes there: choose a file outside it, e.g. --csv eval_test.csv`);
+    await expect(run(ck, { csv: path.join(data, 'new.csv') })).rejects.toThrow('the --data folder melseg reads');
+    await expect(run(ck, { saveMasks: path.join(data, 'masks') })).rejects.toThrow(`--save-masks ${path.join(data, 'masks')} is inside ${data}, the --data folder melseg reads`);
+    expect(fs.readdirSync(path.join(data, 'masks')).sort()).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
+    expect(fs.readFileSync(ck).equals(before) && fs.readFileSync(image).equals(imageBefore)).toBe(true);
+    const mine = path.join(root, 'mine.csv');
+    fs.writeFileSync(mine, 'my notes');
+    await expect(run(ck, { csv: mine, force: false })).rejects.toThrow(`--csv ${mine} already exists; add --force to replace it, or choose another --csv`);
+    expect(fs.readFileSync(mine, 'utf8')).toBe('my notes');
+    await run(ck, { csv: mine, force: true });
+    expect(fs.readFileSync(mine, 'utf8')).toMatch(/^id,width/);
+  });
+});
+
+describe('a model shipped without its run folder: <name>-split.json beside it says what it trained on', () => {
+  it('refuses its training images as test images, and warns when --split all scores them', async () => {
+    const dir = path.join(root, 'shipped-split');
+    fs.mkdirSync(dir, { recursive: true });
+    const ck = saveConstant(path.join(dir, 'model.safetensors'), 0.9, { dataset: data });
+    fs.writeFileSync(path.join(dir, 'model-split.json'), JSON.stringify({ train: ['a', 'c'], valid: ['b'], test: ['d'] }));
+    await expect(run(ck)).rejects.toThrow(`1 of the 2 test images (c) are training images of ${ck} (its ${path.join(dir, 'model-split.json')})`);
+    const lines: string[] = [];
+    const all = await run(ck, { split: 'all', log: (l) => lines.push(l) });
+    expect(all.images).toHaveLength(4);
+    expect(lines).toContain(
+      `warning: 2 of the 4 images scored (a, c) are training images of ${ck} (its ${path.join(dir, 'model-split.json')}), so this score is optimistic; for an unbiased one score the images it did not train on: --split test`,
+    );
+    // without --split-file, its own split is the one scored
+    expect((await run(ck, { splitFile: undefined })).images.map((i) => i.id)).toEqual(['d']);
   });
 });

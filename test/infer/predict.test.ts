@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { decodeImage } from '../../src/data';
 import { resolveCheckpoint } from '../../src/infer/model';
-import { expandInputs, outputStems, predictImages, type PredictOptions } from '../../src/infer/predict';
+import { headerSize, MAX_PIXELS } from '../../src/infer/header';
+import { expandInputs, outputStems, predictImages, printable, type PredictOptions } from '../../src/infer/predict';
 import { saveCheckpointSync } from '../../src/train/checkpoint';
 import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
 
@@ -113,5 +114,80 @@ describe('the shipped model', () => {
     fs.writeFileSync(path.join(pkg, 'models', 'isic2017.safetensors'), '');
     expect(resolveCheckpoint(undefined, pkg)).toBe(path.join(pkg, 'models', 'isic2017.safetensors'));
     expect(resolveCheckpoint('mine.ckpt', pkg)).toBe('mine.ckpt');
+  });
+});
+
+describe('predict never replaces an input and bounds each image', () => {
+  it('refuses an --out that holds an input (the same folder or one above it), before any work', async () => {
+    const dir = path.join(root, 'self');
+    const a = writeImage(path.join(dir, 'a.png'), 8, 8);
+    const before = fs.readFileSync(a);
+    await expect(predict([dir], dir)).rejects.toThrow(
+      `--out ${dir} holds the input ${a}; predict writes <name>_mask.png and <name>_overlay.png there, which could replace inputs: choose a folder apart from the images, e.g. --out ${path.join(root, 'predictions')}`,
+    );
+    await expect(predict([a], root)).rejects.toThrow(`--out ${root} holds the input ${a}`);
+    expect(fs.readdirSync(dir)).toEqual(['a.png']);
+    expect(fs.readFileSync(a).equals(before)).toBe(true);
+  });
+
+  it('refuses an image whose header declares more than MAX_PIXELS before decoding it; the other images are segmented', async () => {
+    const dir = path.join(root, 'mixed');
+    writeImage(path.join(dir, 'a.png'), 8, 8);
+    // a PNG header declaring 16000 x 16000 with no pixel data: decoding would fail differently, or exhaust memory
+    const ihdr = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(ihdr);
+    ihdr.writeUInt32BE(13, 8);
+    ihdr.write('IHDR', 12, 'latin1');
+    ihdr.writeUInt32BE(16000, 16);
+    ihdr.writeUInt32BE(16000, 20);
+    ihdr[24] = 8;
+    ihdr[25] = 2;
+    fs.writeFileSync(path.join(dir, 'b-huge.png'), ihdr);
+    fs.writeFileSync(path.join(dir, 'c-broken.jpg'), 'not an image at all');
+    writeImage(path.join(dir, 'd.png'), 8, 8);
+    const done: string[] = [];
+    const r = await predict([dir], path.join(root, 'out-mixed'), { onPrediction: (p) => done.push(path.basename(p.input)) });
+    expect(r.predictions.map((p) => path.basename(p.input))).toEqual(['a.png', 'd.png']);
+    expect(done).toEqual(['a.png', 'd.png']);
+    expect(r.failures.map((f) => path.basename(f.input))).toEqual(['b-huge.png', 'c-broken.jpg']);
+    expect(r.failures[0].error).toBe(
+      `image ${path.join(dir, 'b-huge.png')} is 16000 x 16000 (256 megapixels); predict segments at most ${MAX_PIXELS / 1e6} megapixels (about 40 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 8000x8000 smaller.png (ImageMagick)`,
+    );
+    expect(r.failures[1].error).toMatch(/Cannot decode image .*c-broken\.jpg: unknown file format/);
+  });
+
+  it('reads the size from the header of each format it knows', () => {
+    const dir = path.join(root, 'headers');
+    fs.mkdirSync(dir, { recursive: true });
+    const gif = Buffer.alloc(13);
+    gif.write('GIF89a', 0, 'latin1');
+    gif.writeUInt16LE(300, 6);
+    gif.writeUInt16LE(200, 8);
+    fs.writeFileSync(path.join(dir, 'x.gif'), gif);
+    const bmp = Buffer.alloc(54);
+    bmp.write('BM', 0, 'latin1');
+    bmp.writeInt32LE(640, 18);
+    bmp.writeInt32LE(-480, 22); // top-down
+    fs.writeFileSync(path.join(dir, 'x.bmp'), bmp);
+    // SOI, an APP0 segment to skip, then SOF0 (length 17, precision 8, height 123, width 456)
+    const jpg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 123, 0x01, 0xc8, 0x03]);
+    fs.writeFileSync(path.join(dir, 'x.jpg'), jpg);
+    expect(headerSize(writeImage(path.join(dir, 'x.png'), 70, 30))).toEqual({ width: 70, height: 30 });
+    expect(headerSize(path.join(dir, 'x.gif'))).toEqual({ width: 300, height: 200 });
+    expect(headerSize(path.join(dir, 'x.bmp'))).toEqual({ width: 640, height: 480 });
+    expect(headerSize(path.join(dir, 'x.jpg'))).toEqual({ width: 456, height: 123 });
+  });
+
+  it('segments an image with a 235-character name (its temp files fit the filesystem)', async () => {
+    const img = writeImage(path.join(root, 'long', `${'n'.repeat(235)}.png`), 8, 8);
+    const out = path.join(root, 'out-long');
+    const r = await predict([img], out);
+    expect(r.failures).toEqual([]);
+    expect(fs.readdirSync(out).sort()).toEqual([`${'n'.repeat(235)}_mask.png`, `${'n'.repeat(235)}_overlay.png`]);
+  });
+
+  it('printable shows terminal control characters as escapes', () => {
+    expect(printable('a\x1b]0;pwned\x07b\x1b[31mred\nx.png')).toBe('a\\x1b]0;pwned\\x07b\\x1b[31mred\\x0ax.png');
+    expect(printable('ISIC_0000001 é.jpg')).toBe('ISIC_0000001 é.jpg');
   });
 });

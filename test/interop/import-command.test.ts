@@ -134,9 +134,11 @@ describe('melseg import', () => {
     expect(again.stderr).toContain(`--out ${out} already exists; add --force to replace it, or choose another --out`);
     expect(fs.readFileSync(out).equals(before)).toBe(true);
 
-    const ev = melseg(['evaluate', '--checkpoint', out, '--data', 'synthetic:6', '--split', 'all'], { cwd: ROOT });
+    // an imported checkpoint has no run folder: its per-image CSV goes to the current folder
+    const ev = melseg(['evaluate', '--checkpoint', out, '--data', 'synthetic:6', '--split', 'all'], { cwd: dir });
     expect(ev.stderr).toBe('');
     expect(ev.status).toBe(0);
     expect(ev.stdout).toMatch(/UNet_stride x dice_loss on 6 all images of synthetic:6/);
+    expect(fs.existsSync(path.join(dir, 'eval_all.csv'))).toBe(true);
   });
 });

@@ -100,6 +100,40 @@ describe('runSweep', () => {
     expect(sortRows(readResults(csv))).toEqual(sortRows(wholeRows)); // timings too: they come from the history
   });
 
+  test('a run killed after its last rows (no history.json, no test score, a stale lock, an orphan temp file) is completed by the re-run, then skipped', async () => {
+    const out = tmp();
+    const o: SweepOptions = { ...BASE, models: '1', losses: 'dice_loss', evaluate: true, charts: false, out };
+    const first = await runSweep(o);
+    const run = path.join(out, 'artifacts', first.runs[0].runId);
+    const rows = readResults(path.join(out, 'results.csv'));
+    expect(fs.readdirSync(run).filter((f) => f.startsWith('eval_'))).toEqual(['eval_test.csv']);
+    // what kill -9 right after the last results row leaves (the sweep state still says 'started')
+    const dead = 2 ** 22 + 4321; // above Linux's pid_max default: no such process
+    for (const f of ['history.json', 'eval_test.csv']) fs.rmSync(path.join(run, f));
+    fs.mkdirSync(path.join(run, '.lock'));
+    fs.writeFileSync(path.join(run, '.lock', 'owner.json'), JSON.stringify({ pid: dead, host: os.hostname(), since: new Date().toISOString() }));
+    const orphan = `.last.ckpt.${dead}.0badf00d.tmp`;
+    fs.writeFileSync(path.join(run, orphan), Buffer.alloc(4096));
+    const state = JSON.parse(fs.readFileSync(first.stateFile, 'utf8'));
+    fs.writeFileSync(first.stateFile, JSON.stringify({ ...state, status: 'running', runs: { [first.runs[0].runId]: 'started' } }));
+
+    const lines: string[] = [];
+    const again = await runSweep({ ...o, log: (l) => lines.push(l) });
+    expect(again.complete).toBe(true);
+    expect(again.runs.map((x) => x.outcome)).toEqual(['completed']);
+    expect(lines.join('\n')).toContain(`${first.runs[0].runId} trained all its epochs but lacks history.json and its test score: completing it`);
+    const left = fs.readdirSync(run);
+    expect(left).toEqual(expect.arrayContaining(['history.json', 'eval_test.csv', 'best.ckpt', 'last.ckpt']));
+    expect(left.filter((f) => f.startsWith('.'))).toEqual([]); // no .lock, no orphan temp file
+    expect(strip(readResults(path.join(out, 'results.csv')))).toEqual(strip(rows)); // no epoch retrained or duplicated
+    // and now it is finished: the next re-run skips it, and still tidies a stale lock and orphan temp file
+    fs.mkdirSync(path.join(run, '.lock'));
+    fs.writeFileSync(path.join(run, '.lock', 'owner.json'), JSON.stringify({ pid: dead, host: os.hostname(), since: new Date().toISOString() }));
+    fs.writeFileSync(path.join(run, orphan), 'x');
+    expect((await runSweep(o)).runs.map((x) => x.outcome)).toEqual(['skipped']);
+    expect(fs.readdirSync(run).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
   test('another recipe in the same folder is refused; --new-dataframe 1 starts a new sweep that retrains', async () => {
     const lr = RECIPES.melseg.lr;
     await expect(runSweep({ ...BASE, out: whole, lr: 2 * lr })).rejects.toThrow(new RegExp(`records a different sweep .*lr: ${lr} -> ${2 * lr}.*--new-dataframe 1`));

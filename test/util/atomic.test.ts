@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { assertWritableDir, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic';
+import { assertWritableDir, NAME_MAX, removeStaleTemps, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic';
 import { withFullDisk } from '../helpers/full-disk';
 
 // the module object itself (what src reads through its import), so that spies reach it
@@ -121,5 +121,26 @@ describe('assertWritableDir', () => {
     expect(fs.readdirSync(path.join(dir, 'new'))).toEqual([]);
     fs.writeFileSync(path.join(dir, 'file'), '');
     expect(() => assertWritableDir(path.join(dir, 'file', 'sub'), 'results folder')).toThrow(/results folder .*file\/sub is not writable \((EEXIST|ENOTDIR)/);
+  });
+});
+
+describe('temp files', () => {
+  it('a final name of NAME_MAX bytes gets a temp name the filesystem accepts', async () => {
+    for (const name of ['a'.repeat(235) + '_mask.png', 'é'.repeat(120) + '.png', 'x'.repeat(NAME_MAX)]) {
+      const file = path.join(dir, name);
+      await writeFileAtomic(file, 'ok');
+      expect(fs.readFileSync(file, 'utf8')).toBe('ok');
+    }
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('removeStaleTemps removes the temp files of dead processes only', () => {
+    const dead = 2 ** 22 + 12345; // above Linux's pid_max default: no such process
+    const stale = `.last.ckpt.${dead}.0a1b2c3d.tmp`;
+    const mine = `.best.ckpt.${process.pid}.0a1b2c3d.tmp`;
+    const live = `.x.${process.ppid}.0a1b2c3d.tmp`;
+    for (const n of [stale, mine, live, 'last.ckpt', '.notatemp']) fs.writeFileSync(path.join(dir, n), 'x');
+    expect(removeStaleTemps(dir)).toEqual([stale]);
+    expect(fs.readdirSync(dir).sort()).toEqual([mine, live, '.notatemp', 'last.ckpt'].sort());
   });
 });

@@ -147,16 +147,17 @@ export async function upsertRunRows(file: string, runId: string, rows: readonly 
  * trained with two learning rates into two --out folders): both are kept, the later file's run renamed
  * `<run>@<file name>`, so that no run's rows replace another's. A row without a run id (the study's own
  * CSV) cannot be told from another run's row, so every such row is kept. `output` must be one of
- * `inputs` if it exists (merging never drops a file's rows); sorted with sortRows, written atomically
+ * `inputs` if it exists when the lock is held (merging never drops a file's rows); sorted with sortRows, written atomically
  * under its lock. Returns the merged rows and the runs renamed.
  */
 export async function mergeResults(inputs: readonly string[], output: string): Promise<ResultRow[] & { renamed?: string[] }> {
   if (inputs.length === 0) throw new Error(`merging into ${output}: expected at least one input CSV; found none. Pass the shard files with --results.`);
   const absIn = inputs.map((f) => path.resolve(f));
-  if (fs.existsSync(output) && !absIn.includes(path.resolve(output))) {
-    throw new Error(`${output} exists and is not one of the files merged, so its rows would be lost: add it with --results ${output} to merge into it, or choose another --out`);
-  }
   return withLock(output, 'merge into', async (abs) => {
+    // checked under the lock: two merges onto one new --out must not both find it absent
+    if (fs.existsSync(abs) && !absIn.includes(abs)) {
+      throw new Error(`${output} exists and is not one of the files merged, so its rows would be lost: add it with --results ${output} to merge into it, or choose another --out`);
+    }
     const same = (a: ResultRow, b: ResultRow) => a.train_loss === b.train_loss && a.valid_loss === b.valid_loss && Object.is(a.metric, b.metric);
     const byKey = new Map<string, ResultRow>();
     const loose: ResultRow[] = [];

@@ -13,7 +13,7 @@ import {
 } from '../../../src/report/results';
 import { fakeResults } from '../fixtures';
 import { row, spawnTsNode, tempDir, unwritableDir, waitExit } from '../helpers';
-import { melseg } from '../../helpers/cli';
+import { melseg, waitFor } from '../../helpers/cli';
 
 let dir: string;
 beforeEach(() => {
@@ -231,6 +231,42 @@ describe('startFresh, upsertRunRows, removeRun', () => {
 });
 
 describe('mergeResults', () => {
+  const MERGE_AT_GO = `
+const { mergeResults } = require(SRC + '/results');
+const go = () => mergeResults([ARGS.input], ARGS.out).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });
+fs.writeFileSync(ARGS.ready, '');
+(function poll() { fs.existsSync(ARGS.go) ? go() : setTimeout(poll, 1); })();
+`;
+
+  test('two merges onto the same new --out at once: one writes it, the other is refused (checked under the lock), no rows lost', async () => {
+    const inputs = ['a', 'b'].map((run) => path.join(dir, `${run}.csv`));
+    for (const [k, f] of inputs.entries()) fs.writeFileSync(f, formatResultsCsv(Array.from({ length: 3000 }, (_, i) => row({ run: 'ab'[k], epoch: i + 1 }))));
+    const out = path.join(dir, 'merged.csv');
+    const go = path.join(dir, 'go');
+    const ready = inputs.map((input) => `${input}.ready`);
+    const exits = inputs.map((input, k) => waitExit(spawnTsNode(MERGE_AT_GO, { input, out, go, ready: ready[k] })));
+    await waitFor(() => ready.every((f) => fs.existsSync(f)), 'both merges loaded');
+    fs.writeFileSync(go, '');
+    const results = await Promise.all(exits);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 1]);
+    const refused = results.find((r) => r.code === 1)!;
+    expect(refused.stderr).toContain(`${out} exists and is not one of the files merged, so its rows would be lost`);
+    const runs = new Set(readResults([out]).map((r) => r.run));
+    expect(runs.size).toBe(1); // one input's rows, and the refused merge said so: nothing lost silently
+    expect(readResults([out])).toHaveLength(3000);
+  });
+
+  test('the same race inside one process: the second merge is refused', async () => {
+    const a = path.join(dir, 'a.csv');
+    const b = path.join(dir, 'b.csv');
+    await appendResults(a, [row({ run: 'a' })]);
+    await appendResults(b, [row({ run: 'b' })]);
+    const out = path.join(dir, 'merged.csv');
+    const r = await Promise.allSettled([mergeResults([a], out), mergeResults([b], out)]);
+    expect(r.map((x) => x.status)).toEqual(['fulfilled', 'rejected']);
+    expect(readResults([out]).map((x) => x.run)).toEqual(['a']);
+  });
+
   test('merging two shards equals the unsharded rows, duplicates dropped, in study order', async () => {
     const all = fakeResults({ seed: 3, epochs: 3, models: ['UNet_dilate', 'SegNet'], losses: ['tversky_loss_alpha_0.10', 'BCELoss', 'dice_loss'] });
     const whole = path.join(dir, 'whole.csv');
