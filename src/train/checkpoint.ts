@@ -24,6 +24,7 @@ import { inferenceSettingsProblem, type InferenceSettings } from '../infer/setti
 import { LOSSES } from '../losses';
 import { MODELS } from '../models';
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic';
+import { parseJson as parseJsonText } from '../util/json';
 import {
   bytesSource,
   encodeSafetensorsChunks,
@@ -253,9 +254,9 @@ const corrupt = 'the checkpoint metadata is damaged or was not written by melseg
 
 function parseJson(metadata: Record<string, string>, key: string, fail: (msg: string) => Error): unknown {
   try {
-    return JSON.parse(metadata[key]);
+    return parseJsonText(metadata[key], `the "${key}" metadata`, 'the checkpoint is corrupted: use an earlier checkpoint or re-run training');
   } catch (e) {
-    throw fail(`the "${key}" metadata is not valid JSON (${(e as Error).message}); the checkpoint is corrupted: use an earlier checkpoint or re-run training`);
+    throw fail((e as Error).message);
   }
 }
 
