@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { drawRunCurves } from '../report/charts/runs';
+import { runFolderIn } from '../report/html/run-settings';
 import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings } from '../report';
 
 const HOW_TO_PRODUCE =
@@ -31,8 +32,9 @@ export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly stri
   for (const b of bestPerCombination(rows)) {
     if (!b.run) continue;
     for (const dir of artifactDirs) {
-      const f = path.join(dir, b.run, 'predictions_best.png');
-      if (fs.existsSync(f)) {
+      const runDir = runFolderIn(dir, b.run);
+      const f = runDir && path.join(runDir, 'predictions_best.png');
+      if (f && fs.existsSync(f)) {
         grids[`${b.model}|${b.criterion}`] = f;
         break;
       }
@@ -49,7 +51,7 @@ export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly s
   const out: Record<string, RunSettingsView | null> = {};
   for (const b of bestPerCombination(rows)) {
     if (!b.run) continue;
-    const dir = artifactDirs.map((d) => path.join(d, b.run)).find((d) => fs.existsSync(d));
+    const dir = artifactDirs.map((d) => runFolderIn(d, b.run)).find((d): d is string => d !== undefined && fs.existsSync(d));
     out[b.run] = dir ? readRunSettings(dir) : null;
   }
   return out;
