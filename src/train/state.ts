@@ -28,7 +28,7 @@ export class ModelState {
 
   static fromCheckpoint(ck: Checkpoint, specs: ParamSpec[], c: ResolvedConfig): ModelState {
     const shapes = Object.fromEntries(specs.map((p) => [p.name, p.shape]));
-    checkCompatible(ck, { model: c.model.id, imageSize: c.imageSize, width: c.width }, shapes);
+    checkCompatible(ck, { model: c.model.id, imageSize: c.imageSize, width: c.width }, shapes, Object.fromEntries(specs.map((p) => [p.name, p.dtype])));
     const s = new ModelState(specs);
     for (const p of specs) {
       const t = ck.params[p.name];
