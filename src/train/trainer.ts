@@ -37,6 +37,8 @@ import { createProgress } from '../util/progress';
 import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { Device, openSession } from '../onnx/session';
 import { BatchDump } from './dump';
+import { checkBatchMemory, resolveWorkers } from './bounds';
+import { availableCores } from '../util/machine';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
@@ -245,6 +247,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   // prepare: settings, configuration, checks of everything the run will write
   const s = resolveSettings(opts);
+  opts = { ...opts, workers: resolveWorkers(opts.workers ?? 1, availableCores(), log) };
   const device = opts.device ?? 'cpu';
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
@@ -341,8 +344,10 @@ class Fit {
     const trainIdx = indicesOf(dataset.ids, split.train);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
+    const batch = checkBatchMemory(c, s.batchSize, trainIdx.length);
     await saveSplit(run.paths.split, split);
     log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
+    if (batch < s.batchSize) log(`note: --batch-size ${s.batchSize} is more than the ${trainIdx.length} training images: each step trains on a batch of ${batch}`);
     // graphs and sessions
     const graphs = await ensureGraphs(c, { root: o.graphsDir, device, kinds: ['trainStep', 'eval'], log });
     const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
