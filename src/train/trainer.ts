@@ -35,7 +35,7 @@ import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atom
 import { dataCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
 import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { Device, openSession } from '../onnx/session';
+import { checkDevice, Device, openSession, parseThreads } from '../onnx/session';
 import { BatchDump } from './dump';
 import { checkBatchMemory, resolveWorkers } from './bounds';
 import { availableCores } from '../util/machine';
@@ -74,6 +74,8 @@ export interface RuntimeOptions {
   nchwc?: boolean;
   /** Augmentation worker threads (default 1; 0 = in this thread). */
   workers?: number;
+  /** onnxruntime intra-op threads (default: the cores this process may use; session.ts). */
+  threads?: number;
   /** Decoded-dataset cache folder (default the user cache, util/paths.ts; null: none). */
   cacheDir?: string | null;
   /** Compiled-graph cache folder (default the user cache). */
@@ -247,8 +249,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   // prepare: settings, configuration, checks of everything the run will write
   const s = resolveSettings(opts);
-  opts = { ...opts, workers: resolveWorkers(opts.workers ?? 1, availableCores(), log) };
+  opts = { ...opts, workers: resolveWorkers(opts.workers ?? 1, availableCores(), log), threads: parseThreads(opts.threads) };
   const device = opts.device ?? 'cpu';
+  await checkDevice(device);
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
@@ -353,8 +356,8 @@ class Fit {
     const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
     if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
     const sessions = {
-      train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device),
-      eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device),
+      train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device, { threads: o.threads }),
+      eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device, { threads: o.threads }),
       stepInputs: graphs.manifest.graphs.trainStep.inputs,
       evalInputs: graphs.manifest.graphs.eval.inputs,
     };
