@@ -28,7 +28,7 @@ import { Graph } from '../onnx/graph';
 import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/cpu';
-import { makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
+import { cosineLr, makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
 import type { PlateauState } from '../optim/plateau';
 import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows } from '../report';
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
@@ -244,6 +244,25 @@ function checkDiskSpace(dir: string, c: ResolvedConfig): void {
   }
 }
 
+/**
+ * A resumed cosine run given another --epochs has its curve redrawn for the new length from the epoch
+ * reached (optim/schedule.ts), which after the decay raises the rate again (3.0e-5 back up to 7.9e-5 in
+ * a 10 -> 12 epoch resume). melseg keeps that (the run then ends at 0 as a run of that length would) but
+ * says so, with both rates, instead of doing it silently.
+ */
+export function warnStretchedCosine(saved: ScheduleState, s: Pick<RunSettings, 'schedule' | 'epochs' | 'lr' | 'warmupEpochs'>, log: (line: string) => void): void {
+  if (saved.kind !== 'cosine' || s.schedule !== 'cosine' || saved.epochs === s.epochs) return;
+  const e = saved.epoch;
+  const before = e > 0 ? cosineLr(saved, e) : saved.base;
+  const after = cosineLr({ ...saved, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs }, e + 1);
+  const rate = (x: number) => x.toExponential(1);
+  log(
+    `warning: --epochs ${s.epochs} redraws this run's cosine schedule (planned over ${saved.epochs} epochs) from epoch ${e + 1}: ` +
+      `the learning rate ${after > before ? 'goes back UP' : 'goes'} from ${rate(before)} (epoch ${e}) to ${rate(after)} (epoch ${e + 1}) and decays to 0 at epoch ${s.epochs}. ` +
+      `To keep it low instead, resume with a lower --lr and --allow-change lr.`,
+  );
+}
+
 /** Train one run; see the header for the phases. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
@@ -368,6 +387,7 @@ class Fit {
     const schedule: Schedule = saved
       ? restoreSchedule(saved.schedule, { kind: s.schedule, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs, baseChanged: run.changes.some((ch) => ch.key === 'lr') })
       : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
+    if (saved) warnStretchedCosine(saved.schedule, s, log);
     const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: o.workers ?? 1 });
     return new Fit(o, s, c, run, resultsFile, log, state, saved, dataset, split, trainIdx, validIdx, sessions, schedule, loader, dump);
   }
