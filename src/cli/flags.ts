@@ -45,7 +45,8 @@ export const trainFlags = {
   'new-dataframe': Flags.boolean({ summary: 'Start a fresh results CSV (the old one is kept as .bak).', default: false, allowNo: true }),
   'save-model': Flags.boolean({ summary: 'Save best.ckpt and prediction grids (--no-save-model: only last.ckpt).', default: true, allowNo: true }),
   evaluate: Flags.boolean({ summary: 'Score best.ckpt on the test split at the end.', default: false, allowNo: true }),
-  workers: Flags.integer({ summary: 'Augmentation worker threads (0 = main thread).', default: 1 }),
+  workers: Flags.integer({ summary: 'Augmentation worker threads (0 = main thread; at most the CPU cores this process may use).', default: 1 }),
+  threads: Flags.integer({ summary: 'onnxruntime intra-op threads (default: the CPU cores this process may use: os.availableParallelism(), capped by a cgroup CPU quota such as Slurm\'s --cpus-per-task).' }),
   quiet: Flags.boolean({ char: 'q', summary: 'No progress bars.', default: false }),
 };
 
@@ -98,7 +99,7 @@ export function fractions(v: string): [number, number, number] {
 type TrainFlagValues = {
   recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
   augmentation?: string; augment?: boolean; 'augment-off'?: string; oversample?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc?: boolean; out?: string;
-  'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; quiet: boolean;
+  'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; threads?: number; quiet: boolean;
   model?: string; loss?: string;
 };
 
@@ -131,6 +132,7 @@ export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOpti
     saveModel: flags['save-model'],
     evaluate: flags.evaluate,
     workers: flags.workers,
+    threads: flags.threads,
     progress: !flags.quiet,
   };
 }

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initialCheckpoint, parameterSpecs, resolveConfig, writeGraphs } from '../graphs';
@@ -7,7 +8,7 @@ import { lossTable } from '../losses';
 import { modelTable } from '../models';
 import { positiveNumber } from '../cli/flags';
 
-export default class BuildGraph extends Command {
+export default class BuildGraph extends MelsegCommand {
   static override summary = 'Compile a model x loss into ONNX graphs: training (loss + gradients), AdamW, fused train step, eval, inference, and initial weights.';
   static override description = `Writes graphs/<Model>_<loss>/ (or --out DIR) with training_model.onnx, optimizer_model.onnx,
 train_step_model.onnx, eval_model.onnx, inference_model.onnx, checkpoint.ckpt (safetensors, PyTorch

@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { chartResults } from '../sweep';
 
-export default class Chart extends Command {
+export default class Chart extends MelsegCommand {
   static override summary = 'Draw the charts and the HTML report of one or more results CSVs.';
   static override description = `Writes curves.png (per loss: train/valid loss and validation IoU per epoch, one colour per model),
 curves_top.png (the --top best combinations), metrics.png (best validation IoU per model and loss, each bar

@@ -1,11 +1,12 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { positiveNumber } from '../cli/flags';
 import { importStateDict, type ImportResult } from '../interop/import';
 import { PickleRefusedError, shellQuote } from '../interop/pickle';
 import { RECIPES } from '../train/recipe';
 import { LOSSES } from '../losses';
 
-export default class Import extends Command {
+export default class Import extends MelsegCommand {
   static override summary = 'Turn PyTorch weights (a state_dict saved as safetensors) into a melseg checkpoint that evaluate and predict read.';
   static override description = `The state_dict names must be the study's (conv1.0.weight, bottle.dalated_conv.bias, ...), as
 scripts/torch_models.py and the study's own SegNet / UNet(mode) classes produce. Every tensor that does not

@@ -1,10 +1,11 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { LAYOUT_HELP } from '../data';
 import { modelFlags, runSettings, studyArgv, trainFlags } from '../cli/flags';
 import { withStopSignals } from '../cli/run-command';
 import { runSweep } from '../sweep';
 
-export default class Sweep extends Command {
+export default class Sweep extends MelsegCommand {
   static override summary = 'Train every selected model x loss with one data split and seed, into one results CSV, then chart it.';
   static override description = `Runs the study's grid (models 0-3 x losses 0-14 by default): each combination is one \`melseg train\` run with
 the same data, the same seeded split (saved as <out>/sweep_split.json), seed and settings (--recipe, and the

@@ -1,11 +1,12 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { LAYOUT_HELP } from '../data';
 import { modelFlags, runFlags, runSettings, studyArgv, trainFlags, trainRuntime } from '../cli/flags';
 import { withStopSignals } from '../cli/run-command';
 import { chooseInferenceSettings } from '../infer/choose';
 import { train } from '../train/trainer';
 
-export default class Train extends Command {
+export default class Train extends MelsegCommand {
   static override summary = 'Train a network on PH2, an ISIC-style folder, or synthetic data.';
   static override description = `Each epoch: train loss, valid loss, valid IoU (per image at 0.5, averaged over images), lr and seconds,
 appended to results/results.csv; artifacts/<run>/best.ckpt (best valid IoU, with a prediction grid) and

@@ -151,6 +151,23 @@ export async function decodeFile(path: string, what: string, raw = false): Promi
     if (mime === 'image/png') return pngDepth(bytes) === 16 ? decodePng(bytes, raw) : await decodeWithSharp(bytes, mime);
     return await decodeWithJimp(bytes, mime);
   } catch (e) {
-    throw new Error(`Cannot decode ${what} ${path}: ${mime} decoder failed: ${(e as Error).message}. ${FORMAT_FIX}`);
+    // libvips repeats its warnings, one per line: one line, each said once
+    const said = [...new Set((e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean))].join('; ');
+    if (isTruncated(bytes, mime))
+      throw new Error(
+        `Cannot decode ${what} ${path}: the file is truncated (${bytes.length} bytes, without the ${END_MARK[mime]} that ends every ${mime} file; decoder: ${said}). ` +
+          'It was cut off while downloading or copying: copy or download it again, or remove it (and its mask) from the dataset.',
+      );
+    throw new Error(`Cannot decode ${what} ${path}: the ${mime} data is corrupt (decoder: ${said}). Re-export or download it again, or remove it (and its mask) from the dataset.`);
   }
+}
+
+const END_MARK: Partial<Record<Mime, string>> = { 'image/jpeg': 'end-of-image marker FFD9', 'image/png': 'IEND chunk' };
+
+/** A JPEG ends with EOI (FF D9), a PNG with its IEND chunk; some writers pad a few bytes after, hence the tail search. */
+function isTruncated(bytes: Buffer, mime: Mime): boolean {
+  const tail = bytes.subarray(Math.max(0, bytes.length - 64));
+  if (mime === 'image/jpeg') return tail.indexOf(Buffer.from([0xff, 0xd9])) < 0;
+  if (mime === 'image/png') return tail.indexOf(Buffer.from('IEND', 'latin1')) < 0;
+  return false;
 }

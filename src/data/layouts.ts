@@ -10,7 +10,7 @@
  * A folder that matches none of these but has exactly one subfolder is descended into (up to 3
  * levels), so e.g. `isic2017/` holding only `train/images` + `train/masks` works.
  */
-import { existsSync, readdirSync, statSync } from 'fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'fs';
 import * as path from 'path';
 
 export type Layout = 'ph2' | 'isic' | 'folders' | 'synthetic';
@@ -74,6 +74,23 @@ function findSub(names: string[], re: RegExp): string | undefined {
   return names.find((n) => re.test(n));
 }
 
+/** Why existsSync(p) is false: not there, a symlink loop, or a symlink to nothing (the caller names the path). */
+export function whyMissing(p: string): string {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? 'error';
+    }
+  };
+  const fix = `point the link at the dataset folder (ln -sfn DATASET ${p}) or pass the dataset folder itself`;
+  const stat = code(() => statSync(p));
+  if (stat === 'ELOOP') return `is a symlink loop (a link on the way leads back to itself); ${fix}`;
+  if (code(() => lstatSync(p)) === undefined) return `is a symlink to ${readlinkSync(p)}, which does not exist; ${fix}`;
+  return stat === 'EACCES' ? 'cannot be reached (permission denied on a folder on the way); check its permissions' : 'not found';
+}
+
 /** Recognises the layout of a folder (or the `synthetic[:N]` spec). Throws with guidance otherwise. */
 export function detectLayout(spec: string): DetectedLayout {
   const syn = /^synthetic(?::(\d+))?$/.exec(spec.trim());
@@ -83,7 +100,10 @@ export function detectLayout(spec: string): DetectedLayout {
     return { layout: 'synthetic', root: `synthetic:${count}`, count };
   }
   const start = path.resolve(spec);
-  if (!existsSync(start)) throw new Error(`Dataset path not found: ${start}. ${LAYOUT_HELP}`);
+  if (!existsSync(start)) {
+    const why = whyMissing(start);
+    throw new Error(why === 'not found' ? `Dataset path not found: ${start}. ${LAYOUT_HELP}` : `Dataset path ${start} ${why}.`);
+  }
   if (!statSync(start).isDirectory()) {
     throw new Error(`Dataset path ${start} is a file; expected a dataset folder. ${LAYOUT_HELP}`);
   }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'fs';
 import { writeFileAtomic } from '../util/atomic';
+import { parseJson } from '../util/json';
 import { Rng, STREAM } from './rng';
 
 export interface Split {
@@ -78,12 +79,7 @@ export function loadSplit(file: string, ids: readonly string[]): Split {
   } catch (e) {
     throw new Error(`Cannot read split file ${file}: ${(e as Error).message}. Fix: check the path, or omit it to draw a split from the seed.`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`Split file ${file} is not valid JSON: ${(e as Error).message}. Expected {"train": [...], "valid": [...], "test": [...]}.`);
-  }
+  const json = parseJson(text, `Split file ${file}`, 'expected {"train": [...], "valid": [...], "test": [...]} of id strings. Fix: regenerate the split file, or omit --split-file to draw a split from the seed.');
   const obj = json as Record<string, unknown>;
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new Error(`Split file ${file}: expected an object {"train": [...], "valid": [...], "test": [...]}, found ${Array.isArray(json) ? 'an array' : typeof json}`);

@@ -11,6 +11,7 @@ import { OPSET, serialize } from '../onnx/proto';
 import type { CheckpointMeta } from '../train/checkpoint';
 import { toFloat16Weights } from './fp16';
 import { exportGraph } from './graph';
+import { readJsonFile } from '../util/json';
 
 export interface ExportedModel {
   /** The .onnx file's bytes. */
@@ -59,7 +60,7 @@ function describe(file: string, m: CheckpointMeta, c: ResolvedConfig, settings: 
   const runJson = path.join(path.dirname(file), 'run.json');
   if (fs.existsSync(runJson)) {
     try {
-      const settings = JSON.parse(fs.readFileSync(runJson, 'utf8')).settings;
+      const settings = (readJsonFile(runJson) as { settings?: unknown }).settings;
       if (settings && typeof settings === 'object') out.run_settings = JSON.stringify(settings);
     } catch {
       /* an unreadable run.json only loses this optional key */

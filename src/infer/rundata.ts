@@ -8,6 +8,7 @@ import * as path from 'path';
 import { indicesOf, loadDataset, loadSplit, type Dataset, type Split } from '../data';
 import type { CheckpointMeta } from '../train/checkpoint';
 import { truthReader, type TruthReader } from './fullres';
+import { readJsonFile } from '../util/json';
 
 export const SPLITS = ['test', 'valid', 'train', 'all'] as const;
 export type SplitName = (typeof SPLITS)[number];
@@ -82,7 +83,7 @@ export function refuseTrainedOn(rd: RunData, which: SplitName, indices: readonly
     if (!file) continue; // nothing says what it saw (an imported model)
     let train: unknown;
     try {
-      train = (JSON.parse(fs.readFileSync(file, 'utf8')) as { train?: unknown }).train;
+      train = (readJsonFile(file) as { train?: unknown }).train;
     } catch {
       continue;
     }

@@ -57,12 +57,17 @@ function importCommand(o: ImportOptions, stateDict: string): string {
   const args = ['melseg', 'import', '--state-dict', stateDict];
   if (o.model !== undefined) args.push('--model', String(o.model));
   if (o.width !== undefined) args.push('--width', String(o.width));
-  if (o.imageSize !== undefined) args.push('--image-size', String(o.imageSize));
+  // UNet_dilate refuses to import without --image-size, and which network the file holds is only known
+  // once it is converted: the suggestion names the study's size and says to change it.
+  args.push('--image-size', String(o.imageSize ?? STUDY_IMAGE_SIZE));
   if (o.loss !== undefined) args.push('--loss', String(o.loss));
   args.push('--out', o.out);
   if (o.force) args.push('--force');
-  return args.map(shellQuote).join(' ');
+  const note = o.imageSize === undefined ? `\n(--image-size: the side the weights were trained at; ${STUDY_IMAGE_SIZE} is the study's, and UNet_dilate needs the right one)` : '';
+  return args.map(shellQuote).join(' ') + note;
 }
+
+const STUDY_IMAGE_SIZE = RECIPES.study.imageSize;
 
 function checkOut(o: ImportOptions): void {
   checkOutputFile(o.out, {

@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Graph } from './graph';
 import { serialize } from './proto';
+import { availableCores } from '../util/machine';
 
 export type Device = 'cpu' | 'cuda' | 'webgpu';
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
@@ -37,8 +38,8 @@ const HOW_TO: Record<Exclude<Device, 'cpu'>, string> = {
 /**
  * The session options of every melseg session: `device`'s provider first, then the CPU for any node
  * it lacks; all graph optimisations; sequential execution without an inter-op pool (parallel
- * branches would only fight for the same cores); `threads` intra-op threads (default: onnxruntime's,
- * one per physical core). No memory pattern: onnxruntime would then plan one block per run from the
+ * branches would only fight for the same cores); `threads` intra-op threads (default: the cores this
+ * process may use, availableCores()). No memory pattern: onnxruntime would then plan one block per run from the
  * first run's allocations, which for the training graphs raised peak RSS 1.6-1.8x (3.8 against 2.4
  * GiB for UNet at 256 px, width 1, batch 2) at equal speed. Measured and left as they are:
  * optimisation level 'extended' instead of 'all' (no faster), the CPU arena off (~1.4x slower, no
@@ -54,8 +55,19 @@ export function sessionOptions(device: Device, o: { threads?: number } = {}): or
     enableMemPattern: false,
     executionMode: 'sequential',
     interOpNumThreads: 1,
-    ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+    intraOpNumThreads: o.threads ?? availableCores(),
   };
+}
+
+/**
+ * --threads: onnxruntime's intra-op threads, a whole number >= 1; undefined (the flag not given) is
+ * the cores this process may use (onnxruntime's own default counts every core of the machine, even
+ * where a cgroup quota or Slurm's --cpus-per-task allows fewer).
+ */
+export function parseThreads(n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads ${n}: expected a whole number >= 1 (onnxruntime's intra-op threads), e.g. --threads ${availableCores()} (the CPU cores this process may use)`);
+  return n;
 }
 
 export interface OpenOptions {
@@ -105,4 +117,25 @@ export async function sessionFor(g: Graph, o: OpenOptions = {}): Promise<ort.Inf
   g.lower();
   g.prune();
   return openSession(serialize(g), 'cpu', o);
+}
+
+/** A one-node model (Relu of a float[1]) that a provider must open: melseg's own serialisation of it. */
+const PROBE_MODEL = Buffer.from('CAgSBm1lbHNlZzIAOkEKFgoBeBIBeRoGUmVsdV8xIgRSZWx1OgASBXByb2JlWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQEQ==', 'base64');
+
+/**
+ * Opens the probe model on `device` alone, so that a missing provider (CUDA's libraries, a WebGPU
+ * adapter) is reported before data is decoded or graphs are compiled; onnxruntime's own log line is
+ * silenced (severity 4 = fatal only) since the error says what to do.
+ */
+export async function checkDevice(device: Device): Promise<void> {
+  if (device === 'cpu') return;
+  if (!ort.listSupportedBackends().some((b) => b.name === device)) throw new Error(`--device ${device}: ${HOW_TO[device]}`);
+  try {
+    const s = await ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [device], logSeverityLevel: 4 });
+    await s.release();
+  } catch (e) {
+    const msg = (e as Error).message;
+    const said = msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg;
+    throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
+  }
 }

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { drawRunCurves } from '../report/charts/runs';
 import { summaryFile, type SummaryRecord } from '../infer/evaluate';
+import { runFolderIn } from '../report/html/run-settings';
 import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings, type EvaluationInput } from '../report';
 
 const HOW_TO_PRODUCE =
@@ -32,8 +33,9 @@ export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly stri
   for (const b of bestPerCombination(rows)) {
     if (!b.run) continue;
     for (const dir of artifactDirs) {
-      const f = path.join(dir, b.run, 'predictions_best.png');
-      if (fs.existsSync(f)) {
+      const runDir = runFolderIn(dir, b.run);
+      const f = runDir && path.join(runDir, 'predictions_best.png');
+      if (f && fs.existsSync(f)) {
         grids[`${b.model}|${b.criterion}`] = f;
         break;
       }
@@ -50,7 +52,7 @@ export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly s
   const out: Record<string, RunSettingsView | null> = {};
   for (const b of bestPerCombination(rows)) {
     if (!b.run) continue;
-    const dir = artifactDirs.map((d) => path.join(d, b.run)).find((d) => fs.existsSync(d));
+    const dir = artifactDirs.map((d) => runFolderIn(d, b.run)).find((d): d is string => d !== undefined && fs.existsSync(d));
     out[b.run] = dir ? readRunSettings(dir) : null;
   }
   return out;
@@ -60,18 +62,36 @@ export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly s
 const HELD_OUT = ['test', 'valid'] as const;
 
 /**
- * Run id -> the summary of `melseg evaluate` beside the run's checkpoint (eval_test.summary.json, else
- * eval_valid.summary.json) with its gallery, for the runs charted. A summary that cannot be read is
- * left out (the card says nothing rather than something wrong).
+ * The newest summary of `melseg evaluate` on `split` in a run folder: eval_<split>.summary.json, or
+ * eval_<split>-N.summary.json of a later evaluation (evaluate never replaces an earlier CSV).
+ */
+function latestSummary(dir: string, split: string): string | undefined {
+  const name = new RegExp(`^eval_${split}(-\\d+)?\\.summary\\.json$`);
+  let best: { file: string; t: number } | undefined;
+  for (const f of fs.readdirSync(dir)) {
+    if (!name.test(f)) continue;
+    const file = path.join(dir, f);
+    const t = fs.statSync(file).mtimeMs;
+    if (!best || t > best.t) best = { file, t };
+  }
+  return best?.file;
+}
+
+/**
+ * Run id -> the newest summary of `melseg evaluate` in the run's folder (of the test split, else the
+ * valid split), with its gallery, for the runs charted. A summary that cannot be read is left out (the
+ * card says nothing rather than something wrong); a run id that names no folder inside the artifacts
+ * folder is skipped (runFolderIn).
  */
 export function evaluationsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, EvaluationInput> {
   const out: Record<string, EvaluationInput> = {};
   for (const b of bestPerCombination(rows)) {
     if (!b.run) continue;
-    const dir = artifactDirs.map((d) => path.join(d, b.run)).find((d) => fs.existsSync(d));
+    const dir = artifactDirs.map((d) => runFolderIn(d, b.run)).find((d): d is string => d !== undefined && fs.existsSync(d));
     if (!dir) continue;
     for (const split of HELD_OUT) {
-      const file = summaryFile(path.join(dir, `eval_${split}.csv`));
+      const file = latestSummary(dir, split);
+      if (!file) continue;
       let rec: SummaryRecord;
       try {
         rec = JSON.parse(fs.readFileSync(file, 'utf8')) as SummaryRecord;

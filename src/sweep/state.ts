@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import { normaliseData, type RunSettings } from '../train/recipe';
 import { writeFileAtomic } from '../util/atomic';
 import type { Shard } from './spec';
+import { parseJson } from '../util/json';
 
 /** What every run of the sweep shares: its settings less model, loss and epochs (recipe.ts). */
 export type SweepRecipe = Omit<RunSettings, 'model' | 'loss' | 'epochs'>;
@@ -54,7 +55,7 @@ export function readState(file: string): SweepState | null {
     throw e;
   }
   try {
-    const s = JSON.parse(text) as SweepState;
+    const s = parseJson(text, file) as SweepState;
     if (![1, 2].includes(s.version as number) || typeof s.recipe !== 'object' || typeof s.runs !== 'object') throw new Error('unexpected layout');
     s.errors ??= {};
     return (s.version as number) === 1 ? upgrade(s) : s;

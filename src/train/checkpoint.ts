@@ -24,6 +24,7 @@ import { inferenceSettingsProblem, type InferenceSettings } from '../infer/setti
 import { LOSSES } from '../losses';
 import { MODELS } from '../models';
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic';
+import { parseJson as parseJsonText } from '../util/json';
 import {
   bytesSource,
   encodeSafetensorsChunks,
@@ -253,9 +254,9 @@ const corrupt = 'the checkpoint metadata is damaged or was not written by melseg
 
 function parseJson(metadata: Record<string, string>, key: string, fail: (msg: string) => Error): unknown {
   try {
-    return JSON.parse(metadata[key]);
+    return parseJsonText(metadata[key], `the "${key}" metadata`, 'the checkpoint is corrupted: use an earlier checkpoint or re-run training');
   } catch (e) {
-    throw fail(`the "${key}" metadata is not valid JSON (${(e as Error).message}); the checkpoint is corrupted: use an earlier checkpoint or re-run training`);
+    throw fail((e as Error).message);
   }
 }
 
@@ -385,7 +386,7 @@ const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
  * present in the checkpoint but absent from `paramShapes` is tolerated (ONNX graphs often drop it).
  * The error names the first mismatching tensor with expected vs found shape, and the fix.
  */
-export function checkCompatible(ck: Checkpoint, expected: ExpectedModel, paramShapes: Record<string, number[]>): void {
+export function checkCompatible(ck: Checkpoint, expected: ExpectedModel, paramShapes: Record<string, number[]>, paramDtypes: Record<string, SafeTensor['dtype']> = {}): void {
   const src = ck.source ?? 'checkpoint';
   const { meta } = ck;
   const trainedWith = `model ${meta.model} (${meta.modelName}), width ${meta.width}, image size ${meta.imageSize}`;
@@ -405,7 +406,17 @@ export function checkCompatible(ck: Checkpoint, expected: ExpectedModel, paramSh
     else if (!sameShape(t.shape, paramShapes[name])) differ.push(name);
   }
   const unexpected = Object.keys(ck.params).filter((n) => !Object.hasOwn(paramShapes, n) && !n.endsWith('.num_batches_tracked'));
-  if (!missing.length && !differ.length && !unexpected.length) return;
+  if (!missing.length && !differ.length && !unexpected.length) {
+    const file = { float32: 'F32', int64: 'I64' } as const;
+    const wrong = names.filter((n) => paramDtypes[n] !== undefined && ck.params[n].dtype !== paramDtypes[n]);
+    if (!wrong.length) return;
+    const n0 = wrong[0];
+    throw new Error(
+      `${src}: tensor "${n0}" is stored as ${file[ck.params[n0].dtype]} but the model expects ${file[paramDtypes[n0]]}` +
+        (wrong.length > 1 ? ` (${wrong.length} tensors have the wrong dtype)` : '') +
+        '; the file was not written by melseg or was converted wrongly: convert the PyTorch weights with `melseg import` (it converts F16, BF16 and F64 to F32), or use another checkpoint',
+    );
+  }
 
   // "First" = first in the model's parameter order; an unexpected tensor only if nothing else.
   const firstBad = names.find((n) => missing.includes(n) || differ.includes(n));

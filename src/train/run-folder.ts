@@ -16,6 +16,7 @@ import { readResults, removeRun, upsertRunRows } from '../report';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic';
 import { FolderLock, LockedError, lockFolder } from '../util/lock';
 import { describeChange, FLAG, RunSettings, SettingChange, settingsDifferences, CHANGEABLE } from './recipe';
+import { parseJson } from '../util/json';
 
 export interface RunRecord {
   version: 1;
@@ -50,7 +51,7 @@ export function readRunRecord(file: string): RunRecord | null {
     throw new Error(`cannot read ${file} (${(e as NodeJS.ErrnoException).code}); check its permissions`);
   }
   try {
-    const r = JSON.parse(text) as RunRecord;
+    const r = parseJson(text, file) as RunRecord;
     if (r.version !== 1 || typeof r.settings !== 'object' || r.settings === null) throw new Error('unexpected layout');
     r.changes ??= [];
     return r;

@@ -28,6 +28,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { jsonDepth, MAX_JSON_DEPTH } from '../util/json';
 
 export type SafeDType = 'float32' | 'int64';
 
@@ -314,6 +315,8 @@ export function readSafetensorsHeader(src: ByteSource, source: string, opts: { a
   }
   if (!text.startsWith('{'))
     throw fail('BAD_HEADER', `expected the header to start with '{', found ${JSON.stringify(text.slice(0, 16))}; this is not a safetensors file (or it is corrupted): re-create it`);
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw fail('BAD_JSON', `the header is JSON nested more than ${MAX_JSON_DEPTH} levels deep, expected a flat object of tensor entries (2 levels); the file is corrupted or hostile: re-create it from a good copy`);
   let header: unknown;
   try {
     header = JSON.parse(text);

@@ -30,7 +30,7 @@ export class ModelState {
   /** `adopt`: keep the checkpoint's parameter arrays (the caller gives them up) instead of copies. */
   static fromCheckpoint(ck: Checkpoint, specs: ParamSpec[], c: ResolvedConfig, o: { adopt?: boolean } = {}): ModelState {
     const shapes = Object.fromEntries(specs.map((p) => [p.name, p.shape]));
-    checkCompatible(ck, { model: c.model.id, imageSize: c.imageSize, width: c.width }, shapes);
+    checkCompatible(ck, { model: c.model.id, imageSize: c.imageSize, width: c.width }, shapes, Object.fromEntries(specs.map((p) => [p.name, p.dtype])));
     const s = new ModelState(specs);
     for (const p of specs) {
       const t = ck.params[p.name];

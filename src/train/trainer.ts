@@ -28,15 +28,17 @@ import { Graph } from '../onnx/graph';
 import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/cpu';
-import { makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
+import { cosineLr, makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
 import type { PlateauState } from '../optim/plateau';
 import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows } from '../report';
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
 import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { Device, openSession } from '../onnx/session';
+import { checkDevice, Device, openSession, parseThreads } from '../onnx/session';
 import { BatchDump } from './dump';
+import { checkBatchMemory, resolveWorkers } from './bounds';
+import { availableCores } from '../util/machine';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { findLabels, labelCounts, oversampledIndices, readLabels } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
@@ -74,6 +76,8 @@ export interface RuntimeOptions {
   nchwc?: boolean;
   /** Augmentation worker threads (default 1; 0 = in this thread). */
   workers?: number;
+  /** onnxruntime intra-op threads (default: the cores this process may use; session.ts). */
+  threads?: number;
   /** Decoded-dataset cache folder (default the user cache, util/paths.ts; null: none). */
   cacheDir?: string | null;
   /** Compiled-graph cache folder (default the user cache). */
@@ -242,6 +246,25 @@ function checkDiskSpace(dir: string, c: ResolvedConfig): void {
   }
 }
 
+/**
+ * A resumed cosine run given another --epochs has its curve redrawn for the new length from the epoch
+ * reached (optim/schedule.ts), which after the decay raises the rate again (3.0e-5 back up to 7.9e-5 in
+ * a 10 -> 12 epoch resume). melseg keeps that (the run then ends at 0 as a run of that length would) but
+ * says so, with both rates, instead of doing it silently.
+ */
+export function warnStretchedCosine(saved: ScheduleState, s: Pick<RunSettings, 'schedule' | 'epochs' | 'lr' | 'warmupEpochs'>, log: (line: string) => void): void {
+  if (saved.kind !== 'cosine' || s.schedule !== 'cosine' || saved.epochs === s.epochs) return;
+  const e = saved.epoch;
+  const before = e > 0 ? cosineLr(saved, e) : saved.base;
+  const after = cosineLr({ ...saved, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs }, e + 1);
+  const rate = (x: number) => x.toExponential(1);
+  log(
+    `warning: --epochs ${s.epochs} redraws this run's cosine schedule (planned over ${saved.epochs} epochs) from epoch ${e + 1}: ` +
+      `the learning rate ${after > before ? 'goes back UP' : 'goes'} from ${rate(before)} (epoch ${e}) to ${rate(after)} (epoch ${e + 1}) and decays to 0 at epoch ${s.epochs}. ` +
+      `To keep it low instead, resume with a lower --lr and --allow-change lr.`,
+  );
+}
+
 /** Train one run; see the header for the phases. */
 /** The training indices with --oversample's copies (labels.csv beside the data), said in the log. */
 function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
@@ -261,7 +284,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   // prepare: settings, configuration, checks of everything the run will write
   const s = resolveSettings(opts);
+  opts = { ...opts, workers: resolveWorkers(opts.workers ?? 1, availableCores(), log), threads: parseThreads(opts.threads) };
   const device = opts.device ?? 'cpu';
+  await checkDevice(device);
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
@@ -360,15 +385,17 @@ class Fit {
     const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, split.train), log);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
+    const batch = checkBatchMemory(c, s.batchSize, trainIdx.length);
     await saveSplit(run.paths.split, split);
     log(`data: ${dataset.layout} ${dataset.root} (${dataset.ids.length} images at ${c.imageSize} px${dataset.fromCache ? ', from cache' : ''}); split ${split.train.length}/${split.valid.length}/${split.test.length}`);
+    if (batch < s.batchSize) log(`note: --batch-size ${s.batchSize} is more than the ${trainIdx.length} training images: each step trains on a batch of ${batch}`);
     // graphs and sessions
     const graphs = await ensureGraphs(c, { root: o.graphsDir, device, kinds: ['trainStep', 'eval'], log });
     const { fallback } = cpuFallbacks(device, graphs.manifest.graphs.trainStep.ops ?? []);
     if (fallback.length) log(`note: ${device} has no kernel for ${fallback.join(', ')} (in the training graph); onnxruntime runs those nodes on the CPU`);
     const sessions = {
-      train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device),
-      eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device),
+      train: await openSession(path.join(graphs.dir, GRAPH_FILES.trainStep), device, { threads: o.threads }),
+      eval: await openSession(path.join(graphs.dir, GRAPH_FILES.eval), device, { threads: o.threads }),
       evalInputs: graphs.manifest.graphs.eval.inputs,
     };
     log(`model: ${c.model.name} x ${c.loss.name}, image ${c.imageSize}, width ${c.width}, ${countParameters(specs).toLocaleString('en-US')} parameters, device ${device}`);
@@ -378,6 +405,7 @@ class Fit {
     const schedule: Schedule = saved
       ? restoreSchedule(saved.schedule, { kind: s.schedule, base: s.lr, epochs: s.epochs, warmup: s.warmupEpochs, baseChanged: run.changes.some((ch) => ch.key === 'lr') })
       : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
+    if (saved) warnStretchedCosine(saved.schedule, s, log);
     const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: o.workers ?? 1 });
     return new Fit(o, s, c, run, resultsFile, log, state, saved, dataset, split, trainIdx, validIdx, sessions, schedule, loader, dump);
   }

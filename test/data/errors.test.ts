@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { loadDataset } from '../../src/data/datasets';
 import { cornerMask, removeDir, tmpDir, to255, twoTone, writePairs, writePh2, writeRaster } from './helpers/fixtures';
@@ -19,6 +19,22 @@ describe('bad dataset input', () => {
     await expect(err).rejects.toThrow(`Dataset path not found: ${missing}`);
     await expect(err).rejects.toThrow(/PH2 Dataset images.*fc\.up\.pt/s);
     await expect(err).rejects.toThrow(/_segmentation\.png.*isic-archive\.com/s);
+  });
+
+  it('a symlink loop as the dataset says it is a loop, not "not found"', async () => {
+    const loop = path.join(dir, 'loop');
+    symlinkSync(loop, loop);
+    await expect(loadDataset(loop, opts)).rejects.toThrow(`Dataset path ${loop} is a symlink loop (a link on the way leads back to itself); point the link at the dataset folder (ln -sfn DATASET ${loop})`);
+    const a = path.join(dir, 'loop-a');
+    symlinkSync(path.join(dir, 'loop-b'), a);
+    symlinkSync(a, path.join(dir, 'loop-b'));
+    await expect(loadDataset(a, opts)).rejects.toThrow(`Dataset path ${a} is a symlink loop`);
+  });
+
+  it('a symlink to nothing names its target', async () => {
+    const dangling = path.join(dir, 'dangling');
+    symlinkSync(path.join(dir, 'gone'), dangling);
+    await expect(loadDataset(dangling, opts)).rejects.toThrow(`Dataset path ${dangling} is a symlink to ${path.join(dir, 'gone')}, which does not exist`);
   });
 
   it('a folder of no known layout names the folder and what it contains', async () => {

@@ -40,12 +40,36 @@ describe('decodeImage', () => {
     await expect(decodeImage(file)).rejects.toThrow(`Cannot decode image ${file}: unknown file format`);
   });
 
-  it("names the file and the decoder's message when a JPEG is corrupt", async () => {
+  it('says a JPEG cut off in the middle is truncated, naming the file and the fix (not "Unknown error")', async () => {
     const good = path.join(dir, 'good.jpg');
-    await writeRaster(good, 8, 8, twoTone(8, 8, [10, 20, 30], [40, 50, 60]));
+    await writeRaster(good, 32, 32, twoTone(32, 32, [10, 20, 30], [40, 50, 60]));
+    const bytes = readFileSync(good);
     const file = path.join(dir, 'truncated.jpg');
-    writeFileSync(file, readFileSync(good).subarray(0, 40));
-    await expect(decodeImage(file)).rejects.toThrow(new RegExp(`^Cannot decode image ${escape(file)}: image/jpeg decoder failed: .+`));
+    writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
+    await expect(decodeImage(file)).rejects.toThrow(
+      new RegExp(`^Cannot decode image ${escape(file)}: the file is truncated \\(\\d+ bytes, without the end-of-image marker FFD9 .*copy or download it again, or remove it`),
+    );
+    writeFileSync(file, bytes.subarray(0, 40));
+    await expect(decodeImage(file)).rejects.toThrow(/the file is truncated/);
+  });
+
+  it('says a complete JPEG with damaged data is corrupt, with the decoder\'s message', async () => {
+    const good = path.join(dir, 'good2.jpg');
+    await writeRaster(good, 8, 8, twoTone(8, 8, [10, 20, 30], [40, 50, 60]));
+    const bytes = Buffer.from(readFileSync(good));
+    bytes.fill(0xff, 2, 40); // SOI kept, the headers after it destroyed, EOI kept
+    const file = path.join(dir, 'corrupt.jpg');
+    writeFileSync(file, bytes);
+    await expect(decodeImage(file)).rejects.toThrow(new RegExp(`^Cannot decode image ${escape(file)}: the image/jpeg data is corrupt \\(decoder: .+\\)\\. Re-export`));
+  });
+
+  it('says a PNG without its IEND chunk is truncated', async () => {
+    const good = path.join(dir, 'good.png');
+    await writeRaster(good, 16, 16, twoTone(16, 16, [10, 20, 30], [40, 50, 60]));
+    const bytes = readFileSync(good);
+    const file = path.join(dir, 'truncated.png');
+    writeFileSync(file, bytes.subarray(0, bytes.length - 20));
+    await expect(decodeImage(file)).rejects.toThrow(`Cannot decode image ${file}: the file is truncated`);
   });
 
   it('names the file when it does not exist', async () => {

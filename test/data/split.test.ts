@@ -52,10 +52,16 @@ describe('loadSplit / saveSplit', () => {
     expect(() => loadSplit(file, ph2Ids)).toThrow(`Split file ${file} names 2 id(s) that are not in the dataset: IMD999, ISIC_1`);
   });
 
+  it('names the split file that is nested 500k levels deep (no RangeError from the parsed value)', () => {
+    const deep = path.join(dir, 'deep.json');
+    writeFileSync(deep, '{"train":' + '['.repeat(500_000) + ']'.repeat(500_000) + '}');
+    expect(() => loadSplit(deep, ph2Ids)).toThrow(`Split file ${deep}: JSON nested more than 64 levels deep`);
+  });
+
   it('explains malformed files: bad JSON, wrong types, an id in two parts, a missing file', () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, '{"train": [');
-    expect(() => loadSplit(bad, ph2Ids)).toThrow(`Split file ${bad} is not valid JSON`);
+    expect(() => loadSplit(bad, ph2Ids)).toThrow(`Split file ${bad}: not valid JSON`);
     writeFileSync(bad, JSON.stringify({ train: [1, 2] }));
     expect(() => loadSplit(bad, ph2Ids)).toThrow(`Split file ${bad}: "train" must be an array of id strings`);
     writeFileSync(bad, JSON.stringify({ train: ['IMD002'], test: ['IMD002'] }));

@@ -84,6 +84,23 @@ describe('melseg import', () => {
     expect(p.status).toBe(0);
   });
 
+  test('for a UNet_dilate .pth given without --image-size, the printed then: command imports as printed (it names --image-size and says to check it)', () => {
+    const dilateDir = path.join(dir, 'dilate');
+    const w = spawnSync(PY, [path.join(SCRIPTS, 'pytorch_interop_check.py'), 'torch-weights', '3', '4', '32', '1', x, '1', dilateDir], { encoding: 'utf8', env: { ...ENV, PYTHONPATH: SCRIPTS } });
+    if (w.status !== 0) throw new Error(w.stderr);
+    const pth = path.join(dilateDir, 'weights.pth');
+    const out = path.join(dir, 'dilate.ckpt');
+    const r = melseg(['import', '--state-dict', pth, '--out', out], { env: ENV });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^then: melseg import .* --image-size 256 .*\n\(--image-size: the side the weights were trained at; 256 is the study's/m);
+    const conv = spawnSync('bash', ['-c', heredoc(r.stderr)], { encoding: 'utf8', env: ENV, cwd: dir });
+    expect(conv.status).toBe(0);
+    const again = melseg(thenCommand(r.stderr), { env: ENV });
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`wrote ${out}: UNet_dilate (model 3)`);
+  });
+
   test("the safetensors-package one-liner runs as printed (against a stand-in save_file: the package is not installed here)", () => {
     const pth = path.join(torchDir, 'weights.pth');
     const r = melseg(['import', '--state-dict', pth, '--out', path.join(dir, 'unused.ckpt')], { env: ENV });

@@ -156,6 +156,10 @@ describe('decodeSafetensors corruption errors', () => {
     expectError(craft('{"a":{"dtype":"F32",'), 'BAD_JSON', /not valid JSON/);
   });
 
+  it('header nested 500k levels deep -> BAD_JSON naming the file, not a RangeError', () => {
+    expectError(craft('{"a":' + '['.repeat(500_000) + ']'.repeat(500_000) + '}'), 'BAD_JSON', /nested more than 64 levels deep/);
+  });
+
   it('header that does not start with { -> BAD_HEADER', () => {
     expectError(craft('["a"]'), 'BAD_HEADER', /start with '\{'/);
   });

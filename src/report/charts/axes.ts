@@ -1,6 +1,19 @@
 /** Chart.js axis settings shared by the charts. */
 import type { Scale } from 'chart.js';
 
+/** Largest / smallest of `values` (-Infinity / Infinity if empty) without spreading them into arguments: maxOf(v) overflows the stack at about 120k values (a 150k-row results CSV). NaN is skipped. */
+export function maxOf(values: readonly number[]): number {
+  let m = -Infinity;
+  for (const x of values) if (x > m) m = x;
+  return m;
+}
+
+export function minOf(values: readonly number[]): number {
+  let m = Infinity;
+  for (const x of values) if (x < m) m = x;
+  return m;
+}
+
 /** Integer epoch ticks only (a linear axis would otherwise label 1.5, or 0.5 around a single epoch). */
 export function epochAxis(maxEpoch: number, title: boolean) {
   return {
@@ -21,8 +34,8 @@ export function epochAxis(maxEpoch: number, title: boolean) {
  */
 export function zoomedAxis(values: readonly number[], below: number, above: number) {
   const v = values.filter(Number.isFinite);
-  let lo = v.length ? Math.max(0, Math.min(...v) - below) : 0;
-  let hi = v.length ? Math.min(1, Math.max(...v) + above) : 1;
+  let lo = v.length ? Math.max(0, minOf(v) - below) : 0;
+  let hi = v.length ? Math.min(1, maxOf(v) + above) : 1;
   const step = hi - lo > 0.4 ? 0.1 : 0.05;
   // 1e-9 guards floor/ceil against 0.7999999 style float error.
   lo = Math.max(0, Math.floor(lo / step + 1e-9) * step);

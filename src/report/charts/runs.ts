@@ -6,7 +6,7 @@
 import type { ChartDataset } from 'chart.js';
 import { writeFileAtomic } from '../../util/atomic';
 import type { ResultRow } from '../results/csv';
-import { epochAxis, zoomedAxis } from './axes';
+import { epochAxis, maxOf, zoomedAxis } from './axes';
 import { PALETTE, render } from './render';
 import { Point, fmt, points } from './series';
 
@@ -27,7 +27,7 @@ export async function drawRunCurves(groups: readonly RunGroup[], file: string, t
     const runs = [...new Set(g.rows.map((r) => r.run))];
     runs.forEach((run, ri) => {
       const rows = g.rows.filter((r) => r.run === run).sort((a, b) => a.epoch - b.epoch);
-      const best = Math.max(...rows.map((r) => (Number.isFinite(r.metric) ? r.metric : -Infinity)));
+      const best = maxOf(rows.map((r) => (Number.isFinite(r.metric) ? r.metric : -Infinity)));
       datasets.push({
         label: `${g.label}: ${run} (best ${fmt(best, 3)})`,
         data: points(rows, (r) => r.metric),
@@ -41,7 +41,7 @@ export async function drawRunCurves(groups: readonly RunGroup[], file: string, t
     });
   });
   const all = groups.flatMap((g) => g.rows);
-  const maxEpoch = Math.max(...all.map((r) => r.epoch));
+  const maxEpoch = maxOf(all.map((r) => r.epoch));
   await writeFileAtomic(
     file,
     await render(RUNS_W, RUNS_H, {

@@ -3,7 +3,7 @@ import type { ChartDataset } from 'chart.js';
 import { writeFileAtomic } from '../../util/atomic';
 import type { ResultRow } from '../results/csv';
 import { CombinationSummary, rankByBestIoU } from '../results/summary';
-import { epochAxis, zoomedAxis } from './axes';
+import { epochAxis, maxOf, zoomedAxis } from './axes';
 import { PALETTE, render } from './render';
 import { Point, comboKey, fmt, points, radii, seriesByCombination } from './series';
 
@@ -20,7 +20,7 @@ export function topCombinations(best: readonly CombinationSummary[], n: number):
 export async function drawTopCurves(rows: readonly ResultRow[], best: readonly CombinationSummary[], file: string, n: number, title: string) {
   const series = seriesByCombination(rows);
   const chosen = topCombinations(best, n);
-  const maxEpoch = Math.max(...rows.map((r) => r.epoch));
+  const maxEpoch = maxOf(rows.map((r) => r.epoch));
   const datasets: ChartDataset<'line', Point[]>[] = chosen.map((b, i) => {
     const s = series.get(comboKey(b.model, b.criterion))!;
     const pts = points(s.rows, (r) => r.metric);

@@ -4,7 +4,7 @@
  * links to the full prediction grid. Images are linked by relative path, never embedded, so the page
  * stays small however many runs a sweep has.
  */
-import { zoomedAxis } from '../charts/axes';
+import { maxOf, zoomedAxis } from '../charts/axes';
 import { PALETTE } from '../charts/render';
 import { fmt, lossesOf, modelColours, modelsOf, seriesByCombination } from '../charts/series';
 import type { ResultRow } from '../results/csv';
@@ -72,7 +72,7 @@ function pageData(input: PageInput): PageData {
     losses: lossesOf(input.best),
     colours: Object.fromEntries(modelColours(input.best)),
     palette: PALETTE,
-    maxEpoch: Math.max(...input.rows.map((r) => r.epoch)),
+    maxEpoch: maxOf(input.rows.map((r) => r.epoch)),
     series: series.map((s) => ({
       model: s.model,
       criterion: s.criterion,

@@ -31,7 +31,7 @@ const FS_HINTS: Record<string, string> = {
 };
 
 function fsError(abs: string, what: string, e: NodeJS.ErrnoException): Error {
-  const hint = (e.code && FS_HINTS[e.code]) ?? 'check the path and that its folder is writable';
+  const hint = ((e.code && FS_HINTS[e.code]) ?? 'check the path and that its folder is writable').replace('--out DIR', what === 'merge into' ? '--out FILE (merge\'s --out is the merged CSV, e.g. --out ~/merged.csv)' : '--out DIR');
   return new Error(`cannot ${what} results file ${abs}: ${e.code ?? 'error'} creating ${abs}.lock (${e.message}); ${hint}.`);
 }
 

@@ -147,6 +147,20 @@ describe('failures of the folder are reported at once, not after lock retries', 
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  test('merge into an unwritable folder suggests --out FILE (merge\'s --out is a file), not --out DIR', async () => {
+    const { dir: ro, spawnAs } = unwritableDir(dir);
+    const input = path.join(dir, 'in.csv');
+    await appendResults(input, [row()]);
+    fs.chmodSync(input, 0o644);
+    const out = path.join(ro, 'merged.csv');
+    const script = `require(SRC + '/results').mergeResults([ARGS.input], ARGS.out).then(() => console.log('merged'), (e) => { console.error(e.message); process.exit(2); });`;
+    const r = await waitExit(spawnTsNode(script, { input, out }, spawnAs));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot merge into results file ${out}: EACCES creating ${out}.lock`);
+    expect(r.stderr).toContain("write the results elsewhere with --out FILE (merge's --out is the merged CSV");
+    expect(r.stderr).not.toContain('--out DIR');
+  });
+
   test('contention is still waited out: a lock held by another process is taken once released', async () => {
     const file = path.join(dir, 'results.csv');
     const lockDir = `${file}.lock`;
