@@ -9,7 +9,7 @@ import * as path from 'path';
 import { decodeImage, resizeBilinear, toTensor } from '../data';
 import { resizeProbability } from '../report';
 import type { Device } from '../onnx/session';
-import { isInside } from '../util/atomic';
+import { isInside, WriteError } from '../util/atomic';
 import { checkImageSize } from './header';
 import { openEnsemble, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
@@ -136,6 +136,9 @@ export function outputStems(files: readonly string[]): { stem: string; clashesWi
   });
 }
 
+/** Write failures that no later image escapes. */
+const STOP_ON = ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'];
+
 export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   const files = expandInputs(o.inputs);
   const stems = outputStems(files);
@@ -177,6 +180,8 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
       predictions.push(p);
       o.onPrediction?.(p);
     } catch (e) {
+      // a full, read-only or forbidden --out fails every image alike: stop there (the lines printed so far stand)
+      if (e instanceof WriteError && e.reason && STOP_ON.includes(e.reason)) throw e;
       const f = { input: file, error: (e as Error).message };
       failures.push(f);
       o.onFailure?.(f);

@@ -6,7 +6,8 @@ import { resolveCheckpoint } from '../../src/infer/model';
 import { headerSize, MAX_PIXELS } from '../../src/infer/header';
 import { expandInputs, outputStems, predictImages, printable, type PredictOptions } from '../../src/infer/predict';
 import { saveCheckpointSync } from '../../src/train/checkpoint';
-import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
+import { withFullDisk } from '../helpers/full-disk';
+import { constantCheckpoint, pngBytes, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-infer-predict-'));
 const graphsDir = path.join(root, 'graphs');
@@ -184,6 +185,19 @@ describe('predict never replaces an input and bounds each image', () => {
     const r = await predict([img], out);
     expect(r.failures).toEqual([]);
     expect(fs.readdirSync(out).sort()).toEqual([`${'n'.repeat(235)}_mask.png`, `${'n'.repeat(235)}_overlay.png`]);
+  });
+
+  it('stops at a full disk instead of failing every image alike', async () => {
+    const dir = path.join(root, 'many');
+    fs.mkdirSync(dir, { recursive: true });
+    let seed = 7;
+    const noise = Uint8Array.from({ length: 600 * 600 * 3 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    for (const n of ['a', 'b']) fs.writeFileSync(path.join(dir, `${n}.png`), pngBytes(noise, 600, 600, 3)); // an overlay of noise: ~1 MiB, the whole disk
+    const seen: string[] = [];
+    await withFullDisk(async (full) => {
+      await expect(predict([dir], full, { onFailure: (f) => seen.push(f.input) })).rejects.toThrow(/could not write .*\(ENOSPC: .*the disk is full/);
+    });
+    expect(seen).toEqual([]);
   });
 
   it('printable shows terminal control characters as escapes', () => {
