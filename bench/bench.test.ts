@@ -8,11 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { describe, test } from 'node:test';
 import { resolveConfig } from '../src/graphs';
+import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
 import { median, parseArgs, table } from './args';
 import { stepFlops } from './flops';
+import { inOrder, liveness } from './liveness';
 import { summarizeProfile } from './profile';
 import { TrainStepper } from './stepper';
+import type { ModelState } from '../src/train/state';
 
 const close = (a: number, b: number, digits: number) => assert.ok(Math.abs(a - b) < 10 ** -digits / 2, `${a} != ${b} to ${digits} digits`);
 
@@ -71,19 +74,43 @@ describe('bench tools', () => {
 
   test('the train-step loop feeds each step\'s parameters, moments and BN statistics back', async () => {
     const s = await TrainStepper.create({ model: 1, imageSize: 32, width: 1 / 16, batch: 2 });
-    const feeds = (s as unknown as { feeds: Record<string, { data: Float32Array }> }).feeds;
-    const w0 = Float32Array.from(feeds['conv1.0.weight'].data);
-    const rv0 = Float32Array.from(feeds['conv1.1.running_var'].data);
+    const state = (s as unknown as { state: ModelState }).state;
+    const w0 = Float32Array.from(state.values.get('conv1.0.weight')!);
+    const rv0 = Float32Array.from(state.values.get('conv1.1.running_var')!);
     const t = await s.run();
     assert.ok(t.totalMs > 0 && t.cpuMs > 0);
     assert.ok(Number.isFinite(s.lastLoss));
-    const w1 = feeds['conv1.0.weight'].data;
+    const w1 = Float32Array.from(state.values.get('conv1.0.weight')!);
     assert.notDeepEqual(w1, w0);
-    assert.ok(feeds[N.firstMoment('conv1.0.weight')].data.some((x) => x !== 0));
-    assert.notDeepEqual(feeds['conv1.1.running_var'].data, rv0);
+    assert.ok(state.m.get('conv1.0.weight')!.some((x) => x !== 0));
+    assert.notDeepEqual(state.values.get('conv1.1.running_var'), rv0);
     await s.run();
-    assert.notDeepEqual(feeds['conv1.0.weight'].data, w1);
+    assert.notDeepEqual(state.values.get('conv1.0.weight'), w1);
+    assert.equal(state.step, 2);
     await s.release();
+  });
+
+  test('liveness: each value lives from its node to its last reader; the order of the walk decides the peak', () => {
+    const g = new Graph('t');
+    const x = g.input('x', [N.BATCH, 4]);
+    const a = g.op('Relu', [x])[0];
+    const b = g.op('Relu', [x])[0];
+    const c = g.op('Add', [a, a])[0];
+    const d = g.op('Add', [c, b])[0];
+    g.output(d, 'y');
+    // the new y is written in place (as the train step writes its state), so it takes no memory
+    // graph order a, b, c, d: a, b and c live together (a is freed after c)
+    const l = liveness(g, 2, { outputsInPlace: true });
+    assert.equal(l.inputBytes, 32);
+    assert.equal(l.peakBytes, 3 * 32);
+    assert.equal(l.peakIndex, 2);
+    // b run just before its reader: a is gone by then, so two values at most
+    const names = g.nodes.map((n) => n.name);
+    const late = inOrder(g, [names[0], names[2], names[1], names[3]]);
+    assert.deepEqual(late.map((n) => n.name), [names[0], names[2], names[1], names[3]]);
+    assert.equal(liveness(g, 2, { outputsInPlace: true, nodes: late }).peakBytes, 2 * 32);
+    // a node the executor does not name (fused away) runs as soon as its inputs are ready
+    assert.deepEqual(inOrder(g, [names[2], names[3]]).map((n) => n.name), names);
   });
 
   test('a variant may drop a device pass from its target\'s pipeline (here: keep MaxUnpool on a GPU target)', async () => {

@@ -31,10 +31,10 @@ export interface ProfileSummary {
   nodes: { name: string; op: string; ms: number }[];
   /**
    * onnxruntime's CPU arena over the profiled runs (its per-node memory stats): the bytes it held
-   * (what it ever took from the system; it gives nothing back), the most in use at once, and the
-   * node where that peak was reached
+   * (what it ever took from the system; it gives nothing back), the most in use at once (a running
+   * maximum since the session began), and the node after which the most was in use in these runs
    */
-  arena?: { heldBytes: number; inUsePeakBytes: number; peakNode: string };
+  arena?: { heldBytes: number; inUsePeakBytes: number; mostAfterNode: string; mostAfterBytes: number };
   /** the nodes of the last profiled run, in the order onnxruntime ran them */
   order: string[];
 }
@@ -89,10 +89,12 @@ export function summarizeProfile(file: string, skipRuns = 0): ProfileSummary {
     kernelUs += e.dur;
     const held = Number(e.args?.mem_arena_held);
     const peak = Number(e.args?.mem_in_use_peak);
-    if (Number.isFinite(held) && Number.isFinite(peak)) {
-      arena ??= { heldBytes: 0, inUsePeakBytes: 0, peakNode: '' };
+    const inUse = Number(e.args?.mem_bytes_in_use);
+    if (Number.isFinite(held) && Number.isFinite(peak) && Number.isFinite(inUse)) {
+      arena ??= { heldBytes: 0, inUsePeakBytes: 0, mostAfterNode: '', mostAfterBytes: 0 };
       arena.heldBytes = Math.max(arena.heldBytes, held);
-      if (peak > arena.inUsePeakBytes) Object.assign(arena, { inUsePeakBytes: peak, peakNode: node });
+      arena.inUsePeakBytes = Math.max(arena.inUsePeakBytes, peak);
+      if (inUse > arena.mostAfterBytes) Object.assign(arena, { mostAfterBytes: inUse, mostAfterNode: node });
     }
   }
   const runs = Math.max(run - skipRuns, 1);

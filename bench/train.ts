@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const rows = [['op type', 'ms/step', 'share', 'nodes']];
     for (const o of prof.ops.slice(0, 15)) rows.push([o.op, o.ms.toFixed(1), `${(100 * o.share).toFixed(1)}%`, String(Math.round(o.calls))]);
     console.log(table(rows));
-    if (prof.arena) console.log(`\nonnxruntime's CPU arena: held ${fmtBytes(prof.arena.heldBytes)}, at most ${fmtBytes(prof.arena.inUsePeakBytes)} in use at once (at node ${prof.arena.peakNode})`);
+    if (prof.arena) console.log(`\nonnxruntime's CPU arena: held ${fmtBytes(prof.arena.heldBytes)}, at most ${fmtBytes(prof.arena.inUsePeakBytes)} in use at once (after a node: at most ${fmtBytes(prof.arena.mostAfterBytes)}, after ${prof.arena.mostAfterNode})`);
     const g = stepper.info.graph;
     if (g && prof.order.length) {
       const ran = liveness(g, batch, { outputsInPlace: !a['fresh-outputs'], nodes: inOrder(g, prof.order) });
