@@ -22,10 +22,10 @@ export function resolveWorkers(asked: number, cores = availableCores(), note: (l
 }
 
 /**
- * Bytes one image adds to a training step: 1.5 x the float32 size of every 4-D value of the forward
- * graph (activations kept for the backward pass, and their gradients while it runs). The factor is
- * measured: UNet_dilate 256 px width 1 at batch 2 peaks at 2.16 GiB (README "Speed and memory"), about
- * 0.4 GiB of runtime and weights plus 1.5 x 586 MiB per image.
+ * Bytes one image adds to a training step: 3 x the float32 size of every 4-D value of the forward
+ * graph (activations kept for the backward pass, their gradients, onnxruntime's arena). The factor is
+ * the larger of two measurements (peak RSS less a 0.3 GiB tiny run, per image): UNet_dilate 64 px,
+ * width 1, batch 16 (1.96 GiB: 2.9x); 256 px, batch 2 (2.16 GiB, README "Speed and memory": 1.5x).
  */
 export function trainBytesPerImage(c: ResolvedConfig): number {
   const g = new Graph('memory-estimate');
@@ -36,7 +36,7 @@ export function trainBytesPerImage(c: ResolvedConfig): number {
       const shape = g.value(o).shape;
       if (shape.length === 4) elements += shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
     }
-  return 1.5 * 4 * elements;
+  return 3 * 4 * elements;
 }
 
 const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.max(1, Math.round(b / 2 ** 20))} MiB`);
