@@ -28,11 +28,11 @@ describe('--workers', () => {
 describe('the batch of a training step fits memory', () => {
   const c = resolveConfig({ model: 3, loss: 15, imageSize: 256, width: 1 });
 
-  it('estimates UNet_dilate at 3x its forward activations: about 110 MiB per image at 64 px, width 1 (measured 1.96 GiB at batch 16)', () => {
-    const per = trainBytesPerImage(resolveConfig({ model: 3, loss: 15, imageSize: 64, width: 1 }));
-    expect(per / MiB).toBeGreaterThan(100);
-    expect(per / MiB).toBeLessThan(120);
-    expect(trainBytesPerImage(resolveConfig({ model: 3, loss: 15, imageSize: 128, width: 1 }))).toBeCloseTo(4 * per, -6);
+  it('estimates at least 1.5x the forward activations: UNet_dilate 256 px width 1 about 0.86 GiB per image (measured 2.16 GiB at batch 2)', () => {
+    const per = trainBytesPerImage(c);
+    expect(per / MiB).toBeGreaterThan(850);
+    expect(per / MiB).toBeLessThan(900);
+    expect(trainBytesPerImage(resolveConfig({ model: 3, loss: 15, imageSize: 128, width: 1 }))).toBeCloseTo(per / 4, -6);
   });
 
   it('returns the batch a step really uses: min(--batch-size, training images)', () => {
