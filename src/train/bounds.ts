@@ -22,10 +22,12 @@ export function resolveWorkers(asked: number, cores = availableCores(), note: (l
 }
 
 /**
- * Bytes one image adds to a training step: 1.5 x the float32 size of every 4-D value of the forward
- * graph (activations kept for the backward pass, and their gradients while it runs). The factor is
- * measured: UNet_dilate 256 px width 1 at batch 2 peaks at 2.16 GiB (README "Speed and memory"), about
- * 0.4 GiB of runtime and weights plus 1.5 x 586 MiB per image.
+ * Bytes one image adds to a training step, at least: 1.5 x the float32 size of every 4-D value of the
+ * forward graph (activations kept for the backward pass, and their gradients). Measured peaks (less a
+ * 0.3 GiB tiny run) per image: 1.5x for UNet_dilate 256 px, width 1, batch 2 (2.16 GiB, README "Speed
+ * and memory"); 2.9x at 64 px, width 1, batch 16 (1.96 GiB). The lower factor is used so that only a
+ * batch that cannot fit is refused (there is no flag to override the refusal); the study's recipe
+ * (256 px, batch 25: about 21 GiB) stays allowed where it does fit.
  */
 export function trainBytesPerImage(c: ResolvedConfig): number {
   const g = new Graph('memory-estimate');

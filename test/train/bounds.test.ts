@@ -28,10 +28,10 @@ describe('--workers', () => {
 describe('the batch of a training step fits memory', () => {
   const c = resolveConfig({ model: 3, loss: 15, imageSize: 256, width: 1 });
 
-  it('estimates UNet_dilate 256 px width 1 at about 0.9 GiB per image (README: 2.16 GiB peak at batch 2)', () => {
+  it('estimates at least 1.5x the forward activations: UNet_dilate 256 px width 1 about 0.86 GiB per image (measured 2.16 GiB at batch 2)', () => {
     const per = trainBytesPerImage(c);
-    expect(per / MiB).toBeGreaterThan(800);
-    expect(per / MiB).toBeLessThan(1000);
+    expect(per / MiB).toBeGreaterThan(850);
+    expect(per / MiB).toBeLessThan(900);
     expect(trainBytesPerImage(resolveConfig({ model: 3, loss: 15, imageSize: 128, width: 1 }))).toBeCloseTo(per / 4, -6);
   });
 
