@@ -5,7 +5,7 @@
  */
 import { Command, Interfaces } from '@oclif/core';
 import type { ArgOutput, FlagOutput } from '@oclif/core/lib/interfaces/parser';
-import { closest } from '../hooks/not-found';
+import { closest } from '../util/closest';
 
 type FlagDefs = Record<string, { char?: string; aliases?: string[]; allowNo?: boolean; hidden?: boolean }>;
 
