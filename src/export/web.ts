@@ -3,7 +3,8 @@
  *
  *   index.html, melseg-page.js   the page (web/ bundled by web/build.js into dist/web/ at build time)
  *   model.onnx, model.json       the exported model, and its size and inference settings for the page
- *   ort/                         onnxruntime-web's WebAssembly runtime, copied from node_modules
+ *   ort/                         onnxruntime-web's WebAssembly and WebGPU builds, copied from
+ *                                node_modules (page-info.ts); the page loads one of the two
  *
  * Browsers do not let a page opened from a file fetch its neighbours, so the folder is served over
  * HTTP (any static server); every file is written atomically.
@@ -12,27 +13,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import type { ExportedModel } from './model';
+import { ORT_BUILDS, type PageModelInfo } from './page-info';
+
+export { ORT_BUILDS, type Backend, type PageModelInfo } from './page-info';
 
 const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
 /** The page's files, built into dist/web/ by web/build.js (npm run build). */
 export const PAGE_FILES = ['index.html', 'melseg-page.js'] as const;
 
-/** onnxruntime-web's WebAssembly build: the API script (global `ort`), its Emscripten loader and the binary. */
-export const ORT_FILES = ['ort.wasm.min.js', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'] as const;
-
-/** What the page reads from model.json. */
-export interface PageModelInfo {
-  model: string;
-  loss: string;
-  imageSize: number;
-  width: number;
-  settings: ExportedModel['settings'];
-  origin: string;
-  fp16: boolean;
-  checkpoint: string;
-  validIou?: number;
-}
+/** Both onnxruntime-web builds (page-info.ts): the page picks one when it loads. */
+export const ORT_FILES: readonly string[] = [...ORT_BUILDS.wasm, ...ORT_BUILDS.webgpu];
 
 export function pageDir(root = PACKAGE_ROOT): string {
   return path.join(root, 'dist', 'web');
@@ -44,7 +35,7 @@ export function ortDistDir(): string {
   try {
     entry = require.resolve('onnxruntime-web');
   } catch {
-    throw new Error('onnxruntime-web is not installed, and --web copies its WebAssembly runtime into the folder: run npm install in melseg\'s folder');
+    throw new Error('onnxruntime-web is not installed, and --web copies its runtime into the folder: run npm install in melseg\'s folder');
   }
   // the package's main entry lives in its dist/ folder
   const dir = path.dirname(entry);
