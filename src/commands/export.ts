@@ -9,7 +9,7 @@ export default class Export extends Command {
   static override description =
     'The file holds the weights, BatchNorm folded into the convolutions and the ImageNet normalisation (opset 17): input image float32 [N,3,S,S] ' +
     '(RGB in 0..1, resized to S x S), output probability [N,1,S,S]; its metadata_props say the model, loss, image size, width, recipe and ' +
-    'inference settings. --web DIR writes index.html, the model and onnxruntime-web\'s WebAssembly files: serve DIR (e.g. python3 -m http.server) ' +
+    'inference settings. --web DIR writes index.html, the model and onnxruntime-web (WebAssembly and WebGPU builds; the page uses WebGPU where the browser has an adapter): serve DIR (e.g. python3 -m http.server) ' +
     'and open it; index.html?image=NAME segments the image NAME beside it. Inference settings for the page: flags > --preset > the checkpoint\'s own settings > raw.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --checkpoint best.ckpt --out model.onnx',
