@@ -16,6 +16,7 @@ import { ORT_BUILDS, type Backend, type PageModelInfo } from '../src/export/page
 import { describeSettings } from '../src/infer/settings';
 import type { Network } from '../src/infer/tta';
 import { overlayImage } from '../src/report/grid/overlay';
+import { fineTunePanel } from './finetune';
 
 // the global of the onnxruntime-web build loadRuntime() adds to the page
 declare const ort: typeof import('onnxruntime-web');
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
   document.body.dataset.backend = backend;
   $('backend').textContent = backend === 'webgpu' ? `Runs on WebGPU (${chosen.adapter})` : `Runs on WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}${note}`;
   const S = info.imageSize;
-  const net: Network = async (images, count) => {
+  let net: Network = async (images, count) => {
     const out = await session.run({ image: new ort.Tensor('float32', images, [count, 3, S, S]) });
     return out.probability.data as Float32Array;
   };
@@ -205,6 +206,15 @@ async function main(): Promise<void> {
     const f = e.dataTransfer?.files[0];
     if (f) void segment(f, f.name);
   });
+  if (info.trainable) {
+    await fineTunePanel({
+      ort,
+      backend,
+      decode,
+      fetchBytes: async (url, what) => (await fetchOk(url, what)).arrayBuffer(),
+      adapted: (adapted) => (net = adapted),
+    });
+  }
   document.body.dataset.loadMs = performance.now().toFixed(0);
   setStatus('ready', 'Ready: open or drop an image.');
 

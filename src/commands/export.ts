@@ -20,13 +20,14 @@ export default class Export extends Command {
     checkpoint: Flags.string({ char: 'c', summary: `A best.ckpt written by melseg train (default: the model shipped with melseg, ${SHIPPED_MODEL}).` }),
     out: Flags.string({ char: 'o', summary: 'The ONNX file to write, e.g. model.onnx.' }),
     web: Flags.string({ summary: 'Write a static web page that segments images in the browser into this folder.' }),
+    trainable: Flags.boolean({ summary: 'With --web: add the train step, so the page can fine-tune the model on your own images and masks and download the result as a checkpoint.', default: false }),
     fp16: Flags.boolean({ summary: 'Store the weights as float16: half the file, computed in float32 (see README for the measured IoU change).', default: false }),
     ...inferenceFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Export);
-    const r = await exportCheckpoint({ checkpoint: flags.checkpoint, out: flags.out, web: flags.web, fp16: flags.fp16, inference: inferenceRequest(flags) });
+    const r = await exportCheckpoint({ checkpoint: flags.checkpoint, out: flags.out, web: flags.web, trainable: flags.trainable, fp16: flags.fp16, inference: inferenceRequest(flags) });
     const c = r.model.config;
     this.log(`checkpoint ${r.checkpoint}: ${c.model.name} x ${c.loss.name}, ${c.imageSize} px, width ${c.width}; ${r.model.nodes} nodes (${r.model.ops.join(', ')})`);
     this.log(`settings: ${describeSettings({ ...r.model.settings, origin: r.model.origin })}`);

@@ -14,6 +14,8 @@ export interface PageModelInfo {
   origin: string;
   fp16: boolean;
   checkpoint: string;
+  /** exported with --trainable: the page can fine-tune (trainable.json and its graphs are beside it) */
+  trainable: boolean;
   validIou?: number;
 }
 

@@ -14,6 +14,7 @@ import * as path from 'path';
 import { copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import type { ExportedModel } from './model';
 import { ORT_BUILDS, type PageModelInfo } from './page-info';
+import { writeTrainable } from './trainable';
 
 export { ORT_BUILDS, type Backend, type PageModelInfo } from './page-info';
 
@@ -44,7 +45,7 @@ export function ortDistDir(): string {
   return dir;
 }
 
-export async function writeWebFolder(dir: string, model: ExportedModel, checkpoint: string, o: { pageRoot?: string } = {}): Promise<{ file: string; bytes: number }[]> {
+export async function writeWebFolder(dir: string, model: ExportedModel, checkpoint: string, o: { pageRoot?: string; trainable?: boolean } = {}): Promise<{ file: string; bytes: number }[]> {
   const page = o.pageRoot ?? pageDir();
   const missing = PAGE_FILES.filter((f) => !fs.existsSync(path.join(page, f)));
   if (missing.length) throw new Error(`the web page's files (${missing.map((f) => path.join(page, f)).join(', ')}) are not built: run npm run build in melseg's folder, then export again`);
@@ -58,6 +59,7 @@ export async function writeWebFolder(dir: string, model: ExportedModel, checkpoi
     origin: model.origin,
     fp16: model.fp16,
     checkpoint: path.basename(checkpoint),
+    trainable: o.trainable ?? false,
     ...(model.metadata.valid_iou ? { validIou: Number(model.metadata.valid_iou) } : {}),
   };
   const written: string[] = [...PAGE_FILES, 'model.onnx', 'model.json', ...ORT_FILES.map((f) => path.join('ort', f))];
@@ -65,5 +67,6 @@ export async function writeWebFolder(dir: string, model: ExportedModel, checkpoi
   await writeFileAtomic(path.join(dir, 'model.onnx'), model.bytes);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(info, null, 2) + '\n');
   for (const f of ORT_FILES) await copyFileAtomic(path.join(ort, f), path.join(dir, 'ort', f));
+  if (o.trainable) written.push(...(await writeTrainable(dir, model.config, checkpoint)));
   return written.map((f) => ({ file: path.join(dir, f), bytes: fs.statSync(path.join(dir, f)).size }));
 }
