@@ -70,7 +70,7 @@ export async function fineTunePanel(o: PanelOptions): Promise<void> {
       );
       const batch = batchOf(pairs, S);
       message.textContent = `Fine-tuning on ${pairs.length} image${pairs.length > 1 ? 's' : ''}…`;
-      step ??= await o.ort.InferenceSession.create('train_step.onnx', { executionProviders: [o.backend] });
+      step ??= await o.ort.InferenceSession.create('train_step.onnx', { executionProviders: [o.backend], logSeverityLevel: 3 });
       list.textContent = '';
       progress.value = 0;
       const losses: number[] = [];
@@ -83,7 +83,7 @@ export async function fineTunePanel(o: PanelOptions): Promise<void> {
         list.appendChild(li);
         progress.value = (i + 1) / steps;
       }
-      infer ??= await o.ort.InferenceSession.create('inference.onnx', { executionProviders: [o.backend] });
+      infer ??= await o.ort.InferenceSession.create('inference.onnx', { executionProviders: [o.backend], logSeverityLevel: 3 });
       const session = infer;
       o.adapted(async (images, count) => {
         // inference.onnx takes the image normalised as training feeds it: (v - mean) / std per channel

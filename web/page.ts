@@ -134,14 +134,15 @@ async function main(): Promise<void> {
   let note = '';
   let session: import('onnxruntime-web').InferenceSession;
   try {
-    // on WebGPU, onnxruntime-web runs any op the provider lacks on its CPU kernels
-    session = await ort.InferenceSession.create('model.onnx', { executionProviders: [backend], graphOptimizationLevel: 'all' });
+    // on WebGPU, onnxruntime-web runs any op the provider lacks on its CPU kernels; its warning that
+    // it did (severity 2) would reach the console as an error, so only errors (3) are logged
+    session = await ort.InferenceSession.create('model.onnx', { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   } catch (e) {
     if (backend !== 'webgpu' || new URLSearchParams(location.search).get('backend') === 'webgpu') throw e;
     // the WebGPU build carries the WebAssembly kernels too
     note = ` (WebGPU failed: ${(e as Error).message})`;
     backend = 'wasm';
-    session = await ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    session = await ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   }
   document.body.dataset.backend = backend;
   $('backend').textContent = backend === 'webgpu' ? `Runs on WebGPU (${chosen.adapter})` : `Runs on WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}${note}`;

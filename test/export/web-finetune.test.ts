@@ -23,6 +23,7 @@ const pageRoot = path.join(root, 'page-build');
 const site = path.join(root, 'site');
 const own = path.join(root, 'own');
 let browser: TestBrowser;
+let gpuBrowser: TestBrowser;
 let server: { url: string; close(): Promise<void> };
 
 const ckpt = saveRandom(path.join(root, 'run', 'best.ckpt'), 1);
@@ -46,14 +47,16 @@ beforeAll(async () => {
   fs.copyFileSync(images[0], path.join(site, 'lesion0.png'));
   server = await serveStatic(site);
   browser = await launchBrowser();
+  gpuBrowser = await launchBrowser({ webgpu: true });
 });
 afterAll(async () => {
   await browser?.close();
+  await gpuBrowser?.close();
   await server?.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function waitFor(page: CheckedPage, key: 'status' | 'finetune', states: string[], timeout = 120000): Promise<string> {
+async function waitFor(page: CheckedPage, key: 'status' | 'finetune', states: string[], timeout = 400000): Promise<string> {
   await page.waitForFunction(([k, s]) => (s as string[]).includes(document.body.dataset[k as string] ?? ''), [key, states] as const, { timeout });
   return page.evaluate((k) => document.body.dataset[k] ?? '', key);
 }
@@ -68,9 +71,10 @@ describe('melseg export --web --trainable', () => {
     await expect(exportCheckpoint({ checkpoint: ckpt, out: path.join(root, 'm.onnx'), trainable: true })).rejects.toThrow(/^--trainable adds fine-tuning to the web page: give --web DIR too, e\.g\. --web lesion-page\/ --trainable$/);
   });
 
-  test(`${STEPS} steps in the page (WebAssembly) give the weights and losses of ${STEPS} steps in Node; the loss falls; the page then segments with the checkpoint it offers, as melseg predict does with it`, async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}index.html`);
+  // SwiftShader compiles every WebGPU shader on the CPU: minutes on this loaded 2-core machine
+  test.each(['wasm', 'webgpu'] as const)(`on %s: ${STEPS} steps in the page give the weights and losses of ${STEPS} steps in Node; the loss falls; the page then segments with the checkpoint it offers, as melseg predict does with it`, async (backend) => {
+    const page = await (backend === 'webgpu' ? gpuBrowser : browser).newPage();
+    await page.goto(`${server.url}index.html?backend=${backend}`);
     expect(await waitFor(page, 'status', ['ready', 'error'])).toBe('ready');
     expect(await page.isVisible('#finetune')).toBe(true);
     await page.setInputFiles('#ft-images', images);
@@ -84,7 +88,7 @@ describe('melseg export --web --trainable', () => {
     expect(await page.locator('#ft-losses li').count()).toBe(STEPS);
     expect(await page.evaluate(() => (document.getElementById('ft-progress') as HTMLProgressElement).value)).toBe(1);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ft-download')]);
-    const tuned = path.join(root, 'tuned.ckpt');
+    const tuned = path.join(root, `tuned-${backend}.ckpt`);
     await download.saveAs(tuned);
 
     // the same steps in Node: same graph file, checkpoint, batch (decoded by melseg's decoders) and lr
@@ -132,7 +136,7 @@ describe('melseg export --web --trainable', () => {
       worstRel = Math.max(worstRel, Math.sqrt(diff / norm));
       checked++;
     }
-    console.log(`page vs Node after ${STEPS} steps: worst |update_page - update_node| / |update_node| over ${checked} tensors = ${worstRel.toExponential(2)}; losses page ${pageLosses.map((l) => l.toFixed(5))}, Node ${nodeLosses.map((l) => l.toFixed(5))}`);
+    console.log(`${backend}: page vs Node after ${STEPS} steps: worst |update_page - update_node| / |update_node| over ${checked} tensors = ${worstRel.toExponential(2)}; losses page ${pageLosses.map((l) => l.toFixed(5))}, Node ${nodeLosses.map((l) => l.toFixed(5))}`);
     expect(checked).toBeGreaterThan(40);
     expect(worstRel).toBeLessThanOrEqual(0.05);
 
@@ -140,11 +144,11 @@ describe('melseg export --web --trainable', () => {
     await page.setInputFiles('#file', path.join(site, 'lesion0.png'));
     expect(await waitFor(page, 'status', ['done', 'error'])).toBe('done');
     const fraction = Number(await page.evaluate(() => document.body.dataset.lesionFraction));
-    const p = (await predictImages({ checkpoint: tuned, inputs: [images[0]], out: path.join(root, 'predicted'), graphsDir: path.join(root, 'graphs'), cacheDir: null, inference: settings })).predictions[0];
-    const before = (await predictImages({ checkpoint: ckpt, inputs: [images[0]], out: path.join(root, 'predicted-before'), graphsDir: path.join(root, 'graphs'), cacheDir: null, inference: settings })).predictions[0];
+    const p = (await predictImages({ checkpoint: tuned, inputs: [images[0]], out: path.join(root, `predicted-${backend}`), graphsDir: path.join(root, 'graphs'), cacheDir: null, inference: settings })).predictions[0];
+    const before = (await predictImages({ checkpoint: ckpt, inputs: [images[0]], out: path.join(root, `predicted-before-${backend}`), graphsDir: path.join(root, 'graphs'), cacheDir: null, inference: settings })).predictions[0];
     expect(p.lesionFraction).toBeGreaterThan(0.05);
     expect(p.lesionFraction).toBeLessThan(0.95);
     expect(Math.abs(fraction - p.lesionFraction)).toBeLessThanOrEqual(0.002);
     console.log(`lesion fraction: start ${before.lesionFraction}, adapted ${p.lesionFraction} (page ${fraction})`);
-  });
+  }, 900_000);
 });
