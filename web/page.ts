@@ -2,18 +2,23 @@
  * The page `melseg export --web` writes: open or drop an image (or name one with ?image=NAME), see
  * the mask as an overlay, the lesion's area fraction, and download the mask. The segmentation is
  * src/export/segment.ts and the overlay src/report's, the code `melseg predict` runs; only the
- * network runs on onnxruntime-web (WebAssembly) instead of onnxruntime-node.
+ * network runs on onnxruntime-web instead of onnxruntime-node: on WebGPU where the browser gives an
+ * adapter, on WebAssembly otherwise (?backend=wasm|webgpu forces one).
  *
- * For scripts, <body data-status> is loading, ready, running, done or error; when done,
- * data-lesion-fraction holds mask pixels / all pixels at the original size.
+ * For scripts, <body data-status> is loading, ready, running, done or error; data-backend is webgpu
+ * or wasm once the model is loaded, data-load-ms the time from navigation to ready; when done,
+ * data-lesion-fraction holds mask pixels / all pixels at the original size and data-segment-ms the
+ * time of the last segmentation (network with TTA, upsampling, post-processing).
  */
 import type { Image } from '../src/data/image';
 import { segmentImage } from '../src/export/segment';
-import type { PageModelInfo } from '../src/export/web';
+import { ORT_BUILDS, type Backend, type PageModelInfo } from '../src/export/page-info';
 import { describeSettings } from '../src/infer/settings';
 import type { Network } from '../src/infer/tta';
 import { overlayImage } from '../src/report/grid/overlay';
+import { fineTunePanel } from './finetune';
 
+// the global of the onnxruntime-web build loadRuntime() adds to the page
 declare const ort: typeof import('onnxruntime-web');
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -84,18 +89,65 @@ function maskPng(mask: Uint8Array, w: number, h: number): Promise<Blob> {
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode the mask as PNG'))), 'image/png'));
 }
 
+/** A WebGPU adapter's name ('google swiftshader'), or null when the browser gives none. */
+async function webgpuAdapter(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } }).gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return null;
+  const i = adapter.info ?? {};
+  return [i.vendor, i.architecture, i.description].filter((x) => x).join(' ') || 'unnamed adapter';
+}
+
+function loadScript(src: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(new Error(`could not load onnxruntime-web (${src}); export the page again: melseg export --web DIR`));
+    document.head.appendChild(s);
+  });
+}
+
+/** The backend to try first: ?backend= if given, else WebGPU when there is an adapter. */
+async function chooseBackend(): Promise<{ backend: Backend; adapter: string | null }> {
+  const asked = new URLSearchParams(location.search).get('backend');
+  if (asked !== null && !(asked in ORT_BUILDS)) throw new Error(`?backend=${asked}: expected webgpu or wasm, e.g. ?backend=wasm (or no ?backend: WebGPU where the browser has it)`);
+  const adapter = asked === 'wasm' ? null : await webgpuAdapter();
+  if (asked === 'webgpu' && !adapter) throw new Error('?backend=webgpu: this browser gives no WebGPU adapter (navigator.gpu); open the page without ?backend to run on WebAssembly, or use a browser with WebGPU enabled');
+  return { backend: adapter ? 'webgpu' : 'wasm', adapter };
+}
+
 async function main(): Promise<void> {
   if (location.protocol === 'file:') {
     throw new Error('this page must be served over HTTP: browsers do not let a page opened from a file load its model. In its folder run python3 -m http.server 8000 and open http://localhost:8000/');
   }
   const info = (await (await fetchOk('model.json', 'the model description')).json()) as PageModelInfo;
   $('model').textContent = `${info.model} x ${info.loss}, ${info.imageSize} px, width ${info.width}${info.validIou !== undefined ? `, valid IoU ${info.validIou.toFixed(3)}` : ''}; ${describeSettings({ ...info.settings, origin: info.origin })}`;
+  const chosen = await chooseBackend();
+  await loadScript(`ort/${ORT_BUILDS[chosen.backend][0]}`);
   ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
   // threads need a cross-origin isolated page (COOP/COEP headers); a plain static server gives one thread
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  const session = await ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = threads;
+  let backend = chosen.backend;
+  let note = '';
+  let session: import('onnxruntime-web').InferenceSession;
+  try {
+    // on WebGPU, onnxruntime-web runs any op the provider lacks on its CPU kernels; its warning that
+    // it did (severity 2) would reach the console as an error, so only errors (3) are logged
+    session = await ort.InferenceSession.create('model.onnx', { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  } catch (e) {
+    if (backend !== 'webgpu' || new URLSearchParams(location.search).get('backend') === 'webgpu') throw e;
+    // the WebGPU build carries the WebAssembly kernels too
+    note = ` (WebGPU failed: ${(e as Error).message})`;
+    backend = 'wasm';
+    session = await ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  }
+  document.body.dataset.backend = backend;
+  $('backend').textContent = backend === 'webgpu' ? `Runs on WebGPU (${chosen.adapter})` : `Runs on WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}${note}`;
   const S = info.imageSize;
-  const net: Network = async (images, count) => {
+  let net: Network = async (images, count) => {
     const out = await session.run({ image: new ort.Tensor('float32', images, [count, 3, S, S]) });
     return out.probability.data as Float32Array;
   };
@@ -128,7 +180,8 @@ async function main(): Promise<void> {
       $('name').textContent = name;
       $('fraction').textContent = `${(100 * seg.lesionFraction).toFixed(1)} %`;
       $('size').textContent = `${w} x ${h} px`;
-      $('time').textContent = `${ms.toFixed(0)} ms`;
+      $('time').textContent = `${ms.toFixed(0)} ms (${backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'})`;
+      document.body.dataset.segmentMs = ms.toFixed(1);
       $('result').hidden = false;
       document.body.dataset.lesionFraction = String(seg.lesionFraction);
       setStatus('done');
@@ -154,6 +207,16 @@ async function main(): Promise<void> {
     const f = e.dataTransfer?.files[0];
     if (f) void segment(f, f.name);
   });
+  if (info.trainable) {
+    await fineTunePanel({
+      ort,
+      backend,
+      decode,
+      fetchBytes: async (url, what) => (await fetchOk(url, what)).arrayBuffer(),
+      adapted: (adapted) => (net = adapted),
+    });
+  }
+  document.body.dataset.loadMs = performance.now().toFixed(0);
   setStatus('ready', 'Ready: open or drop an image.');
 
   const named = new URLSearchParams(location.search).get('image');

@@ -25,6 +25,8 @@ export interface ExportOptions {
   fp16?: boolean;
   /** Replace an existing --out, or the files of an earlier page in --web (never the checkpoint). */
   force?: boolean;
+  /** With --web: add the train step, so the page can fine-tune the model on the user's images. */
+  trainable?: boolean;
   /** Where the page's built files are (default dist/web/ of the package); for tests. */
   pageRoot?: string;
   /** Where the shipped model is looked for (default the package root); for tests. */
@@ -62,6 +64,7 @@ export async function exportCheckpoint(o: ExportOptions): Promise<ExportResult> 
     await writeFileAtomic(o.out, model.bytes);
     files.push({ file: o.out, bytes: model.bytes.length });
   }
-  if (o.web) files.push(...(await writeWebFolder(o.web, model, checkpoint, { pageRoot: o.pageRoot })));
+  if (o.trainable && !o.web) throw new Error('--trainable adds fine-tuning to the web page: give --web DIR too, e.g. --web lesion-page/ --trainable');
+  if (o.web) files.push(...(await writeWebFolder(o.web, model, checkpoint, { pageRoot: o.pageRoot, trainable: o.trainable })));
   return { checkpoint, model, files };
 }

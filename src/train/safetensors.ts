@@ -26,7 +26,6 @@
  * with a message saying how to convert them.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { jsonDepth, MAX_JSON_DEPTH } from '../util/json';
 
@@ -86,7 +85,8 @@ const TORCH_NAME: Record<string, string> = {
   U64: 'uint64', F8_E5M2: 'torch.float8_e5m2', F8_E4M3: 'torch.float8_e4m3fn',
 };
 
-const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
+// the host's byte order from memory, not os.endianness(): the web page bundles this file too
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Product of the dims; 1 for a scalar (shape []). */
 function numel(shape: readonly number[]): number {
@@ -166,7 +166,7 @@ export function encodeSafetensorsHeader(specs: readonly TensorSpec[], metadata?:
   if (!Number.isSafeInteger(offset)) throw bad(`the tensors hold ${offset} bytes, beyond what a file offset can address exactly (2^53); split them into several files`);
   // JSON.stringify keeps insertion order for non-integer-like keys; a purely numeric tensor name
   // ("0") would be hoisted first by JS, which only changes header order, not validity.
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header)); // UTF-8, in Node and in the page
   const pad = (8 - (json.length % 8)) % 8; // header padded with spaces to a multiple of 8 bytes
   const n = json.length + pad;
   const head = new Uint8Array(8 + n);

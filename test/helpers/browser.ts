@@ -46,12 +46,16 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * `webgpu`: expose WebGPU (--enable-unsafe-webgpu); with no GPU, Chromium's adapter is SwiftShader's
+ * (software Vulkan, navigator.gpu.requestAdapter() -> google swiftshader). Without it pages see no adapter.
+ */
+export async function launchBrowser(o: { webgpu?: boolean } = {}): Promise<TestBrowser> {
   const browser: PwBrowser = await chromium.launch({
     executablePath: findChromium(),
     // Root (CI, containers) cannot use Chromium's sandbox; the pages tested are our own files.
     chromiumSandbox: false,
-    args: ['--disable-gpu', '--allow-file-access-from-files'],
+    args: ['--disable-gpu', '--allow-file-access-from-files', ...(o.webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
   const contexts: BrowserContext[] = [];
   return {
