@@ -12,7 +12,6 @@ import { baseWidth } from '../models';
 import { ModelBuilder } from '../models/builder';
 import { Graph } from '../onnx/graph';
 import * as N from '../onnx/names';
-import { forWebgpu } from './webgpu-workarounds';
 
 /** Weights by state_dict name (parameters and BatchNorm running statistics), float32. */
 export type Weights = ReadonlyMap<string, Float32Array>;
@@ -35,6 +34,6 @@ export function exportGraph(c: ResolvedConfig, weights: Weights, passes: Pipelin
     g.initializers.set(p.name, { dtype: 'float32', shape: [...p.shape], data });
   }
   for (const pass of [...passes.rewrites, ...passes.devicePasses]) pass.run(g);
-  // the page runs this file on WebGPU too (webgpu-workarounds.ts); same function on every provider
-  return forWebgpu(g);
+  // the page runs this file on WebGPU too: exportPipeline() holds the WebGPU passes
+  return g;
 }

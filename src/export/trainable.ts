@@ -3,7 +3,7 @@
  *
  *   train_step.onnx   the fused train step (forward, loss, gradients, AdamW) of the checkpoint's
  *                     model x loss at its size, compiled for the 'portable' target (ops every
- *                     provider runs whole), then webgpu-workarounds.ts
+ *                     provider runs whole, WebGPU's run-time refusals included: src/graphs/pipeline.ts)
  *   inference.onnx    the eval-mode network with its weights as inputs, to segment with adapted weights
  *   start.ckpt        the checkpoint the page starts from (a copy)
  *   trainable.json    parameter names and shapes, the graphs' inputs, the recipe's learning rate
@@ -14,14 +14,13 @@ import { serialize } from '../onnx/proto';
 import { RECIPES } from '../train/recipe';
 import { copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import type { TrainableInfo } from './finetune';
-import { forWebgpu } from './webgpu-workarounds';
 
 export const TRAINABLE_FILES = ['train_step.onnx', 'inference.onnx', 'start.ckpt', 'trainable.json'] as const;
 
 export async function writeTrainable(dir: string, c: ResolvedConfig, checkpoint: string): Promise<string[]> {
   const target = { device: 'portable' as const };
-  const step = forWebgpu(trainStepGraph(c, target));
-  const infer = forWebgpu(inferenceGraph(c, target));
+  const step = trainStepGraph(c, target);
+  const infer = inferenceGraph(c, target);
   const info: TrainableInfo = {
     imageSize: c.imageSize,
     params: parameterSpecs(c).map((p) => ({ name: p.name, shape: [...p.shape], trainable: p.trainable, dtype: p.dtype })),
