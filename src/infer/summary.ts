@@ -6,21 +6,14 @@
  * of the target set whatever its share of the scored images.
  */
 
+import type { IouFigures } from '../report';
+
 export const FAIL_IOU = 0.3;
 /** ISIC 2018 task 1: a Jaccard index below 0.65 scores 0. */
 export const JACCARD_THRESHOLD = 0.65;
 
-export interface IouSummary {
-  /** Images scored (the weights' sum when reweighted is 1; n stays the count). */
-  n: number;
-  mean: number;
-  median: number;
-  /** Mean of iou, with iou < 0.65 counted as 0. */
-  thresholdedJaccard: number;
-  /** Fraction of images (or of weight) with IoU below 0.3 and below 0.65. */
-  below03: number;
-  below065: number;
-  /** Counts, unweighted. */
+/** The figures of a set of images (fractions weighted when reweighted), and the counts, unweighted. */
+export interface IouSummary extends IouFigures {
   countBelow03: number;
   countBelow065: number;
 }

@@ -95,7 +95,8 @@ export function tempName(name: string): string {
 /** A temp name of tempName's form, with the pid that made it. */
 const TEMP_RE = /^\..*\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists on this machine (EPERM: it does, another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,11 +5,15 @@
  */
 import { fmt } from '../charts/series';
 
+/** An evaluation's figures over a set of images (src/infer/summary.ts computes them). */
 export interface IouFigures {
+  /** Images scored. */
   n: number;
   mean: number;
   median: number;
+  /** Mean IoU with an IoU below 0.65 counted as 0 (ISIC 2018). */
   thresholdedJaccard: number;
+  /** Fraction of images (of weight, when reweighted) with IoU below 0.3 and below 0.65. */
   below03: number;
   below065: number;
 }
