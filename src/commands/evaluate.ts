@@ -1,14 +1,15 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import type { SettingsComparison } from '../infer/compare';
 import { compareCheckpointSettings, evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SPLITS, type SplitName } from '../infer/rundata';
 import { describeSettings } from '../infer/settings';
-import { parseDevice } from '../onnx/session';
+import { parseDevice, parseThreads } from '../onnx/session';
 import { NAMED_MIXES } from '../data/labels';
 import { FAIL_IOU, JACCARD_THRESHOLD, type IouSummary } from '../infer/summary';
 
-export default class Evaluate extends Command {
+export default class Evaluate extends MelsegCommand {
   static override summary = 'Score a checkpoint at the original image resolution: IoU, Dice, accuracy, sensitivity, specificity (mean and std), per-image CSV.';
   static override description = `Model, loss, image size and width come from the checkpoint's metadata. The split comes from the
 split.json saved beside it (or --split-file); --split all scores every image of --data. Each probability map is
@@ -35,6 +36,8 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     'split-file': Flags.string({ summary: 'Split JSON (default: split.json beside the checkpoint).' }),
     'batch-size': Flags.integer({ char: 'b', summary: 'Images per network run (each with all its TTA views).', default: 8 }),
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+    threads: Flags.integer({ summary: 'onnxruntime intra-op threads (default: the CPU cores this process may use, e.g. a Slurm job\'s --cpus-per-task).' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'Only the scores: no lines about graphs being built or the threshold chosen.', default: false }),
     csv: Flags.string({ summary: 'Per-image CSV, with the settings and checkpoint hash on every row (default: eval_<split>.csv in the checkpoint\'s run folder, else the current folder; -2, -3, ... when taken).' }),
     force: Flags.boolean({ summary: 'Replace an existing --csv file (never the checkpoint, the split file or a file of --data).', default: false }),
     'save-masks': Flags.string({ summary: 'Write the final masks (PNG, original size, 0/255) to this folder.' }),
@@ -61,6 +64,7 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
       splitFile: flags['split-file'],
       batchSize: flags['batch-size'],
       device: parseDevice(flags.device),
+      threads: parseThreads(flags.threads),
       csv: flags.csv,
       force: flags.force,
       saveMasks: flags['save-masks'],
@@ -68,7 +72,7 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
       weightsFrom: flags['weights-from'],
       gallery: flags.gallery,
       inference: inferenceRequest(flags),
-      log: (s: string) => this.log(s),
+      log: (s: string) => (flags.quiet ? undefined : this.log(s)),
     };
     if (flags['compare-settings']) {
       for (const line of comparison(await compareCheckpointSettings(options))) this.log(line);

@@ -1,10 +1,11 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { exportCheckpoint } from '../export';
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SHIPPED_MODEL } from '../infer/model';
 import { describeSettings } from '../infer/settings';
 
-export default class Export extends Command {
+export default class Export extends MelsegCommand {
   static override summary = 'Export a checkpoint as one self-contained ONNX file, and/or a web page that segments images in the browser.';
   static override description =
     'The file holds the weights, BatchNorm folded into the convolutions and the ImageNet normalisation (opset 17): input image float32 [N,3,S,S] ' +

@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { mergeResultFiles } from '../sweep';
 
-export default class Merge extends Command {
+export default class Merge extends MelsegCommand {
   static override summary = 'Combine results CSVs (e.g. the shards of a sweep) into one.';
   static override description = `Keeps one row per (run, model, loss, epoch), the one from the later file when several have it (rows of
 different runs are all kept; rows without a run id, as in the study's CSV, are all kept), sorts the rows in the

@@ -1,11 +1,12 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { MelsegCommand } from '../cli/command';
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SHIPPED_MODEL } from '../infer/model';
 import { predictImages, printable } from '../infer/predict';
 import { describeSettings } from '../infer/settings';
-import { parseDevice } from '../onnx/session';
+import { parseDevice, parseThreads } from '../onnx/session';
 
-export default class Predict extends Command {
+export default class Predict extends MelsegCommand {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';
   static override description = `Images may be any size; folders stand for their image files. Outputs are <name>_mask.png and
 <name>_overlay.png in --out (a folder apart from the images: one that holds an input is refused); an input whose
@@ -30,6 +31,8 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
     data: Flags.string({ char: 'd', summary: 'For --threshold auto: the dataset the checkpoint was trained on (default: its metadata).' }),
     'split-file': Flags.string({ summary: 'For --threshold auto: the run\'s split JSON (default: split.json beside the checkpoint).' }),
     device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+    threads: Flags.integer({ summary: 'onnxruntime intra-op threads (default: the CPU cores this process may use, e.g. a Slurm job\'s --cpus-per-task).' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'No line per image: only failures, renamed outputs and errors.', default: false }),
     ...inferenceFlags,
   };
 
@@ -45,10 +48,13 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
       splitFile: flags['split-file'],
       inference: inferenceRequest(flags),
       device: parseDevice(flags.device),
-      log: (s) => this.log(s),
+      threads: parseThreads(flags.threads),
+      log: (s) => (flags.quiet ? undefined : this.log(s)),
       onReady: (r) =>
         this.log(`${r.checkpoints.length > 1 ? `ensemble of ${r.checkpoints.length} checkpoints (mean probability): ${r.checkpoints.map(show).join(', ')}` : `checkpoint ${show(r.checkpoints[0])}`}; settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`),
-      onPrediction: (p) => this.log(`${show(p.input)} -> ${show(p.mask)}  ${show(p.overlay)}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`),
+      onPrediction: (p) => {
+        if (!flags.quiet) this.log(`${show(p.input)} -> ${show(p.mask)}  ${show(p.overlay)}  lesion ${(100 * p.lesionFraction).toFixed(1)}% of the image`);
+      },
       onFailure: (f) => this.logToStderr(`failed: ${show(f.input)}: ${show(f.error)}`),
     });
     const renamed = r.predictions.filter((p) => p.renamedBecause);

@@ -38,6 +38,8 @@ export interface EvaluateOptions {
   /** Images per network run (each with all its TTA views). */
   batchSize?: number;
   device?: Device;
+  /** onnxruntime intra-op threads (default: the cores this process may use). */
+  threads?: number;
   /** Per-image CSV (default: defaultCsvPath). */
   csv?: string;
   /** Replace an existing --csv file (never a file evaluate reads). */
@@ -141,7 +143,7 @@ async function prepare(o: EvaluateOptions, compare: boolean) {
   if (!(SPLITS as readonly string[]).includes(which)) throw new Error(`--split ${which}: expected test, valid, train or all`);
   const batchSize = o.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size ${batchSize}: expected a whole number >= 1`);
-  const net = await openEnsemble(o.checkpoint, { device: o.device, graphsDir: o.graphsDir, log });
+  const net = await openEnsemble(o.checkpoint, { device: o.device, threads: o.threads, graphsDir: o.graphsDir, log });
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   const auto = r.threshold === 'auto' && !compare;
   if (auto && (which === 'valid' || which === 'all'))

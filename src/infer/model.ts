@@ -42,6 +42,8 @@ export interface LoadedNetwork {
 
 export interface OpenOptions {
   device?: Device;
+  /** onnxruntime intra-op threads (default: the cores this process may use; src/onnx/session.ts). */
+  threads?: number;
   graphsDir?: string;
   log?: (s: string) => void;
 }
@@ -61,7 +63,7 @@ export function loadWeights(file: string): { checkpoint: Checkpoint; config: Res
 export async function openNetwork(file: string, o: OpenOptions = {}): Promise<LoadedNetwork> {
   const { checkpoint, config: c, state } = loadWeights(file);
   const graphs = await ensureGraphs(c, { root: o.graphsDir, device: o.device, kinds: ['inference'], log: o.log });
-  const session = await openSession(path.join(graphs.dir, GRAPH_FILES.inference), o.device ?? 'cpu');
+  const session = await openSession(path.join(graphs.dir, GRAPH_FILES.inference), o.device ?? 'cpu', { threads: o.threads });
   const params = state.feeds(graphs.manifest.graphs.inference.inputs);
   const S = c.imageSize;
   const run: Network = async (images, count) => {

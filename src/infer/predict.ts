@@ -33,6 +33,8 @@ export interface PredictOptions {
   splitFile?: string;
   cacheDir?: string | null;
   device?: Device;
+  /** onnxruntime intra-op threads (default: the cores this process may use). */
+  threads?: number;
   graphsDir?: string;
   log?: (s: string) => void;
   /** Called once the network and settings are ready, before the first image. */
@@ -144,7 +146,7 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
   const stems = outputStems(files);
   checkOutFolder(o.out, files);
   const given = [o.checkpoint ?? []].flat();
-  const net = await openEnsemble(given.length ? given : resolveCheckpoint(), { device: o.device, graphsDir: o.graphsDir, log: o.log });
+  const net = await openEnsemble(given.length ? given : resolveCheckpoint(), { device: o.device, threads: o.threads, graphsDir: o.graphsDir, log: o.log });
   const checkpoint = net.file;
   const r = resolveSettings(o.inference ?? {}, net.checkpoint.meta.inference);
   let auto: ThresholdChoice | undefined;

@@ -28,4 +28,24 @@ describe('unknown flags', () => {
     expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
     expect(r.stdout).toBe('');
   });
+
+  it.each([
+    ['evaluate', ['--checkpoint', 'x.ckpt', '--spilt', 'test'], '--spilt (did you mean --split?)'],
+    ['predict', ['--out', 'o', '--threshhold', '0.5', 'a.png'], '--threshhold (did you mean --threshold?)'],
+    ['export', ['--out', 'm.onnx', '--fp61'], '--fp61 (did you mean --fp16?)'],
+    ['merge', ['--results', 'a.csv', '--ouT', 'm.csv'], '--ouT (did you mean --out?)'],
+  ])('melseg %s answers a mistyped flag in one line too', (id, args, hint) => {
+    const r = melseg([id, ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`melseg ${id}: unknown flag ${hint}`);
+    expect(r.stderr).not.toMatch(/USAGE|FLAGS/);
+  });
+
+  it('evaluate and predict take -q and --threads, and refuse --threads 0 before any work', () => {
+    for (const [id, rest] of [['evaluate', []], ['predict', ['--out', 'o', 'a.png']]] as const) {
+      const r = melseg([id, '--checkpoint', 'missing.ckpt', '-q', '--threads', '0', ...rest]);
+      expect([id, r.status]).toEqual([id, 1]);
+      expect(r.stderr).toContain("--threads 0: expected a whole number >= 1 (onnxruntime's intra-op threads)");
+    }
+  });
 });
