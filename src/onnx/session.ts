@@ -92,6 +92,11 @@ export function ensureRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Open a session on `device`, turning provider failures into an error that says how to fix them. */
+/** onnxruntime's error in words: its last line, without the source location and the failed condition ("x.cc:136 ... was false."). */
+function ortSaid(msg: string): string {
+  return (msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg).replace(/^\S+\.cc:\d+ .*? was false\. /, '');
+}
+
 export async function openSession(model: Uint8Array | string, device: Device = 'cpu', o: OpenOptions = {}): Promise<ort.InferenceSession> {
   if (device !== 'cpu') {
     const listed = ort.listSupportedBackends().some((b) => b.name === device);
@@ -104,8 +109,7 @@ export async function openSession(model: Uint8Array | string, device: Device = '
     return await ort.InferenceSession.create(bytes, { ...sessionOptions(device, o), ...o.extra });
   } catch (e) {
     const msg = (e as Error).message;
-    // its last line, without the source location and the failed condition ("x.cc:136 ... was false.")
-    const said = (msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg).replace(/^\S+\.cc:\d+ .*? was false\. /, '');
+    const said = ortSaid(msg);
     if (device === 'cuda' || (device === 'webgpu' && /adapter|vulkan|dawn/i.test(msg))) throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
     if (device !== 'cpu') throw new Error(`--device ${device}: onnxruntime could not open the graph on the ${device} provider: ${said}; --device cpu runs it`);
     throw e;
@@ -130,12 +134,12 @@ const PROBE_MODEL = Buffer.from('CAgSBm1lbHNlZzIAOkEKFgoBeBIBeRoGUmVsdV8xIgRSZWx
 export async function checkDevice(device: Device): Promise<void> {
   if (device === 'cpu') return;
   if (!ort.listSupportedBackends().some((b) => b.name === device)) throw new Error(`--device ${device}: ${HOW_TO[device]}`);
+  if (device === 'webgpu') ensureRuntimeDir();
   try {
     const s = await ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [device], logSeverityLevel: 4 });
     await s.release();
   } catch (e) {
-    const msg = (e as Error).message;
-    const said = msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? msg;
+    const said = ortSaid((e as Error).message);
     throw new Error(`--device ${device}: ${HOW_TO[device]} (onnxruntime said: ${said})`);
   }
 }

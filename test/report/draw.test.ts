@@ -75,7 +75,7 @@ describe('drawCharts', () => {
     expect(html).toMatch(/Settings shared by every run: <span>epochs <b>20<\/b><\/span> <span>data <b>\/data\/PH2 &lt;2&gt;<\/b><\/span><\/p>/);
     expect(html).toContain('<tr><th>loss</th><td>dice_loss</td></tr>');
     expect(html).toContain('<tr><th>loss</th><td>BCELoss</td></tr>');
-    expect(html).toMatch(/Settings unavailable: .*c[/\\]run\.json is not valid JSON/);
+    expect(html).toMatch(/Settings unavailable: .*c[/\\]run\.json: not valid JSON \(/);
     expect(html).toContain('Settings not recorded (no run.json).');
   });
 

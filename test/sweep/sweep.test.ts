@@ -106,7 +106,8 @@ describe('runSweep', () => {
     const first = await runSweep(o);
     const run = path.join(out, 'artifacts', first.runs[0].runId);
     const rows = readResults(path.join(out, 'results.csv'));
-    expect(fs.readdirSync(run).filter((f) => f.startsWith('eval_'))).toEqual(['eval_test.csv']);
+    // the per-image CSV, its summary and its failure gallery
+    expect(fs.readdirSync(run).filter((f) => f.startsWith('eval_')).sort()).toEqual(['eval_test.csv', 'eval_test.summary.json', 'eval_test_worst.png']);
     // what kill -9 right after the last results row leaves (the sweep state still says 'started')
     const dead = 2 ** 22 + 4321; // above Linux's pid_max default: no such process
     for (const f of ['history.json', 'eval_test.csv']) fs.rmSync(path.join(run, f));
