@@ -185,7 +185,8 @@ th[data-sort="asc"]::after { content: " \\25B2"; } th[data-sort="desc"]::after {
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.best td { font-weight: bold; background: #eef6fb; }
 .runs { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 16px; }
-.run { border: 1px solid #e3e3e3; padding: 10px; }
+.run { border: 1px solid #e3e3e3; padding: 10px; min-width: 0; }
+.run td, .run code { overflow-wrap: anywhere; } .run th { white-space: nowrap; }
 .run p { margin: 0.3em 0; font-size: 14px; }
 .run img { display: block; max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
 table.settings { font-size: 13px; margin-top: 4px; } table.settings th { background: none; font-weight: normal; color: #555; }

@@ -29,7 +29,9 @@ beforeAll(async () => {
     const runDir = path.join(dir, 'artifacts', r.run);
     await predictionGrid([lesionItem(48, k, 'ISIC_a'), lesionItem(48, k + 50, 'ISIC_b')], 48, path.join(runDir, 'predictions_best.png'));
     grids[`${r.model}|${r.criterion}`] = path.join(runDir, 'predictions_best.png');
-    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ settings: { model: r.model, loss: r.criterion, epochs: 6, data: 'synthetic:64' } }));
+    // one run's data path is a long unbroken value, as a deep dataset folder gives
+    const data = k === 0 ? `/datasets/${'isic2017_training_images_resized_256_'.repeat(8)}` : 'synthetic:64';
+    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ settings: { model: r.model, loss: r.criterion, epochs: 6, data } }));
     settings[r.run] = readRunSettings(runDir);
   }
   report = (await drawCharts(rows, dir, { grids, settings, title: 'Browser test' })).report;
@@ -151,6 +153,11 @@ describe('report.html in a browser', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('a long unbroken settings value wraps inside its card: the page is no wider than the window', async () => {
+    expect(await page.evaluate(() => document.body.innerText.includes('isic2017_training_images_resized_256_'))).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
   });
 
   test('a screenshot of the page is not blank', async () => {
