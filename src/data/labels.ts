@@ -25,6 +25,9 @@ export const NAMED_MIXES: Readonly<Record<string, Readonly<Record<string, number
 
 const LABELS_FILE = 'labels.csv';
 
+/** The group of an image the labels file does not name. */
+export const UNLABELLED = 'unlabelled';
+
 /** labels.csv in the dataset folder or the folder above it (ISIC downloads keep it beside train/), if any. */
 export function findLabels(dataSpec: string): string | undefined {
   if (dataSpec.startsWith('synthetic')) return undefined;

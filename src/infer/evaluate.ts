@@ -90,6 +90,11 @@ export function summaryFile(csv: string): string {
   return csv.replace(/(\.csv)?$/i, '.summary.json');
 }
 
+/** The failure gallery beside the per-image CSV. */
+export function galleryFile(csv: string): string {
+  return csv.replace(/(\.csv)?$/i, '_worst.png');
+}
+
 /** What the summary file holds: the figures, the settings that made them, the gallery's file name. */
 export interface SummaryRecord {
   split: SplitName;
@@ -219,8 +224,8 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
   });
   const sha256 = net.members.map(fileSha256);
   await writeFileAtomic(csv, perImageCsv(images, { split: which, ...settings, origin: auto ? `${r.origin}; threshold chosen on the valid split` : r.origin, checkpoints: net.members, sha256 }));
-  const galleryFile = csv.replace(/(\.csv)?$/i, '_worst.png');
-  const drawn = await gallery.write(galleryFile);
+  const worst = galleryFile(csv);
+  const drawn = await gallery.write(worst);
   const { mean, std } = meanStd(images);
   const summary = summariseEvaluation(images, { labels, mix });
   const out: Evaluation = {
@@ -237,7 +242,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     summary,
   };
   if (labelsFile) out.labels = labelsFile;
-  if (drawn) out.gallery = { file: galleryFile, ids: gallery.ids() };
+  if (drawn) out.gallery = { file: worst, ids: gallery.ids() };
   await writeFileAtomic(summaryFile(csv), JSON.stringify(summaryRecord(out), null, 1) + '\n');
   if (choice) out.auto = choice;
   if (rd.dataset.layout === 'ph2') out.reference = which === 'valid' || which === 'test' ? { split: which, iou: STUDY_IOU[which] } : { split: which };

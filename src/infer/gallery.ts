@@ -5,21 +5,12 @@
  * input size S (the full-resolution maps sampled down by nearest neighbour), so a gallery of a
  * 765 x 560 PH2 evaluation stays small.
  */
+import { resampleNearest } from '../data/resample';
 import { predictionGrid, type GridItem } from '../report';
 
 interface Entry {
   iou: number;
   item: GridItem;
-}
-
-/** Nearest-neighbour sample of a w x h map at S x S (pixel centres). */
-function sampleDown<T extends Float32Array | Uint8Array>(src: T, w: number, h: number, S: number, make: (n: number) => T): T {
-  const out = make(S * S);
-  for (let y = 0; y < S; y++) {
-    const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / S));
-    for (let x = 0; x < S; x++) out[y * S + x] = src[sy * w + Math.min(w - 1, Math.floor(((x + 0.5) * w) / S))];
-  }
-  return out;
 }
 
 /** Collects the worst `k` images while an evaluation streams, then draws them. */
@@ -45,12 +36,15 @@ export class FailureGallery {
   add(s: { id: string; iou: number; label?: string; image: Uint8Array; prob: Float32Array; finalMask: Uint8Array; truth: Uint8Array; width: number; height: number }): void {
     if (!this.wants(s.iou)) return;
     const { S } = this;
+    const down = (a: Uint8Array) => resampleNearest(a, s.width, s.height, 1, { x: 0, y: 0, w: s.width, h: s.height }, S, S);
+    // the probability goes through 8 bits, the grid's own depth for it (round(p * 255))
+    const prob = Float32Array.from(down(Uint8Array.from(s.prob, (p) => Math.round(p * 255))), (v) => v / 255);
     const item: GridItem = {
       id: s.id,
       image: s.image.slice(),
-      prob: sampleDown(s.prob, s.width, s.height, S, (n) => new Float32Array(n)),
-      mask: sampleDown(s.truth, s.width, s.height, S, (n) => new Uint8Array(n)),
-      overlayMask: sampleDown(s.finalMask, s.width, s.height, S, (n) => new Uint8Array(n)),
+      prob,
+      mask: down(s.truth),
+      overlayMask: down(s.finalMask),
       caption: `${s.id}   IoU ${s.iou.toFixed(3)}${s.label ? `   ${s.label}` : ''}`,
     };
     let at = this.worst.findIndex((e) => s.iou < e.iou);

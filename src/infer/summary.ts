@@ -6,6 +6,7 @@
  * of the target set whatever its share of the scored images.
  */
 
+import { UNLABELLED } from '../data/labels';
 import type { IouFigures } from '../report';
 
 export const FAIL_IOU = 0.3;
@@ -83,8 +84,6 @@ export interface EvaluationSummary {
   groups?: Record<string, IouSummary>;
   reweighted?: Reweighting & { mix: string };
 }
-
-export const UNLABELLED = 'unlabelled';
 
 /** Per-image weights that give the scored images the label mix `mix` (see the file comment). */
 export function mixWeights(labelsOfImages: readonly string[], mix: Readonly<Record<string, number>>): { weights: number[]; shares: Record<string, number>; missing: string[]; ignored: number } {

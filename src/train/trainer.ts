@@ -40,7 +40,7 @@ import { BatchDump } from './dump';
 import { checkBatchMemory, resolveWorkers } from './bounds';
 import { availableCores } from '../util/machine';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
-import { findLabels, labelCounts, oversampledIndices, readLabels } from '../data/labels';
+import { findLabels, labelCounts, oversampledIndices, readLabels, UNLABELLED } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { ModelState } from './state';
 import { TrainStep } from './step';
@@ -272,7 +272,7 @@ function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (
   const file = findLabels(s.data);
   if (!file) throw new Error(`--oversample needs each image's label: no labels.csv in ${s.data} or the folder above it (a CSV of id,label, or ISIC 2017 Part 3's image_id,melanoma,seborrheic_keratosis)`);
   const labels = readLabels(file);
-  const counts = labelCounts(trainIdx.map((i) => labels.get(dataset.ids[i] ?? '') ?? 'unlabelled'));
+  const counts = labelCounts(trainIdx.map((i) => labels.get(dataset.ids[i] ?? '') ?? UNLABELLED));
   const unknown = Object.keys(s.oversample).filter((l) => !counts[l]);
   if (unknown.length) throw new Error(`--oversample: no training image has the label ${unknown.join(', ')} in ${file} (labels of the training images: ${Object.keys(counts).join(', ')})`);
   const out = oversampledIndices(trainIdx, dataset.ids, labels, s.oversample);
