@@ -1,16 +1,19 @@
 /**
- * The page's fine-tuning panel (pages exported with --trainable): the user's images and masks, N
+ * The page's fine-tuning panel (pages exported with --trainable): the user's images and masks
+ * (loaded as files, or drawn over the images: web/draw.ts), N
  * steps of the exported train step on the page's backend (src/export/finetune.ts: the same feeds
  * and updates as src/train), the loss per step and a progress bar; then the page segments with the
  * adapted weights (inference.onnx) and offers them as a melseg checkpoint.
  *
  * For scripts, <body data-finetune> is running, done or error; when done, data-losses holds the
- * losses of the last run's steps (JSON).
+ * losses of the last run's steps and data-step-ms their times (JSON; the page's first step also
+ * creates the session and runs the first time, which on WebGPU compiles its shaders).
  */
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/data/augment';
 import type { Image, Mask } from '../src/data/image';
 import { batchOf, FineTuner, type TrainableInfo } from '../src/export/finetune';
 import type { Network } from '../src/infer/tta';
+import { MaskDrawer } from './draw';
 
 type Ort = typeof import('onnxruntime-web');
 type Session = import('onnxruntime-web').InferenceSession;
@@ -45,6 +48,34 @@ export async function fineTunePanel(o: PanelOptions): Promise<void> {
   let url = '';
   $<HTMLInputElement>('ft-lr').value = String(info.lr);
   $('finetune').hidden = false;
+  const drawer = new MaskDrawer();
+  const decodeAll = (files: File[]) => Promise.all(files.map(async (f) => ({ name: f.name, image: await o.decode(f, f.name) })));
+  $('ft-images').addEventListener('change', () => drawer.reset());
+  $('ft-draw').addEventListener('click', () => {
+    const images = byName($<HTMLInputElement>('ft-images').files);
+    if (!images.length) $('ft-message').textContent = 'choose your images first, then draw a mask on each';
+    else void decodeAll(images).then((d) => drawer.start(d), (e: Error) => ($('ft-message').textContent = e.message));
+  });
+
+  /** The masks to train on: the mask files (paired with the images in name order), else the drawn ones. */
+  const masksFor = async (images: { name: string; image: Image }[]): Promise<Mask[]> => {
+    const files = byName($<HTMLInputElement>('ft-masks').files);
+    if (!files.length) {
+      const d = drawer.drawn();
+      if (!d) throw new Error('no masks: choose a mask file per image, or press "draw the masks" and outline each lesion');
+      if ('missing' in d) throw new Error(`${d.missing}: no mask drawn yet; outline its lesion (click around it, then on the first point again), or choose mask files`);
+      return d.masks;
+    }
+    if (files.length !== images.length) throw new Error(`choose as many masks as images (found ${images.length} images and ${files.length} masks), or none and draw them`);
+    return Promise.all(
+      files.map(async (f, i) => {
+        const mask = maskOf(await o.decode(f, f.name));
+        const { name, image } = images[i];
+        if (mask.width !== image.width || mask.height !== image.height) throw new Error(`${f.name} is ${mask.width} x ${mask.height}, but its image ${name} is ${image.width} x ${image.height}: a mask must have its image's size`);
+        return mask;
+      }),
+    );
+  };
 
   const run = async () => {
     const message = $('ft-message');
@@ -52,30 +83,29 @@ export async function fineTunePanel(o: PanelOptions): Promise<void> {
     const progress = $<HTMLProgressElement>('ft-progress');
     document.body.dataset.finetune = 'running';
     delete document.body.dataset.losses;
+    delete document.body.dataset.stepMs;
     try {
-      const images = byName($<HTMLInputElement>('ft-images').files);
-      const masks = byName($<HTMLInputElement>('ft-masks').files);
-      if (!images.length || images.length !== masks.length) throw new Error(`choose images and as many masks (found ${images.length} images and ${masks.length} masks)`);
+      const files = byName($<HTMLInputElement>('ft-images').files);
+      if (!files.length) throw new Error('choose your images first, and their masks (files, or drawn with "draw the masks")');
       const steps = Number($<HTMLInputElement>('ft-steps').value);
       const lr = Number($<HTMLInputElement>('ft-lr').value);
       if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps: expected a whole number of at least 1, found '${$<HTMLInputElement>('ft-steps').value}'`);
       if (!(lr > 0)) throw new Error(`learning rate: expected a number above 0, e.g. ${info.lr}, found '${$<HTMLInputElement>('ft-lr').value}'`);
-      const pairs = await Promise.all(
-        images.map(async (f, i) => {
-          const image = await o.decode(f, f.name);
-          const mask = maskOf(await o.decode(masks[i], masks[i].name));
-          if (mask.width !== image.width || mask.height !== image.height) throw new Error(`${masks[i].name} is ${mask.width} x ${mask.height}, but its image ${f.name} is ${image.width} x ${image.height}: a mask must have its image's size`);
-          return { image, mask };
-        }),
-      );
+      const images = await decodeAll(files);
+      const masks = await masksFor(images);
+      const pairs = images.map(({ image }, i) => ({ image, mask: masks[i] }));
       const batch = batchOf(pairs, S);
       message.textContent = `Fine-tuning on ${pairs.length} image${pairs.length > 1 ? 's' : ''}…`;
+      const started = performance.now();
       step ??= await o.ort.InferenceSession.create('train_step.onnx', { executionProviders: [o.backend], logSeverityLevel: 3 });
       list.textContent = '';
       progress.value = 0;
       const losses: number[] = [];
+      const stepMs: number[] = [];
       for (let i = 0; i < steps; i++) {
+        const t0 = i ? performance.now() : started;
         const loss = tuner.absorb((await step.run(tuner.stepFeeds(make, batch, lr))) as Record<string, { data: unknown }>);
+        stepMs.push(performance.now() - t0);
         if (!Number.isFinite(loss)) throw new Error(`step ${i + 1}: the loss is ${loss}; try a lower learning rate (now ${lr})`);
         losses.push(loss);
         const li = document.createElement('li');
@@ -103,6 +133,7 @@ export async function fineTunePanel(o: PanelOptions): Promise<void> {
       a.hidden = false;
       message.textContent = `Fine-tuned: ${steps} steps, loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)}. New images are segmented with the adapted weights.`;
       document.body.dataset.losses = JSON.stringify(losses);
+      document.body.dataset.stepMs = JSON.stringify(stepMs.map((t) => Math.round(t)));
       document.body.dataset.finetune = 'done';
     } catch (e) {
       message.textContent = (e as Error).message;

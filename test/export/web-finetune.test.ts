@@ -16,7 +16,7 @@ import { TRAINABLE_FILES } from '../../src/export/trainable';
 import { predictImages } from '../../src/infer/predict';
 import { loadCheckpoint } from '../../src/train/checkpoint';
 import { launchBrowser, serveStatic, type CheckedPage, type TestBrowser } from '../helpers/browser';
-import { saveRandom, writePng } from './fixtures';
+import { S, saveRandom, writePng } from './fixtures';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-export-finetune-'));
 const pageRoot = path.join(root, 'page-build');
@@ -40,6 +40,19 @@ const masks = [0, 1].map((i) => {
   return writePng(path.join(own, `lesion${i}_mask.png`), { data: rgb, width: SIDE, height: SIDE, channels: 3 });
 });
 const STEPS = 3;
+// two more lesions at the network's own size (no resampling between the drawn mask and the batch)
+const drawSynth = generateSynthetic(5, S);
+const drawImages = [0, 1].map((i) => writePng(path.join(own, 'draw', `d${i}.png`), { data: drawSynth.images.slice(i * S * S * 3, (i + 1) * S * S * 3), width: S, height: S, channels: 3 }));
+
+/** Whether (px, py) lies inside the polygon (even-odd crossings to the right, W. R. Franklin's test). */
+function inside(px: number, py: number, poly: readonly (readonly [number, number])[]): boolean {
+  let c = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [[xi, yi], [xj, yj]] = [poly[i], poly[j]];
+    if (yi > py !== yj > py && px < ((xj - xi) * (py - yi)) / (yj - yi) + xi) c = !c;
+  }
+  return c;
+}
 
 beforeAll(async () => {
   execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'web', 'build.js'), pageRoot]);
@@ -151,4 +164,71 @@ describe('melseg export --web --trainable', () => {
     expect(Math.abs(fraction - p.lesionFraction)).toBeLessThanOrEqual(0.002);
     console.log(`lesion fraction: start ${before.lesionFraction}, adapted ${p.lesionFraction} (page ${fraction})`);
   }, 900_000);
+
+  test('masks drawn over the images (outlines clicked on a canvas) are the masks the page trains on: its losses are Node\'s with the same outlines filled', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}index.html?backend=wasm`);
+    expect(await waitFor(page, 'status', ['ready', 'error'])).toBe('ready');
+    await page.setInputFiles('#ft-images', drawImages);
+    // no mask files and nothing drawn yet: the page says what to do
+    await page.click('#ft-run');
+    expect([await waitFor(page, 'finetune', ['done', 'error']), await page.textContent('#ft-message')]).toEqual(['error', expect.stringMatching(/^no masks: choose a mask file per image, or press "draw the masks"/)]);
+
+    await page.click('#ft-draw');
+    await page.waitForFunction((s) => !(document.getElementById('ft-drawer') as HTMLElement).hidden && (document.getElementById('ft-canvas') as HTMLCanvasElement).width === s, S);
+    const canvas = page.locator('#ft-canvas');
+    // clicks at whole screen pixels (as a mouse gives them); where they fall in image pixels (the
+    // canvas is found again each time: a button press may have scrolled the page)
+    const click = async (fx: number, fy: number) => {
+      await canvas.scrollIntoViewIfNeeded();
+      const box = (await canvas.boundingBox())!;
+      expect(box.width).toBeGreaterThan(4 * S); // several screen pixels per image pixel
+      const [X, Y] = [Math.round(box.x + fx * box.width), Math.round(box.y + fy * box.height)];
+      await page.mouse.click(X, Y);
+      return [((X - box.x) * S) / box.width, ((Y - box.y) * S) / box.height] as const;
+    };
+    // image 1: a pentagon, closed by clicking its first point again
+    const first: (readonly [number, number])[] = [];
+    for (const [fx, fy] of [[0.2, 0.15], [0.7, 0.22], [0.83, 0.6], [0.45, 0.86], [0.12, 0.55]]) first.push(await click(fx, fy));
+    await click(0.2, 0.15);
+    // image 2: two outlines, a triangle closed by the button and a quadrilateral beside it
+    await page.click('#ft-next');
+    await page.waitForFunction(() => /2 of 2/.test(document.getElementById('ft-draw-name')?.textContent ?? ''));
+    const second: (readonly [number, number])[][] = [[], []];
+    for (const [fx, fy] of [[0.1, 0.1], [0.5, 0.2], [0.25, 0.6]]) second[0].push(await click(fx, fy));
+    await page.click('#ft-close');
+    for (const [fx, fy] of [[0.6, 0.55], [0.92, 0.6], [0.9, 0.93], [0.55, 0.85]]) second[1].push(await click(fx, fy));
+    await page.click('#ft-close');
+
+    await page.fill('#ft-steps', '2');
+    await page.click('#ft-run');
+    expect([await waitFor(page, 'finetune', ['done', 'error']), await page.textContent('#ft-message')]).toEqual(['done', expect.stringMatching(/^Fine-tuned: 2 steps, loss /)]);
+    expect(page.errors).toEqual([]);
+    const pageLosses = JSON.parse((await page.evaluate(() => document.body.dataset.losses)) ?? '[]') as number[];
+
+    // the outlines filled here: a pixel is lesion when its centre lies inside one
+    const fill = (polys: (readonly [number, number])[][]) => {
+      const data = new Uint8Array(S * S);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) data[y * S + x] = polys.some((q) => inside(x + 0.5, y + 0.5, q)) ? 1 : 0;
+      return { data, width: S, height: S };
+    };
+    const drawn = [fill([first]), fill(second)];
+    for (const m of drawn) expect(m.data.reduce((a, v) => a + v, 0)).toBeGreaterThan(S * S * 0.1);
+    const info = JSON.parse(fs.readFileSync(path.join(site, 'trainable.json'), 'utf8')) as TrainableInfo;
+    const session = await ort.InferenceSession.create(path.join(site, 'train_step.onnx'));
+    const nodeLosses = async (masks: typeof drawn, steps: number) => {
+      const tuner = new FineTuner(loadCheckpoint(ckpt), info);
+      const batch = batchOf(await Promise.all(drawImages.map(async (f, i) => ({ image: await decodeImage(f), mask: masks[i] }))), info.imageSize);
+      const out: number[] = [];
+      for (let i = 0; i < steps; i++) out.push(tuner.absorb(await session.run(tuner.stepFeeds((d, dims) => new ort.Tensor('float32', d, [...dims]), batch, info.lr))));
+      return out;
+    };
+    const want = await nodeLosses(drawn, 2);
+    for (let i = 0; i < 2; i++) expect(Math.abs(pageLosses[i] - want[i])).toBeLessThanOrEqual(1e-5 * Math.abs(want[i]));
+    // the comparison resolves one pixel: the first mask with one pixel of its edge flipped gives another loss
+    const edge = drawn[0].data.findIndex((v, i) => v === 1 && drawn[0].data[i - 1] === 0);
+    const moved = [{ ...drawn[0], data: Uint8Array.from(drawn[0].data, (v, i) => (i === edge ? 0 : v)) }, drawn[1]];
+    const [off] = await nodeLosses(moved, 1);
+    expect(Math.abs(off - want[0])).toBeGreaterThan(1e-5 * Math.abs(want[0]));
+  }, 300_000);
 });

@@ -4,7 +4,7 @@ import { LOSSES } from '../../src/losses';
 import { MODELS } from '../../src/models';
 import * as N from '../../src/onnx/names';
 import { serialize } from '../../src/onnx/proto';
-import { Graph } from '../../src/onnx/graph';
+import { Graph, type Node } from '../../src/onnx/graph';
 import { openSession } from '../../src/onnx/session';
 import { convTailPadPass } from '../../src/passes/conv-tail-pad';
 import { relErr } from '../helpers/compare';
@@ -34,16 +34,53 @@ function differences(a: StepResult, b: StepResult): Record<Kind, number> {
   return { loss: Math.abs(a.loss - b.loss) / Math.abs(b.loss), grad: relErr(a.grad, b.grad), update: relErr(a.update, b.update), bn: relErr(a.bn, b.bn) };
 }
 
-/** One train step of (model, loss) at SIZE px, WIDTH, BATCH images: the DEVICE target's graph, run on the CPU and on DEVICE. */
+/**
+ * The backward's ReLU masks: Greater(r, 0) on a Relu's output r (the Relu rule's form). Each is a
+ * kink: where r sits within rounding of 0, the two providers may take different sides, and that
+ * element's gradient is then passed on one side and dropped on the other.
+ */
+function reluMasks(g: Graph): Node[] {
+  return g.nodes.filter((n) => n.op === 'Greater' && g.producerOf(n.inputs[0])?.op === 'Relu' && (g.constValue(g.value(n.inputs[1]))?.data as Float32Array | undefined)?.every((v) => v === 0));
+}
+const maskName = (i: number) => `relu_mask_${i}`;
+const reluName = (i: number) => `relu_out_${i}`;
+
+/** The train step with every ReLU mask and its Relu's output also made graph outputs. */
+function withMasksOut(g: Graph): Graph {
+  reluMasks(g).forEach((m, i) => {
+    g.output(g.value(m.outputs[0]), maskName(i));
+    g.output(g.value(m.inputs[0]), reluName(i));
+  });
+  return g;
+}
+
+/** The same train step with every ReLU mask read from a graph input instead (both providers then take the same side of every kink). */
+function withMasksIn(g: Graph): Graph {
+  reluMasks(g).forEach((m, i) => {
+    const v = g.value(m.outputs[0]);
+    g.input(maskName(i), v.shape, 'bool');
+    for (const n of g.nodes) n.inputs = n.inputs.map((x) => (x === v.name ? maskName(i) : x));
+  });
+  g.prune();
+  return g;
+}
+
+/**
+ * One train step of (model, loss) at SIZE px, WIDTH, BATCH images: the DEVICE target's graph, run
+ * on the CPU and on DEVICE. Two forms of it: as trained, with the ReLU masks also read out
+ * ("out"), and with the masks fed in ("in"), the CPU's masks to both providers.
+ */
 async function parity(model: number, loss: number) {
   const c = resolveConfig({ model, loss, imageSize: SIZE, width: WIDTH, seed: 3 });
   const specs = parameterSpecs(c);
   const trainable = specs.filter((p) => p.trainable);
   const running = specs.filter((p) => /\.running_(mean|var)$/.test(p.name));
   const ck = initialCheckpoint(c, specs);
-  const bytes = serialize(trainStepGraph(c, { device: DEVICE }));
-  const cpu = await openSession(bytes, 'cpu', { threads: 1 });
-  const gpu = await openSession(bytes, DEVICE);
+  const out = serialize(withMasksOut(trainStepGraph(c, { device: DEVICE })));
+  const masksIn = withMasksIn(trainStepGraph(c, { device: DEVICE }));
+  const kinks = masksIn.inputs.filter((v) => v.name.startsWith('relu_mask_')).length;
+  const fed = serialize(masksIn);
+  const [cpuOut, gpuOut, cpuIn, gpuIn] = await Promise.all([openSession(out, 'cpu', { threads: 1 }), openSession(out, DEVICE), openSession(fed, 'cpu', { threads: 1 }), openSession(fed, DEVICE)]);
 
   const image = randn(seeded(100 + 16 * model + loss), BATCH * 3 * SIZE * SIZE);
   // a disc per image, off-centre by image: lesion-like masks with both classes
@@ -52,12 +89,13 @@ async function parity(model: number, loss: number) {
     return (y - 12 - 4 * n) ** 2 + (x - 14) ** 2 < 64 ? 1 : 0;
   });
   const sq = new Map<string, Float32Array>();
-  const feeds = (img: Float32Array): Record<string, ort.Tensor> => {
+  const feeds = (img: Float32Array, masks: Record<string, ort.Tensor> = {}): Record<string, ort.Tensor> => {
     const f: Record<string, ort.Tensor> = {
       [N.IMAGE]: new ort.Tensor('float32', img, [BATCH, 3, SIZE, SIZE]),
       [N.MASK]: new ort.Tensor('float32', mask, [BATCH, 1, SIZE, SIZE]),
       [N.LR]: new ort.Tensor('float32', Float32Array.of(1e-3), []),
       [N.STEP]: new ort.Tensor('float32', Float32Array.of(1), []),
+      ...masks,
     };
     for (const p of specs.filter((q) => q.graphInput)) f[p.name] = new ort.Tensor('float32', ck.params[p.name].data as Float32Array, p.shape);
     for (const p of trainable) {
@@ -80,24 +118,43 @@ async function parity(model: number, loss: number) {
   // With both moments zero, step 1's update is lr * g / (|g| + eps): a sign, which flips for a
   // gradient element at rounding level. exp_avg_sq = mean(g^2) over all tensors (from a first CPU
   // run) makes it lr * g / sqrt(999 mean(g^2) + g^2): smooth in g, so the update compares as g does.
-  const first = read(await cpu.run(feeds(image)));
+  const first = read(await cpuOut.run(feeds(image)));
   const meanSq = first.grad.reduce((a, v) => a + v * v, 0) / first.grad.length;
   for (const p of trainable) sq.set(p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1)).fill(meanSq));
 
-  const ref = read(await cpu.run(feeds(image)));
-  const webgpu = read(await gpu.run(feeds(image)));
+  const [cpuRun, gpuRun] = [await cpuOut.run(feeds(image)), await gpuOut.run(feeds(image))];
+  // the kinks each provider's run took: a mask element that differs must sit within rounding of 0
+  // on the side that passed it (the positive Relu output there is that provider's pre-activation)
+  const cpuMasks = Object.fromEntries(Array.from({ length: kinks }, (_, i) => [maskName(i), cpuRun[maskName(i)]]));
+  const flips: { kink: number; element: number; value: number; rounding: number }[] = [];
+  for (let i = 0; i < kinks; i++) {
+    const [a, b] = [cpuRun[maskName(i)].data as Uint8Array, gpuRun[maskName(i)].data as Uint8Array];
+    const [ra, rb] = [cpuRun[reluName(i)].data as Float32Array, gpuRun[reluName(i)].data as Float32Array];
+    const rounding = ra.reduce((m, v, e) => (v > 0 && rb[e] > 0 ? Math.max(m, Math.abs(v - rb[e])) : m), 0);
+    for (let e = 0; e < a.length; e++) if (!a[e] !== !b[e]) flips.push({ kink: i, element: e, value: Math.max(ra[e], rb[e]), rounding });
+  }
+  const ref = read(await cpuIn.run(feeds(image, cpuMasks)));
+  const gpu = read(await gpuIn.run(feeds(image, cpuMasks)));
   // the CPU's own rounding sensitivity: the image moved by +-1 ulp (2^-23 relative), two ways
   const sensitivity = { loss: 0, grad: 0, update: 0, bn: 0 };
   for (const k of [1, 2]) {
     const moved = image.map((x, i) => x * (1 + (((i * k) % 3) - 1) * 2 ** -23));
-    const d = differences(read(await cpu.run(feeds(moved))), ref);
+    const d = differences(read(await cpuIn.run(feeds(moved, cpuMasks))), ref);
     for (const q of KINDS) sensitivity[q] = Math.max(sensitivity[q], d[q]);
   }
-  await Promise.all([cpu.release(), gpu.release()]);
+  await Promise.all([cpuOut, gpuOut, cpuIn, gpuIn].map((s) => s.release()));
   // p_next - p is resolved only to p_next's float32 spacing: half an ulp of |p| (2^-24 |p|) per element
   const spacing = Math.sqrt(trainable.reduce((a, p) => a + (ck.params[p.name].data as Float32Array).reduce((b, v) => b + (v * 2 ** -24) ** 2, 0), 0));
   const resolution = spacing / Math.sqrt(ref.update.reduce((a, v) => a + v * v, 0));
-  return { diff: differences(webgpu, ref), sensitivity, resolution };
+  return {
+    diff: differences(gpu, ref),
+    asTrained: differences(read(gpuRun), read(cpuRun)),
+    sameFunction: differences(ref, read(cpuRun)),
+    sensitivity,
+    resolution,
+    kinks,
+    flips,
+  };
 }
 
 const name = (model: number, loss: number) => `${MODELS[model].name} x ${LOSSES[loss].name}`;
@@ -129,27 +186,38 @@ const CASES: [string, number, number][] = [
 const FLOOR: Record<Kind, number> = { loss: 1.2e-4, grad: 1e-5, update: 1e-5, bn: 1e-6 };
 
 /**
- * Open: UNet_dilate's gradients differ on WebGPU by 3e-3 (norm, every tensor alike) while its loss and
- * BN statistics agree to 1e-8, with these inputs (not with others tried). The difference vanishes when
- * every intermediate value is made a graph output, and does not depend on onnxruntime's optimisation
- * level, so it comes from how the provider runs the whole graph (buffer reuse or a kernel choice), not
- * from melseg's graph; not found yet. Until it is, those two are held to 1e-2 for that case: still far
- * below the defects' 0.5-0.9.
+ * A ReLU mask element may differ between the providers only where its pre-activation lies within
+ * the rounding by which the providers' values of that Relu output differ: at most this many times
+ * their largest difference where both are positive (the positive side of a flip is that provider's
+ * pre-activation, the other side's is <= 0, so their difference there is at least the value). A
+ * defect that moved values would fail the comparisons of the masks-in graph, which no flip can.
+ * Measured: UNet_dilate x bce_dice_loss flips one element of 8192 at conv2's second ReLU (-1.0e-6 on
+ * the CPU, +4.3e-7 on WebGPU), which alone moved its step's gradients by 3e-3 in norm; with the same
+ * masks they agree to 1.4e-6, as every other network's do. SegNet, the least well conditioned,
+ * flips two elements near its output (5e-4 and 1.5e-3, of an RMS of 0.69).
  */
-const OPEN: Record<string, Partial<Record<Kind, number>>> = DEVICE === 'webgpu' ? { 'UNet_dilate x bce_dice_loss': { grad: 1e-2, update: 1e-2 } } : {};
+const KINK_SLACK = 2;
 
 describe(`one fused train step on the ${DEVICE} provider (WebGPU: Mesa lavapipe here) matches the CPU provider`, () => {
   jest.setTimeout(600_000);
 
   test.each(CASES)('%s: loss, gradients, new weights and BN statistics', async (label, model, loss) => {
-    const { diff, sensitivity, resolution } = await parity(model, loss);
+    const { diff, asTrained, sameFunction, sensitivity, resolution, kinks, flips } = await parity(model, loss);
     // the regime must resolve an O(1) error with room to spare (SegNet at initialisation is the least well conditioned)
     expect(sensitivity.grad).toBeLessThan(5e-2);
-    const verdicts = KINDS.map((q) => {
-      const tol = Math.max(4 * sensitivity[q], FLOOR[q], q === 'update' ? 4 * resolution : 0, OPEN[label]?.[q] ?? 0);
-      return [q, diff[q] <= tol ? 'ok' : `${diff[q].toExponential(2)} > ${tol.toExponential(2)}`];
-    });
-    expect(verdicts).toEqual(KINDS.map((q) => [q, 'ok']));
+    const tol = (q: Kind) => Math.max(4 * sensitivity[q], FLOOR[q], q === 'update' ? 4 * resolution : 0);
+    const verdict = (d: Record<Kind, number>, kinds: readonly Kind[]) => kinds.map((q) => [q, d[q] <= tol(q) ? 'ok' : `${d[q].toExponential(2)} > ${tol(q).toExponential(2)}`]);
+    // the masks-in graph fed the CPU's own masks computes the CPU's step as trained (the same function)
+    expect(kinks).toBeGreaterThan(0);
+    expect(verdict(sameFunction, KINDS)).toEqual(KINDS.map((q) => [q, 'ok']));
+    // on the same side of every kink, the GPU step is the CPU's to float rounding
+    expect(verdict(diff, KINDS)).toEqual(KINDS.map((q) => [q, 'ok']));
+    // as trained, the forward agrees; the gradients too, unless a kink within rounding of 0 flipped
+    expect(verdict(asTrained, ['loss', 'bn'])).toEqual([['loss', 'ok'], ['bn', 'ok']]);
+    expect(flips.filter((f) => f.value > KINK_SLACK * f.rounding)).toEqual([]);
+    if (!flips.length) expect(verdict(asTrained, ['grad', 'update'])).toEqual([['grad', 'ok'], ['update', 'ok']]);
+    const flipped = flips.map((f) => `mask ${f.kink}[${f.element}] at ${f.value.toExponential(1)}, the providers' values differing by up to ${f.rounding.toExponential(1)}`);
+    console.log(`${label} on ${DEVICE}: same masks: gradients ${diff.grad.toExponential(2)} (allowed ${tol('grad').toExponential(2)}); as trained: ${flips.length} ReLU mask element(s) flipped${flips.length ? ` (${flipped.join('; ')})` : ''}, gradients ${asTrained.grad.toExponential(2)}`);
   });
 
   test('a Conv padded only at the end whose kernel covers its input (the up-convolution at a 2x2 bottleneck) runs right after conv-tail-pad', async () => {
