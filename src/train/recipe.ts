@@ -76,7 +76,7 @@ export type EpochsFrom = EpochRule & { trainImages: number };
  * - the cap: nothing longer than 60 was measured; a smaller set keeps 60 (its epochs are cheap).
  * - the floor: 20 is the study's budget and melseg's earlier fixed length, so a large set trains no
  *   shorter than before: 1700 ISIC images get 20 epochs (34 000 presentations), about 56 minutes at
- *   160 px on 2 cores, where the shipped model's 30 (a budget choice, not measured against 20) took 84.
+ *   160 px on 2 cores scaled from the shipped model's 30 in 84 (a budget choice, not measured against 20).
  * Sizes in between scale as 1/images: 200 images -> 45 epochs, 300 -> 30, 440 and more -> 20.
  * No stop on a plateau by default: 25 validation images are too few to choose on (README), and a cosine
  * run earns its last epochs at the lowest rates; --early-stop N stays available.
