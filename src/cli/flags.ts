@@ -5,13 +5,15 @@
  * `--new_dataframe 1`, `--save_model 0`, `--evaluate 1` (rewritten to the boolean flags by studyArgv).
  */
 import { Flags } from '@oclif/core';
-import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
+import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, ruleEpochs, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
 import { parseDevice } from '../onnx/session';
 
 const m = RECIPES.melseg;
 const st = RECIPES.study;
 const byRecipe = (key: keyof typeof m) => `(default: the recipe's, melseg ${JSON.stringify(m[key])}, study ${JSON.stringify(st[key])})`;
+const epochsDefault = (e: typeof m.epochs) =>
+  typeof e === 'number' ? String(e) : `${e.presentations} image presentations over the training images, within ${e.min}-${e.max} (${ruleEpochs(e, 150)} for 150 images, ${e.min} for ${Math.floor(e.presentations / (e.min + 0.5)) + 1} or more)`;
 
 export const modelFlags = {
   model: Flags.string({ char: 'm', summary: `Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name) ${byRecipe('model')}.` }),
@@ -24,7 +26,7 @@ export const modelFlags = {
 export const trainFlags = {
   recipe: Flags.string({ summary: 'Defaults of every setting below: melseg (melseg\'s best recipe) or study (the published study\'s).', options: RECIPE_NAMES, default: 'melseg' }),
   data: Flags.string({ char: 'd', summary: 'Dataset: a PH2 folder, an ISIC-style folder (images/ + masks/), or synthetic[:N].' }),
-  epochs: Flags.integer({ char: 'e', summary: `Epochs ${byRecipe('epochs')}.` }),
+  epochs: Flags.integer({ char: 'e', summary: `Epochs (default: the recipe's, melseg ${epochsDefault(m.epochs)}, study ${epochsDefault(st.epochs)}; a resumed run keeps its own).` }),
   'batch-size': Flags.integer({ char: 'b', summary: `Images per step ${byRecipe('batchSize')}.`, aliases: ['batch_size'] }),
   lr: Flags.string({ summary: `AdamW learning rate ${byRecipe('lr')}.` }),
   schedule: Flags.string({ summary: `Learning-rate schedule: plateau (ReduceLROnPlateau on validation IoU) or cosine (warm-up, then cosine decay) ${byRecipe('schedule')}.`, options: [...SCHEDULES] }),

@@ -10,7 +10,7 @@ import { cacheFile, cacheKey, readCache, statSources, writeCache } from './cache
 import { jpegDecoderId } from './decode';
 import { decodeImage, decodeMask, fitWithin, resizeBilinear, resizeNearest, type Image, type Mask } from './image';
 import { detectLayout, listPairs, type Layout, type SamplePair } from './layouts';
-import { generateSynthetic } from './synthetic';
+import { generateSynthetic, syntheticIds } from './synthetic';
 
 export { detectLayout, LAYOUT_HELP, type DetectedLayout, type Layout, type SamplePair } from './layouts';
 
@@ -210,6 +210,12 @@ interface SourceHeader {
   ids: string[];
   maxSide: number | null;
   sizes: [number, number][];
+}
+
+/** The ids `loadDataset(spec)` gives, from the file names alone (nothing decoded): what a split is drawn from. */
+export function listIds(spec: string): string[] {
+  const d = detectLayout(spec);
+  return d.layout === 'synthetic' ? syntheticIds(d.count!) : listPairs(d).map((p) => p.id);
 }
 
 /**

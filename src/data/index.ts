@@ -3,6 +3,7 @@ export { decodeImage, decodeMask, resizeBilinear, resizeNearest, fitWithin, MASK
 export { jpegDecoderId } from './decode';
 export {
   loadDataset,
+  listIds,
   defaultCacheDir,
   defaultSourceMaxSide,
   maskWarnings,
@@ -11,7 +12,7 @@ export {
   type SourceRes,
 } from './datasets';
 export { detectLayout, listPairs, LAYOUT_HELP, type DetectedLayout, type Layout, type SamplePair } from './layouts';
-export { makeSplit, loadSplit, saveSplit, indicesOf, foldSplit, type Fold, type Split, type SplitOptions } from './split';
+export { makeSplit, loadSplit, saveSplit, indicesOf, foldSplit, planSplit, type Fold, type Split, type SplitOptions, type SplitSource } from './split';
 export {
   drawParams,
   applyAugment,

@@ -71,6 +71,15 @@ export function foldSplit(split: Split, fold: Fold, seed: number): Split {
   return { train: [...pool.slice(0, lo), ...pool.slice(hi)].sort(), valid: pool.slice(lo, hi).sort(), test: [...split.test] };
 }
 
+/** Where a run's split comes from: a split file, or the fractions of the seeded split. */
+export type SplitSource = { file: string } | { fractions: [number, number, number] };
+
+/** A run's split of `ids`: the split file's lists or the seeded split, then fold I of K of it when given. */
+export function planSplit(ids: readonly string[], source: SplitSource, seed: number, fold?: Fold): Split {
+  const base = 'file' in source ? loadSplit(source.file, ids) : makeSplit(ids, { seed, fractions: source.fractions });
+  return fold ? foldSplit(base, fold, seed) : base;
+}
+
 /** Reads a split file and checks that it is well-formed and names only ids of the dataset. */
 export function loadSplit(file: string, ids: readonly string[]): Split {
   let text: string;

@@ -150,6 +150,12 @@ function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, ma
   for (let k = 0; k < rgb.length; k++) images[imgOff + k] = Math.min(255, Math.max(0, Math.round(rgb[k]!)));
 }
 
+/** The ids of `synthetic:N`: `synth-0000` ... (at least four digits). */
+export function syntheticIds(count: number): string[] {
+  const width = Math.max(4, String(count - 1).length);
+  return Array.from({ length: count }, (_, i) => `synth-${String(i).padStart(width, '0')}`);
+}
+
 /** ids `synth-0000` ..., images N*S*S*3 and masks N*S*S in SharedArrayBuffers. */
 export function generateSynthetic(
   count: number,
@@ -159,10 +165,8 @@ export function generateSynthetic(
   const plane = size * size;
   const images = new Uint8Array(new SharedArrayBuffer(count * plane * 3));
   const masks = new Uint8Array(new SharedArrayBuffer(count * plane));
-  const width = Math.max(4, String(count - 1).length);
-  const ids: string[] = [];
+  const ids = syntheticIds(count);
   for (let i = 0; i < count; i++) {
-    ids.push(`synth-${String(i).padStart(width, '0')}`);
     drawSample(i, size, images, i * plane * 3, masks, i * plane);
     onProgress?.(i + 1, count);
   }

@@ -15,7 +15,7 @@ import type { Shard } from './spec';
 import { parseJson } from '../util/json';
 
 /** What every run of the sweep shares: its settings less model, loss and epochs (recipe.ts). */
-export type SweepRecipe = Omit<RunSettings, 'model' | 'loss' | 'epochs'>;
+export type SweepRecipe = Omit<RunSettings, 'model' | 'loss' | 'epochs' | 'epochsFrom'>;
 
 export type RunStatus = 'started' | 'done' | 'failed';
 

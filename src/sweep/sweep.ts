@@ -30,7 +30,7 @@ import * as path from 'path';
 import { loadDataset, makeSplit } from '../data';
 import { resolveConfig } from '../graphs';
 import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, startFresh, upsertRunRows } from '../report';
-import { resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
+import { describeEpochsFrom, resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
 import { DivergedError, EpochRecord, RuntimeOptions, defaultRunId, outputRoots, resolveRunSplit, train } from '../train/trainer';
 import { runPaths, tidyRunFolder, type RunPaths } from '../train/run-folder';
 import { writeFileAtomic } from '../util/atomic';
@@ -136,9 +136,9 @@ function rowsFromHistory(c: SweepCombination, history: readonly EpochRecord[]): 
   }));
 }
 
-/** The sweep's recipe: its runs' settings less model, loss and epochs; with the user's split spec. */
+/** The sweep's recipe: its runs' settings less model, loss and epochs (and how they were chosen); with the user's split spec. */
 function recipeOf(s: RunSettings): SweepRecipe {
-  const { model: _m, loss: _l, epochs: _e, ...rest } = s;
+  const { model: _m, loss: _l, epochs: _e, epochsFrom: _f, ...rest } = s;
   return rest;
 }
 
@@ -255,7 +255,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const finishedBefore = plan.filter((p) => p.finished).length;
   log(
     `${where}sweep of ${all.length} combination(s) (${models.length} model(s) x ${losses.length} loss(es))` +
-      `${shard ? `, ${mine.length} in this shard` : ''}, ${base.epochs} epoch(s) each: ` +
+      `${shard ? `, ${mine.length} in this shard` : ''}, ${base.epochs} epoch(s) each${base.epochsFrom ? ` (${describeEpochsFrom(base.epochsFrom)})` : ''}: ` +
       `${finishedBefore} finished earlier, ${resumable} to resume, ${plan.length - finishedBefore - resumable} to start; ` +
       `results ${paths.results}, checkpoints ${paths.artifacts}/`,
   );

@@ -7,7 +7,8 @@
  * Opening a folder that already holds a run:
  *   no flag       refused (naming the folder and the ways out), unless no epoch had finished there
  *   --resume      continues it; settings that differ from run.json are refused, naming each, except
- *                 more epochs and the changes allowed with --allow-change (said in the log, kept in run.json)
+ *                 more epochs and the changes allowed with --allow-change (said in the log, kept in run.json);
+ *                 without --epochs it keeps run.json's epochs (planned when it started, e.g. by the recipe's rule)
  *   --overwrite   the old folder is moved aside to <run id>.replaced-<time>, its CSV rows renamed with it
  */
 import * as fs from 'fs';
@@ -67,6 +68,8 @@ export interface OpenRunOptions {
   resume: boolean;
   overwrite: boolean;
   allowChange: readonly (keyof RunSettings)[];
+  /** --epochs was not given: a resumed run keeps the epochs of its run.json instead of settings.epochs. */
+  keepEpochs?: boolean;
   /** Results CSV whose rows of this run move aside with it on --overwrite. */
   resultsFile: string;
   /** Epochs finished in last.ckpt, read by the caller (0 if none). */
@@ -143,6 +146,12 @@ export function tidyRunFolder(dir: string, log: (s: string) => void): void {
   }
 }
 
+/** `now` with the epochs of `saved` (and how they were chosen), so a resume does not re-plan the run's length. */
+function keptEpochs(now: RunSettings, saved: RunSettings): RunSettings {
+  const { epochsFrom: _, ...rest } = now;
+  return { ...rest, epochs: saved.epochs, ...(saved.epochsFrom ? { epochsFrom: saved.epochsFrom } : {}) };
+}
+
 export async function openRun(o: OpenRunOptions): Promise<OpenedRun> {
   const p = runPaths(o.artifacts, o.runId);
   let lock = lockFolder(p.dir, 'run folder');
@@ -190,10 +199,11 @@ export async function openRun(o: OpenRunOptions): Promise<OpenedRun> {
         );
       }
       changes = [...diffs];
-      if (saved.settings.epochs !== o.settings.epochs) changes.push({ key: 'epochs', from: saved.settings.epochs, to: o.settings.epochs });
+      const settings = o.keepEpochs ? keptEpochs(o.settings, saved.settings) : o.settings;
+      if (saved.settings.epochs !== settings.epochs) changes.push({ key: 'epochs', from: saved.settings.epochs, to: settings.epochs });
       record = {
         ...saved,
-        settings: o.settings,
+        settings,
         changes: [...saved.changes, ...changes.map((c) => ({ at: now, afterEpoch: epochs, change: describeChange(c) }))],
       };
       for (const c of changes) o.log(`changing ${describeChange(c)} from epoch ${epochs + 1} on${c.key === 'epochs' ? '' : ' (--allow-change)'}`);

@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { augmentPreset, BatchLoader, Dataset, foldSplit, indicesOf, loadDataset, loadSplit, makeSplit, needsSourceRes, saveSplit, Split, type Fold } from '../data';
+import { augmentPreset, BatchLoader, Dataset, indicesOf, loadDataset, needsSourceRes, planSplit, saveSplit, Split, type Fold } from '../data';
 import type { AugmentConfig } from '../data';
 import { countParameters, ensureGraphs, GRAPH_FILES, parameterSpecs, resolveConfig, ResolvedConfig } from '../graphs';
 import { forward } from '../models';
@@ -186,8 +186,7 @@ async function nchwcLowering(device: Device): Promise<number> {
 
 /** The split of a run: the one it was started with, a split file, or the seeded split. */
 export function resolveRunSplit(dataset: Dataset, s: RunSettings, saved: Split | null): Split {
-  const base = () => ('file' in s.split ? loadSplit(s.split.file, dataset.ids) : makeSplit(dataset.ids, { seed: s.seed, fractions: s.split.fractions }));
-  const split = saved ?? (s.fold ? foldSplit(base(), s.fold, s.seed) : base());
+  const split = saved ?? planSplit(dataset.ids, s.split, s.seed, s.fold);
   const source = (saved ? 'the saved split' : 'file' in s.split ? `--split-file ${s.split.file}` : `--split-fractions ${s.split.fractions.join(',')}`) + (s.fold ? ` --fold ${s.fold.index}/${s.fold.count}` : '');
   if (split.train.length === 0) throw new Error(`${source} leaves no images to train on (dataset ${s.data}, ${dataset.ids.length} images); give it a "train" list, or use more images`);
   if (split.valid.length === 0) throw new Error(`${source} leaves no images to validate on (dataset ${s.data}, ${dataset.ids.length} images); give it a non-empty "valid" list, or use --split-fractions with a validation share`);
@@ -306,12 +305,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     resume: !!opts.resume,
     overwrite: !!opts.overwrite,
     allowChange: opts.allowChange ?? [],
+    keepEpochs: opts.epochs === undefined,
     resultsFile: roots.results,
     finishedEpochs,
     log,
   });
   try {
-    const fit = await Fit.start(opts, s, c, augment, run, roots.results, device, log);
+    // run.record.settings: a resumed run without --epochs keeps its own
+    const fit = await Fit.start(opts, run.record.settings, c, augment, run, roots.results, device, log);
     await fit.fit();
     return await fit.finish();
   } finally {

@@ -1,13 +1,18 @@
-import { describeChange, describeSettings, RECIPES, resolveSettings, settingsDifferences } from '../../src/train/recipe';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describeChange, describeSettings, EPOCH_RULE, RECIPES, resolveSettings, ruleEpochs, settingsDifferences } from '../../src/train/recipe';
 
 describe('run settings come from the recipe, and a flag given explicitly wins', () => {
   it('melseg is the default recipe: every setting not given is its value', () => {
     const s = resolveSettings({ data: 'synthetic:8' });
     const m = RECIPES.melseg;
     expect(s.recipe).toBe('melseg');
-    expect([s.model, s.loss, s.imageSize, s.width, s.epochs, s.batchSize, s.lr, s.schedule, s.warmupEpochs, s.augment]).toEqual([
-      m.model, m.loss, m.imageSize, m.width, m.epochs, m.batchSize, m.lr, m.schedule, m.warmupEpochs, m.augment,
+    expect([s.model, s.loss, s.imageSize, s.width, s.batchSize, s.lr, s.schedule, s.warmupEpochs, s.augment]).toEqual([
+      m.model, m.loss, m.imageSize, m.width, m.batchSize, m.lr, m.schedule, m.warmupEpochs, m.augment,
     ]);
+    expect(m.epochs).toBe(EPOCH_RULE);
+    expect([s.epochs, s.epochsFrom]).toEqual([EPOCH_RULE.max, { ...EPOCH_RULE, trainImages: 6 }]);
     expect(s.split).toEqual({ fractions: m.splitFractions });
   });
 
@@ -37,6 +42,53 @@ describe('run settings come from the recipe, and a flag given explicitly wins', 
     const a = resolveSettings({ data: 'synthetic:8', recipe: 'study' });
     const b = resolveSettings({ data: 'synthetic:8', recipe: 'study', lr: 1e-3, batchSize: 8 });
     expect(settingsDifferences(a, b).map((c) => c.key)).toEqual(['batchSize', 'lr']);
+  });
+});
+
+describe("melseg's epochs follow from the number of training images; --epochs and the study recipe keep theirs", () => {
+  const epochs = (input: Omit<Parameters<typeof resolveSettings>[0], 'data'> & { data: string }) => resolveSettings(input);
+
+  it('9000 image presentations, rounded, at least 20 and at most 60 epochs', () => {
+    expect(EPOCH_RULE).toEqual({ presentations: 9000, min: 20, max: 60 });
+    const sizes = [1, 6, 100, 150, 200, 225, 300, 439, 440, 1500, 1700, 10_000];
+    expect(sizes.map((n) => ruleEpochs(EPOCH_RULE, n))).toEqual([60, 60, 60, 60, 45, 40, 30, 21, 20, 20, 20, 20]);
+    expect(ruleEpochs(EPOCH_RULE, 0)).toBe(60);
+  });
+
+  it("counts the split's training images, not the dataset's: seeded fractions, a split file, a fold", () => {
+    // synthetic:N splits 75/12.5/12.5 by default: 200 -> 150 training images (PH2-sized), 400 -> 300
+    const ph2 = epochs({ data: 'synthetic:200' });
+    expect([ph2.epochs, ph2.epochsFrom?.trainImages, ph2.warmupEpochs]).toEqual([60, 150, 2]);
+    expect(epochs({ data: 'synthetic:400' }).epochs).toBe(30);
+    const isic = epochs({ data: 'synthetic:2000', splitFractions: [0.85, 0.075, 0.075] });
+    expect([isic.epochs, isic.epochsFrom?.trainImages]).toEqual([20, 1700]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-recipe-'));
+    const file = path.join(dir, 'split.json');
+    const id = (i: number) => `synth-${String(i).padStart(4, '0')}`;
+    fs.writeFileSync(file, JSON.stringify({ train: Array.from({ length: 150 }, (_, i) => id(i)), valid: [id(1500)], test: [] }));
+    const fromFile = epochs({ data: 'synthetic:2000', split: file });
+    expect([fromFile.epochs, fromFile.epochsFrom?.trainImages]).toEqual([60, 150]);
+    // fold 1/5 of 300 + 50 pooled trains on 280
+    const fold = epochs({ data: 'synthetic:400', fold: '1/5' });
+    expect([fold.epochs, fold.epochsFrom?.trainImages]).toEqual([32, 280]);
+  });
+
+  it('--epochs wins and records no rule; the study recipe keeps its 20', () => {
+    const given = epochs({ data: 'synthetic:200', epochs: 7 });
+    expect([given.epochs, 'epochsFrom' in given, given.warmupEpochs]).toEqual([7, false, 0]);
+    const study = epochs({ data: 'synthetic:200', recipe: 'study' });
+    expect([study.epochs, 'epochsFrom' in study]).toEqual([20, false]);
+  });
+
+  it('the recipe line says how the epochs were chosen, and a rule-chosen run compares equal to one given the same --epochs', () => {
+    const s = epochs({ data: 'synthetic:200' });
+    expect(describeSettings(s)).toContain('60 epochs (from the data: 9000 image presentations over 150 training images, within 20-60 epochs; --epochs sets them) of batch 25');
+    expect(describeSettings(epochs({ data: 'synthetic:200', epochs: 60 }))).toContain(', 60 epochs of batch 25');
+    expect(settingsDifferences(s, epochs({ data: 'synthetic:200', epochs: 60 }))).toEqual([]);
+  });
+
+  it('a missing dataset is reported while the settings are resolved, as the loader would', () => {
+    expect(() => epochs({ data: path.join(os.tmpdir(), 'melseg-no-such-dataset') })).toThrow(/^Dataset path not found: .*melseg-no-such-dataset\. Expected one of:/);
   });
 });
 

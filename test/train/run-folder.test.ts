@@ -86,6 +86,33 @@ describe('a run folder belongs to one run', () => {
   });
 });
 
+describe("a run's length: the recipe's rule when --epochs is not given, kept on --resume", () => {
+  const { epochs: _given, ...noEpochs } = CFG;
+  const record = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+
+  test('the recipe line says how the epochs were chosen, run.json records it, and --resume without --epochs keeps them', async () => {
+    const out = tmp();
+    const lines: string[] = [];
+    const r = await train({ ...noEpochs, out, stopAfterEpochs: 1, log: (s) => lines.push(s) });
+    // synthetic:24 splits into 18 training images: 9000 / 18 is past the cap
+    expect(lines).toContainEqual(expect.stringContaining(', 60 epochs (from the data: 9000 image presentations over 18 training images, within 20-60 epochs; --epochs sets them) of batch 6,'));
+    expect([record(r.runDir).settings.epochs, record(r.runDir).settings.epochsFrom]).toEqual([60, { presentations: 9000, min: 20, max: 60, trainImages: 18 }]);
+    const resumed = await train({ ...noEpochs, out, resume: true, stopAfterEpochs: 1 });
+    expect([resumed.settings.epochs, resumed.history.length, record(r.runDir).changes]).toEqual([60, 2, []]);
+  });
+
+  test('a run started with --epochs and resumed without it finishes its own epochs, not the rule\'s', async () => {
+    const out = tmp();
+    await train({ ...CFG, out, epochs: 3, stopAfterEpochs: 1 });
+    const lines: string[] = [];
+    // stopAfterEpochs: a run re-planned to the rule's 60 would fail the checks below quickly
+    const r = await train({ ...noEpochs, out, resume: true, stopAfterEpochs: 2, log: (s) => lines.push(s) });
+    expect(r.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect([r.settings.epochs, 'epochsFrom' in r.settings, record(r.runDir).changes]).toEqual([3, false, []]);
+    expect(lines.filter((l) => l.startsWith('changing'))).toEqual([]);
+  });
+});
+
 describe('stopping and diverging', () => {
   test('a signal mid-epoch saves the run there; --resume ends with the weights and rows of an uninterrupted run', async () => {
     const a = tmp();
