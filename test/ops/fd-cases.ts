@@ -54,7 +54,7 @@ export const ELEMENTWISE: FdCase[] = [
     inputs: [input('a', [...sa], 1), input('b', [...sb], 2)],
   })),
   { name: 'Div with denominators away from zero', build: (g, [x, y]) => g.op1('Div', [x, y]), inputs: [input('a', [2, 3, 4], 1), positive('b', [3, 4], 3)] },
-  ...['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Neg', 'Abs', 'Softplus'].map((op): FdCase => ({
+  ...['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Erf', 'Neg', 'Abs', 'Softplus'].map((op): FdCase => ({
     name: op, build: (g, [x]) => g.op1(op, [x]), inputs: [input('x', [2, 3, 5], 4)], opts: fine,
   })),
   ...['Log', 'Sqrt', 'Reciprocal'].map((op): FdCase => ({
