@@ -32,6 +32,11 @@ export function resolveModel(spec: string | number): ModelDef {
   return hit;
 }
 
+/** The table in one line, for flag summaries: '0 SegNet, 1 UNet, ...'. */
+export function modelList(): string {
+  return MODELS.map((m) => `${m.id} ${m.name}`).join(', ');
+}
+
 export function modelTable(): string {
   return `models:\n${table()}`;
 }
