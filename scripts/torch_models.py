@@ -10,6 +10,7 @@ Usage as a reference:
   python3 torch_models.py losses INPUTS.bin OUT.json
     every loss listed in INPUTS.bin.json and its gradient with respect to the logits, in float64."""
 import json
+import math
 import struct
 import sys
 
@@ -169,11 +170,12 @@ class GAB(nn.Module):
 
 
 class EGEUNet(nn.Module):
-    """EGE-UNet (Ruan et al. 2023) as melseg builds it: channels c_list x width, the gt_conv masks feed
+    """EGE-UNet (Ruan et al. 2023) as melseg builds it: channels c_list x width (rounded), the gt_conv masks feed
     the bridges, the loss takes the final logits only (no deep-supervision terms)."""
     def __init__(self, base=64):
         super().__init__()
-        c = [v * base // 64 for v in [8, 16, 24, 32, 48, 64]]
+        # c_list x width rounded to a multiple of 4, at least 4 (width 1: the paper's)
+        c = [max(4, 4 * math.floor(v * base / 256 + 0.5)) for v in [8, 16, 24, 32, 48, 64]]
         self.encoder1 = nn.Sequential(nn.Conv2d(3, c[0], 3, padding=1))
         self.encoder2 = nn.Sequential(nn.Conv2d(c[0], c[1], 3, padding=1))
         self.encoder3 = nn.Sequential(nn.Conv2d(c[1], c[2], 3, padding=1))

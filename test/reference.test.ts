@@ -127,7 +127,7 @@ oracleDescribe('torch')('training graphs match PyTorch', () => {
     }
   });
 
-  // EGE-UNet at the paper's width (its channels are multiples of 4 only from width 1/2 up): depthwise
+  // EGE-UNet at the paper's width 1 (other widths round its channels): depthwise
   // and grouped convolutions, Conv1d weights, GroupNorm, channel LayerNorm, exact GELU, bilinear
   // resizes of activations and of learnable maps, all against PyTorch's own modules. No BatchNorm, so
   // the inference graph's forward is the training forward.

@@ -94,7 +94,7 @@ function configure(o: ImportOptions, entries: readonly EntryInfo[], notes: strin
     model = guess.model;
   } else {
     throw new Error(
-      `--state-dict ${o.stateDict}: its tensors fit none of melseg's networks at the width conv1.0.weight implies; pass --model (${modelList()}) and --width to list every tensor that differs from that network`,
+      `--state-dict ${o.stateDict}: its tensors fit none of melseg's networks at the width their first convolution (conv1.0.weight or encoder1.0.weight) implies; pass --model (${modelList()}) and --width to list every tensor that differs from that network`,
     );
   }
   let width = o.width;

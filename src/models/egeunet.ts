@@ -21,13 +21,13 @@ const PARAM_SIZE = 8;
 /** The bridge's four dilations, one per channel group. */
 const DILATIONS = [1, 2, 5, 7];
 
-/** EGE-UNet's channels for a channel base (round(64 width)): c_list scaled by base/64, each a multiple of 4. */
+/**
+ * EGE-UNet's channels for a channel base (round(64 width)): c_list x width, rounded to a multiple of 4
+ * and at least 4 (GroupNorm(4), GHPA and the bridge split the channels in 4), so width 1 is the
+ * paper's and every width builds (width 1/16: 4 channels everywhere).
+ */
 export function egeChannels(base: number): number[] {
-  const c = C_LIST.map((v) => (v * base) / 64);
-  if (!c.every((v) => Number.isInteger(v) && v % 4 === 0)) {
-    throw new Error(`EGE-UNet: width ${base / 64} gives channels ${c.join(', ')}: each must be a whole multiple of 4 (GroupNorm and GHPA split them in 4); use --width 1 (the paper's 8-64 channels), 0.5 or 2`);
-  }
-  return c;
+  return C_LIST.map((v) => Math.max(4, 4 * Math.round((v * base) / 256)));
 }
 
 /**

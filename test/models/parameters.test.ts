@@ -1,5 +1,6 @@
 import { countParameters, parameterSpecs, resolveConfig } from '../../src/graphs';
-import { resolveModel, MODELS } from '../../src/models';
+import { baseWidth, resolveModel, MODELS } from '../../src/models';
+import { egeChannels } from '../../src/models/egeunet';
 
 describe('the networks', () => {
   test.each([
@@ -61,8 +62,14 @@ describe('the networks', () => {
     expect(p.every((q) => q.trainable && q.graphInput)).toBe(true);
   });
 
-  test('EGE-UNet refuses a width whose channels are not multiples of 4, naming the widths that work', () => {
-    expect(() => parameterSpecs(resolveConfig({ model: 4, loss: 0, imageSize: 64, width: 0.25 }))).toThrow(/EGE-UNet: width 0.25 gives channels 2, 4, 6, 8, 12, 16.*--width 1/);
+  test('EGE-UNet rounds other widths\' channels to multiples of 4, at least 4', () => {
+    expect(egeChannels(baseWidth(1))).toEqual([8, 16, 24, 32, 48, 64]);
+    expect(egeChannels(baseWidth(0.5))).toEqual([4, 8, 12, 16, 24, 32]);
+    expect(egeChannels(baseWidth(0.25))).toEqual([4, 4, 8, 8, 12, 16]);
+    expect(egeChannels(baseWidth(2))).toEqual([16, 32, 48, 64, 96, 128]);
+    expect(egeChannels(baseWidth(1 / 16))).toEqual([4, 4, 4, 4, 4, 4]);
+    const p = parameterSpecs(resolveConfig({ model: 4, loss: 0, imageSize: 64, width: 0.25 }));
+    expect(p.find((q) => q.name === 'encoder3.0.weight')?.shape).toEqual([8, 4, 3, 3]);
   });
 
   test('image sizes that are not multiples of 32 are refused with the reason', () => {
