@@ -1,7 +1,7 @@
 /**
  * FLOP model of one training step, from the convolutions of the forward graph (every other op is
  * memory-bound and small in FLOPs next to them):
- *   Conv           2 * N * Cout * Ho * Wo * Cin * kh * kw      (a multiply-add = 2 FLOPs)
+ *   Conv           2 * N * Cout * Ho * Wo * Cin/G * kh * kw    (a multiply-add = 2 FLOPs; G = group)
  *   ConvTranspose  2 * N * Cin  * H  * W  * Cout * kh * kw      (each input pixel scatters a k x k patch)
  * Backward = dW (the same count) + dX (the same count, except for a layer whose input is the image,
  * which needs no dX: neither melseg's autodiff nor PyTorch computes it). So a step is ~3x forward.
@@ -37,7 +37,9 @@ export function stepFlops(c: ResolvedConfig, batch: number): FlopCount {
     const [, wo, kh, kw] = w.shape.map(Number);
     const [, xc, xh, xw] = x.shape.map(Number);
     const [, yc, yh, yw] = y.shape.map(Number);
-    const f = n.op === 'Conv' ? 2 * batch * yc * yh * yw * xc * kh * kw : 2 * batch * xc * xh * xw * wo * kh * kw;
+    // a grouped Conv sums over its group's xc/group input channels; ConvTranspose's w.shape[1] is already per group
+    const group = typeof n.attrs.group === 'number' ? n.attrs.group : 1;
+    const f = n.op === 'Conv' ? 2 * batch * yc * yh * yw * (xc / group) * kh * kw : 2 * batch * xc * xh * xw * wo * kh * kw;
     fwd += f;
     bwd += n.inputs[0] === IMAGE ? f : 2 * f;
     convs++;

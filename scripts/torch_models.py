@@ -5,16 +5,19 @@ outside oracle for tests (values, gradients) and benchmarks (speed); never a run
 Usage as a reference:
   python3 torch_models.py reference CKPT INPUTS.bin OUT.json
     loads melseg's safetensors checkpoint, runs the training-mode forward, the loss and backward in
-    float64, and writes the loss, every gradient and the BN running statistics after the step.
+    float64, and writes the loss, every gradient, the BN running statistics after the step and the
+    probabilities (sigmoid of the logits).
   python3 torch_models.py losses INPUTS.bin OUT.json
     every loss listed in INPUTS.bin.json and its gradient with respect to the logits, in float64."""
 import json
+import math
 import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 def block(a, b):
@@ -101,9 +104,117 @@ class UNet(nn.Module):
         return self.last[0](d)  # logits; last[1] is the sigmoid
 
 
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over the channels of each pixel of an NCHW tensor (ConvNeXt's channels_first form)."""
+    def __init__(self, c, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.eps = eps
+
+    def forward(self, x):
+        d = x - x.mean(1, keepdim=True)
+        x = d / torch.sqrt(d.pow(2).mean(1, keepdim=True) + self.eps)
+        return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+
+def bilinear(x, size):
+    return F.interpolate(x, size=size, mode='bilinear', align_corners=True)
+
+
+class GHPA(nn.Module):
+    """EGE-UNet's grouped multi-axis Hadamard product attention, from the paper's description; its
+    submodule names are those of the paper's code so that the state_dict keys match."""
+    def __init__(self, dim_in, dim_out, n=8):
+        super().__init__()
+        c = dim_in // 4
+        self.params_xy = nn.Parameter(torch.ones(1, c, n, n))
+        self.conv_xy = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, groups=c), nn.GELU(), nn.Conv2d(c, c, 1))
+        self.params_zx = nn.Parameter(torch.ones(1, 1, c, n))
+        self.conv_zx = nn.Sequential(nn.Conv1d(c, c, 3, padding=1, groups=c), nn.GELU(), nn.Conv1d(c, c, 1))
+        self.params_zy = nn.Parameter(torch.ones(1, 1, c, n))
+        self.conv_zy = nn.Sequential(nn.Conv1d(c, c, 3, padding=1, groups=c), nn.GELU(), nn.Conv1d(c, c, 1))
+        self.dw = nn.Sequential(nn.Conv2d(c, c, 1), nn.GELU(), nn.Conv2d(c, c, 3, padding=1, groups=c))
+        self.norm1 = ChannelLayerNorm(dim_in)
+        self.norm2 = ChannelLayerNorm(dim_in)
+        self.ldw = nn.Sequential(nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in), nn.GELU(), nn.Conv2d(dim_in, dim_out, 1))
+
+    def forward(self, x):
+        x1, x2, x3, x4 = torch.chunk(self.norm1(x), 4, dim=1)
+        c, h, w = x1.shape[1:]
+        y1 = x1 * self.conv_xy(bilinear(self.params_xy, (h, w)))
+        # per (channel, row) and per (channel, column) weights: Conv1d over rows / columns of a [1, c, L] map
+        zx = self.conv_zx(bilinear(self.params_zx, (c, h))[0])  # [1, c, h]
+        y2 = x2 * zx[:, :, :, None]
+        zy = self.conv_zy(bilinear(self.params_zy, (c, w))[0])  # [1, c, w]
+        y3 = x3 * zy[:, :, None, :]
+        y4 = self.dw(x4)
+        return self.ldw(self.norm2(torch.cat([y1, y2, y3, y4], 1)))
+
+
+class GAB(nn.Module):
+    """EGE-UNet's group aggregation bridge (paper's names)."""
+    def __init__(self, dim_xh, dim_xl, dilations=(1, 2, 5, 7)):
+        super().__init__()
+        self.pre_project = nn.Conv2d(dim_xh, dim_xl, 1)
+        gs = dim_xl // 2 + 1
+        for i, d in enumerate(dilations):
+            setattr(self, f'g{i}', nn.Sequential(ChannelLayerNorm(gs), nn.Conv2d(gs, gs, 3, padding=d, dilation=d, groups=gs)))
+        self.tail_conv = nn.Sequential(ChannelLayerNorm(4 * gs), nn.Conv2d(4 * gs, dim_xl, 1))
+
+    def forward(self, xh, xl, mask):
+        xh = torch.chunk(bilinear(self.pre_project(xh), xl.shape[2:]), 4, dim=1)
+        xl = torch.chunk(xl, 4, dim=1)
+        groups = [getattr(self, f'g{i}')(torch.cat([xh[i], xl[i], mask], 1)) for i in range(4)]
+        return self.tail_conv(torch.cat(groups, 1))
+
+
+class EGEUNet(nn.Module):
+    """EGE-UNet (Ruan et al. 2023) as melseg builds it: channels c_list x width (rounded), the gt_conv masks feed
+    the bridges, the loss takes the final logits only (no deep-supervision terms)."""
+    def __init__(self, base=64):
+        super().__init__()
+        # c_list x width rounded to a multiple of 4, at least 4 (width 1: the paper's)
+        c = [max(4, 4 * math.floor(v * base / 256 + 0.5)) for v in [8, 16, 24, 32, 48, 64]]
+        self.encoder1 = nn.Sequential(nn.Conv2d(3, c[0], 3, padding=1))
+        self.encoder2 = nn.Sequential(nn.Conv2d(c[0], c[1], 3, padding=1))
+        self.encoder3 = nn.Sequential(nn.Conv2d(c[1], c[2], 3, padding=1))
+        self.encoder4 = nn.Sequential(GHPA(c[2], c[3]))
+        self.encoder5 = nn.Sequential(GHPA(c[3], c[4]))
+        self.encoder6 = nn.Sequential(GHPA(c[4], c[5]))
+        for k in range(1, 6):
+            setattr(self, f'GAB{k}', GAB(c[k], c[k - 1]))
+            setattr(self, f'gt_conv{k}', nn.Sequential(nn.Conv2d(c[5 - k], 1, 1)))
+        self.decoder1 = nn.Sequential(GHPA(c[5], c[4]))
+        self.decoder2 = nn.Sequential(GHPA(c[4], c[3]))
+        self.decoder3 = nn.Sequential(GHPA(c[3], c[2]))
+        self.decoder4 = nn.Sequential(nn.Conv2d(c[2], c[1], 3, padding=1))
+        self.decoder5 = nn.Sequential(nn.Conv2d(c[1], c[0], 3, padding=1))
+        for k in range(1, 6):
+            setattr(self, f'ebn{k}', nn.GroupNorm(4, c[k - 1]))
+            setattr(self, f'dbn{k}', nn.GroupNorm(4, c[5 - k]))
+        self.final = nn.Conv2d(c[0], 1, 1)
+
+    def forward(self, x):
+        ts = []
+        for k in range(1, 6):
+            x = F.gelu(F.max_pool2d(getattr(self, f'ebn{k}')(getattr(self, f'encoder{k}')(x)), 2, 2))
+            ts.append(x)
+        x = F.gelu(self.encoder6(x))
+        deeper = x
+        for k in range(1, 6):
+            y = getattr(self, f'dbn{k}')(getattr(self, f'decoder{k}')(x))
+            y = F.gelu(y if k == 1 else bilinear(y, (2 * y.shape[2], 2 * y.shape[3])))
+            mask = getattr(self, f'gt_conv{k}')(y)
+            deeper = getattr(self, f'GAB{6 - k}')(deeper, ts[5 - k], mask)
+            x = y + deeper
+        out = self.final(x)
+        return bilinear(out, (2 * out.shape[2], 2 * out.shape[3]))  # logits
+
+
 def make_model(model, base=64, size=256):
     return [lambda: SegNet(base), lambda: UNet('pool', base, size), lambda: UNet('stride', base, size),
-            lambda: UNet('dilate', base, size)][model]()
+            lambda: UNet('dilate', base, size), lambda: EGEUNet(base)][model]()
 
 
 # The study's losses (its lib/losses.py), verbatim: they take sigmoid probabilities. Kept apart from
@@ -205,9 +316,10 @@ def reference(ckpt, inputs, out):
     x = torch.from_numpy(raw[:n * 3 * s * s].reshape(n, 3, s, s).astype(np.float64))
     y = torch.from_numpy(raw[n * 3 * s * s:].reshape(n, 1, s, s).astype(np.float64))
     net.train()
-    loss = loss_fn(m['loss'], net(x), y)
+    logits = net(x)
+    loss = loss_fn(m['loss'], logits, y)
     loss.backward()
-    res = {'loss': loss.item(), 'grads': {}, 'buffers': {}}
+    res = {'loss': loss.item(), 'grads': {}, 'buffers': {}, 'probability': torch.sigmoid(logits).flatten().tolist()}
     for k, p in net.named_parameters():
         res['grads'][k] = p.grad.flatten().tolist()
     for k, b in net.named_buffers():

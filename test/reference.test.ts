@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { gradients } from '../src/autodiff';
-import { initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph } from '../src/graphs';
+import { inferenceGraph, initialCheckpoint, parameterSpecs, resolveConfig, trainingGraph } from '../src/graphs';
 import { LOSSES } from '../src/losses';
 import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
@@ -125,5 +125,50 @@ oracleDescribe('torch')('training graphs match PyTorch', () => {
     for (const [name, values] of Object.entries(ref.buffers as Record<string, number[]>)) {
       expect(relErr(r[N.nextName(name)].data as Float32Array, values, FLOOR)).toBeLessThan(1e-4);
     }
+  });
+
+  // EGE-UNet at the paper's width 1 (other widths round its channels): depthwise
+  // and grouped convolutions, Conv1d weights, GroupNorm, channel LayerNorm, exact GELU, bilinear
+  // resizes of activations and of learnable maps, all against PyTorch's own modules. No BatchNorm, so
+  // the inference graph's forward is the training forward.
+  test('model 4 (EGE-UNet, width 1) x loss 15: probabilities, loss and every gradient to 1e-5', async () => {
+    const c = resolveConfig({ model: 4, loss: 15, imageSize: S, width: 1, seed: 1 });
+    const specs = parameterSpecs(c);
+    const ck = initialCheckpoint(c, specs);
+    // break the symmetry of the ones/zeros the norms and GHPA's maps start from, so that each of their
+    // gradients depends on every factor of its rule
+    const jitter = seeded(7);
+    for (const p of specs) {
+      const d = ck.params[p.name].data as Float32Array;
+      if (p.name.endsWith('params_xy') || p.name.endsWith('params_zx') || p.name.endsWith('params_zy') || /(norm\d|bn\d|\.g\d\.0|tail_conv\.0)\.(weight|bias)$/.test(p.name)) {
+        for (let i = 0; i < d.length; i++) d[i] += 0.5 * (jitter() - 0.5);
+      }
+    }
+    const ckFile = path.join(dir, 'm4l15.ckpt');
+    saveCheckpointSync(ckFile, ck);
+    const n = 2;
+    const image = randn(seeded(104), n * 3 * S * S);
+    const mask = new Float32Array(n * S * S).map((_, i) => ((i % S) - 14) ** 2 + (Math.floor(i / S) % S - 15) ** 2 < 70 ? 1 : 0);
+    const inFile = path.join(dir, 'in4.bin');
+    fs.writeFileSync(inFile, Buffer.concat([Buffer.from(image.buffer), Buffer.from(mask.buffer)]));
+    fs.writeFileSync(`${inFile}.json`, JSON.stringify({ n }));
+    const outFile = path.join(dir, 'out4.json');
+    execFileSync(PY, [path.join(__dirname, '..', 'scripts', 'torch_models.py'), 'reference', ckFile, inFile, outFile]);
+    const ref = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+
+    const params: Record<string, ort.Tensor> = {};
+    for (const p of specs) params[p.name] = new ort.Tensor('float32', ck.params[p.name].data as Float32Array, p.shape);
+    const img = new ort.Tensor('float32', image, [n, 3, S, S]);
+    const inf = await ort.InferenceSession.create(serialize(inferenceGraph(c)));
+    const prob = (await inf.run({ [N.IMAGE]: img, ...params }))[N.PROBABILITY].data as Float32Array;
+    const train = await ort.InferenceSession.create(serialize(trainingGraph(c)));
+    const r = await train.run({ [N.IMAGE]: img, [N.MASK]: new ort.Tensor('float32', mask, [n, 1, S, S]), ...params });
+    const value = r[N.LOSS].data[0] as number;
+    const errs = specs.map((p): [string, number] => [p.name, relErr(r[N.gradName(p.name)].data as Float32Array, ref.grads[p.name], FLOOR)]);
+    errs.sort((a, b) => b[1] - a[1]);
+    if (process.env.DEBUG_REF) console.log(`EGE-UNet: probability ${relErr(prob, ref.probability).toExponential(2)}, loss ${value} vs ${ref.loss}, worst gradient ${errs[0][0]} ${errs[0][1].toExponential(2)}`);
+    expect(relErr(prob, ref.probability)).toBeLessThan(1e-5);
+    expect(Math.abs(value - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+    expect(errs[0][1]).toBeLessThan(1e-5);
   });
 });

@@ -7,6 +7,7 @@
 import { Flags } from '@oclif/core';
 import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, ruleEpochs, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
+import { modelList } from '../models';
 import { parseDevice } from '../onnx/session';
 
 const m = RECIPES.melseg;
@@ -16,7 +17,7 @@ const epochsDefault = (e: typeof m.epochs) =>
   typeof e === 'number' ? String(e) : `${e.presentations} image presentations over the training images, within ${e.min}-${e.max} (${ruleEpochs(e, 150)} for 150 images, ${e.min} for ${Math.floor(e.presentations / (e.min + 0.5)) + 1} or more)`;
 
 export const modelFlags = {
-  model: Flags.string({ char: 'm', summary: `Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name) ${byRecipe('model')}.` }),
+  model: Flags.string({ char: 'm', summary: `Network: ${modelList()} (number or name) ${byRecipe('model')}.` }),
   loss: Flags.string({ char: 'l', summary: `Loss: number or name, see \`melseg build-graph --list\` ${byRecipe('loss')}.` }),
   'image-size': Flags.integer({ summary: `Side of the square network input, a multiple of 32 ${byRecipe('imageSize')}.`, aliases: ['image_size'] }),
   width: Flags.string({ summary: `Channel width multiplier: 1 = the study, 0.25 = CPU-sized ${byRecipe('width')}.` }),

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { initialCheckpoint, parameterSpecs, resolveConfig, writeGraphs } from '../graphs';
 import { saveCheckpoint } from '../train/checkpoint';
 import { lossTable } from '../losses';
-import { modelTable } from '../models';
+import { modelList, modelTable } from '../models';
 import { positiveNumber } from '../cli/flags';
 
 export default class BuildGraph extends MelsegCommand {
@@ -19,7 +19,7 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
     '<%= config.bin %> <%= command.id %> --list',
   ];
   static override flags = {
-    model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name).' }),
+    model: Flags.string({ char: 'm', summary: `Network: ${modelList()} (number or name).` }),
     loss: Flags.string({ char: 'l', summary: 'Loss: number or name (see --list).' }),
     'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: 256, aliases: ['image_size'] }),
     width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: '1' }),

@@ -5,6 +5,7 @@ import { importStateDict, type ImportResult } from '../interop/import';
 import { PickleRefusedError, shellQuote } from '../interop/pickle';
 import { RECIPES } from '../train/recipe';
 import { LOSSES } from '../losses';
+import { modelList } from '../models';
 
 export default class Import extends MelsegCommand {
   static override summary = 'Turn PyTorch weights (a state_dict saved as safetensors) into a melseg checkpoint that evaluate and predict read.';
@@ -22,7 +23,7 @@ Python that converts them (see docs/pytorch.md).`;
   ];
   static override flags = {
     'state-dict': Flags.string({ summary: 'The weights: a file from safetensors.torch.save_file(model.state_dict(), path). A .pth is refused with the commands that convert it.', required: true }),
-    model: Flags.string({ char: 'm', summary: 'Network: 0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate (number or name; default: recognised from the tensors).' }),
+    model: Flags.string({ char: 'm', summary: `Network: ${modelList()} (number or name; default: recognised from the tensors).` }),
     width: Flags.string({ summary: 'Channel width multiplier, output channels of conv1.0.weight / 64 (default: read from the tensors).' }),
     'image-size': Flags.integer({
       summary: `Side of the network input the weights were trained at, a multiple of 32 (default ${RECIPES.melseg.imageSize}, the recipe's; required for UNet_dilate).`,

@@ -3,6 +3,7 @@ import { MelsegCommand } from '../cli/command';
 import { LAYOUT_HELP } from '../data';
 import { modelFlags, runSettings, studyArgv, trainFlags } from '../cli/flags';
 import { withStopSignals } from '../cli/run-command';
+import { modelList } from '../models';
 import { runSweep } from '../sweep';
 
 export default class Sweep extends MelsegCommand {
@@ -28,7 +29,7 @@ artifacts together), then \`melseg merge\` and \`melseg chart\`.`;
     '<%= config.bin %> <%= command.id %> --data ~/PH2Dataset --out /shared/sweep --shard $SLURM_ARRAY_TASK_ID/8',
   ];
   static override flags = {
-    models: Flags.string({ summary: 'Networks: numbers, ranges and names, e.g. 0-3, 1,3 or UNet,UNet_dilate (0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate).', default: '0-3' }),
+    models: Flags.string({ summary: `Networks: numbers, ranges and names, e.g. 0-3, 1,3 or UNet,UNet_dilate (${modelList()}).`, default: '0-3' }),
     losses: Flags.string({ summary: "Losses: numbers, ranges and names, e.g. 0-14 (the study's table) or 4,5,9-14; see `melseg build-graph --list`.", default: '0-14' }),
     'image-size': modelFlags['image-size'],
     width: modelFlags.width,

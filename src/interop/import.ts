@@ -9,7 +9,7 @@ import * as path from 'path';
 import { meta, parameterSpecs, resolveConfig, type ResolvedConfig } from '../graphs';
 import { loadWeights } from '../infer/model';
 import { resolveLoss } from '../losses';
-import { baseWidth, checkImageSize, MODELS, resolveModel, type ModelDef } from '../models';
+import { baseWidth, checkImageSize, modelList, MODELS, resolveModel, type ModelDef } from '../models';
 import { saveCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { checkOutputFile } from '../util/atomic';
 import { RECIPES } from '../train/recipe';
@@ -94,7 +94,7 @@ function configure(o: ImportOptions, entries: readonly EntryInfo[], notes: strin
     model = guess.model;
   } else {
     throw new Error(
-      `--state-dict ${o.stateDict}: its tensors fit none of melseg's networks at the width conv1.0.weight implies; pass --model (0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate) and --width to list every tensor that differs from that network`,
+      `--state-dict ${o.stateDict}: its tensors fit none of melseg's networks at the width their first convolution (conv1.0.weight or encoder1.0.weight) implies; pass --model (${modelList()}) and --width to list every tensor that differs from that network`,
     );
   }
   let width = o.width;

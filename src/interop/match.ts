@@ -79,15 +79,24 @@ export interface Guess {
 }
 
 /**
+ * The first convolution of each family and its output channels at width 1: the study's networks
+ * (conv1.0, 64) and EGE-UNet (encoder1.0, 8). EGE-UNet rounds its channels to multiples of 4, so
+ * below width 1/2 several widths give the same tensors: those need --width.
+ */
+const FIRST_CONVS: readonly [string, number][] = [['conv1.0.weight', 64], ['encoder1.0.weight', 8]];
+
+/**
  * The network and width whose parameters the tensors fit exactly, or null. The width comes from the
- * first convolution's output channels (base = round(64 w), so w = base / 64); the network is the one
- * whose state_dict then matches every name, shape and convertible dtype. Image size plays no part:
- * no parameter's shape depends on it (UNet_dilate's dilations do, but they are not stored).
+ * first convolution's output channels (base = round(64 w), so w = base / 64 for the study's
+ * networks); the network is the one whose state_dict then matches every name, shape and convertible
+ * dtype. Image size plays no part: no parameter's shape depends on it (UNet_dilate's dilations do,
+ * but they are not stored).
  */
 export function guessNetwork(entries: readonly EntryInfo[]): Guess | null {
-  const first = entries.find((e) => e.name === 'conv1.0.weight');
+  const hit = FIRST_CONVS.map(([name, full]) => [entries.find((e) => e.name === name), full] as const).find(([e]) => e);
+  const [first, full] = hit ?? [undefined, 1];
   if (!first || first.shape.length !== 4 || first.shape[1] !== 3 || !(first.shape[0] >= 1)) return null;
-  const width = first.shape[0] / 64;
+  const width = first.shape[0] / full;
   for (const model of MODELS) {
     const specs = parameterSpecs(resolveConfig({ model: model.id, loss: 0, imageSize: 256, width }));
     if (matchStateDict(entries, specs).problems.length === 0) return { model, width };

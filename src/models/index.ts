@@ -1,6 +1,7 @@
 /** The model table: numbers and names are part of melseg's interface (the study's numbering). */
 import type { Graph, Value } from '../onnx/graph';
 import { ModelBuilder } from './builder';
+import { buildEgeUNet } from './egeunet';
 import { buildSegNet } from './segnet';
 import { buildUNet } from './unet';
 
@@ -15,6 +16,8 @@ export const MODELS: readonly ModelDef[] = [
   { id: 1, name: 'UNet', build: (mb, x, b) => buildUNet(mb, x, 'pool', b) },
   { id: 2, name: 'UNet_stride', build: (mb, x, b) => buildUNet(mb, x, 'stride', b) },
   { id: 3, name: 'UNet_dilate', build: (mb, x, b) => buildUNet(mb, x, 'dilate', b) },
+  // ~50 k parameters at width 1 (the paper's channels): depthwise convs, GroupNorm/LayerNorm, GELU
+  { id: 4, name: 'EGE-UNet', build: (mb, x, b) => buildEgeUNet(mb, x, b) },
 ];
 
 function table(): string {
@@ -27,6 +30,11 @@ export function resolveModel(spec: string | number): ModelDef {
   const hit = /^\d+$/.test(s) ? MODELS[Number(s)] : MODELS.find((m) => m.name.toLowerCase() === s.toLowerCase());
   if (!hit) throw new Error(`unknown model '${s}': expected a number or a name from\n${table()}`);
   return hit;
+}
+
+/** The table in one line, for flag summaries: '0 SegNet, 1 UNet, ...'. */
+export function modelList(): string {
+  return MODELS.map((m) => `${m.id} ${m.name}`).join(', ');
 }
 
 export function modelTable(): string {

@@ -13,10 +13,10 @@ import type { Device } from './session';
 
 /** Every op type the default graphs may contain, looked up in both providers' registrations. */
 const CHECKED_OPS: ReadonlySet<string> = new Set([
-  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Div', 'Expand',
+  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'DepthToSpace', 'Div', 'Erf', 'Exp', 'Expand',
   'Gather', 'Gemm', 'Greater', 'Less', 'MatMul', 'MaxPool', 'MaxUnpool', 'Mul', 'Neg', 'Pad', 'Pow', 'Reciprocal', 'ReduceMax',
   'ReduceMean', 'ReduceProd', 'ReduceSum', 'Relu', 'Reshape', 'Resize', 'Shape', 'Sigmoid', 'Slice', 'Softplus', 'SpaceToDepth',
-  'Split', 'Sqrt', 'Sub', 'Transpose', 'Unsqueeze', 'Where',
+  'Split', 'Sqrt', 'Squeeze', 'Sub', 'Transpose', 'Unsqueeze', 'Where',
 ]);
 
 /**

@@ -26,7 +26,9 @@ export const MatMul = op<[a: Value, b: Value]>({
   shape: ([a, b]) => {
     const [as, bs] = [a.shape, b.shape];
     if (as.length < 2 || bs.length < 2) throw new Error(`operands of rank ${as.length} and ${bs.length}: expected at least 2`);
-    if (as[as.length - 1] !== bs[bs.length - 2]) throw new Error(`inner dimensions ${as[as.length - 1]} and ${bs[bs.length - 2]} differ`);
+    const [ka, kb] = [as[as.length - 1], bs[bs.length - 2]];
+    // a symbolic dim against a number ('N*25' and 75 when the batch is fixed on one side) can only be valid if equal at run time
+    if (ka !== kb && typeof ka === typeof kb) throw new Error(`inner dimensions ${ka} and ${kb} differ`);
     const batch = broadcast(as.slice(0, -2), bs.slice(0, -2));
     return [{ shape: [...batch, as[as.length - 2], bs[bs.length - 1]], dtype: a.dtype }];
   },

@@ -15,6 +15,7 @@ import { Conv } from './Conv';
 import { ConvTranspose } from './ConvTranspose';
 import { DepthToSpace, SpaceToDepth } from './DepthToSpace';
 import { Div } from './Div';
+import { Erf } from './Erf';
 import { Exp } from './Exp';
 import { Gemm, MatMul } from './Gemm';
 import { Identity } from './Identity';
@@ -46,7 +47,7 @@ import { Where } from './Where';
 const BY_FILE: Record<string, Record<string, OpDef>> = {
   Abs: { Abs, Sign }, Add: { Add }, BatchNormTrain: { BatchNormalization, BatchNormTrain }, Cast: { Cast }, Clip: { Clip },
   compare: { Equal, Greater, Less }, Concat: { Concat, Split }, Conv: { Conv }, ConvTranspose: { ConvTranspose },
-  DepthToSpace: { DepthToSpace, SpaceToDepth }, Div: { Div }, Exp: { Exp }, Gemm: { Gemm, MatMul }, Identity: { Identity },
+  DepthToSpace: { DepthToSpace, SpaceToDepth }, Div: { Div }, Erf: { Erf }, Exp: { Exp }, Gemm: { Gemm, MatMul }, Identity: { Identity },
   Log: { Log }, MaxPool: { AveragePool, MaxPool, MaxUnpool }, Mul: { Mul }, Nchwc: { NchwcConv, ReorderInput, ReorderOutput },
   Neg: { Neg }, Pad: { Pad }, Pow: { Pow }, Reciprocal: { Reciprocal }, ReduceMean: { ReduceMax, ReduceMean, ReduceProd },
   ReduceSum: { ReduceSum }, Relu: { Relu }, Reshape: { Expand, Reshape }, Resize: { Resize }, Shape: { Gather, Shape },

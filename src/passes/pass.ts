@@ -45,10 +45,15 @@ export function operands(g: Graph, n: Node): (Value | null)[] {
   return n.inputs.map((x) => (x ? g.value(x) : null));
 }
 
-/** A 2-D group-1 convolution's attributes, or undefined for one melseg's rules do not handle (not a match). */
+/**
+ * A 2-D group-1 convolution's attributes, or undefined (not a match) for one melseg's rules do not
+ * handle or that is grouped: every rewrite of a Conv (NCHWc, subpixel, quadrant, tail pad, BN fold)
+ * is written for dense convolutions, so a grouped or depthwise Conv is left as it is.
+ */
 export function tryConvAttrs(w: Value, attrs: Attrs): Conv2dAttrs | undefined {
   try {
-    return convAttrs('Conv', w, attrs);
+    const a = convAttrs('Conv', w, attrs);
+    return a.group === 1 ? a : undefined;
   } catch {
     return undefined;
   }

@@ -230,7 +230,7 @@ describe('importStateDict', () => {
 
     const foreign = fresh();
     writeRaw(foreign, { 'fc.weight': { dtype: 'F32', shape: [2, 2], bytes: bytesOf(new Float32Array(4)) } });
-    await expect(importStateDict({ stateDict: foreign, out: foreign + '.ckpt' })).rejects.toThrow(/its tensors fit none of melseg's networks .*; pass --model \(0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate\) and --width/);
+    await expect(importStateDict({ stateDict: foreign, out: foreign + '.ckpt' })).rejects.toThrow(/its tensors fit none of melseg's networks .*; pass --model \(0 SegNet, 1 UNet, 2 UNet_stride, 3 UNet_dilate, 4 EGE-UNet\) and --width/);
 
     await expect(run({ stateDict: foreign, model: 'ResNet' })).rejects.toThrow(/^--model 'ResNet': expected a number or a name from/);
     await expect(run({ stateDict: foreign, imageSize: 33 })).rejects.toThrow(/^--image-size 33: expected a multiple of 32/);

@@ -93,11 +93,13 @@ describe('PyTorch <-> melseg', () => {
     '%s: PyTorch weights imported by melseg give PyTorch probabilities, and load back strictly into PyTorch unchanged',
     async (name, model) => {
       const out = path.join(dir, `torch-${model}`);
-      python(['torch-weights', String(model), String(BASE), String(S), String(model), input, String(N), out]);
+      // EGE-UNet at its paper's width 1: below width 1/2 its rounded channels do not tell the width
+      const base = name === 'EGE-UNet' ? 64 : BASE;
+      python(['torch-weights', String(model), String(base), String(S), String(model), input, String(N), out]);
       const ckpt = path.join(out, 'imported.ckpt');
       const r = await importStateDict({ stateDict: path.join(out, 'weights.safetensors'), out: ckpt, imageSize: S });
       expect(r.config.model.id).toBe(model); // recognised from the tensors
-      expect(r.config.width).toBe(BASE / 64);
+      expect(r.config.width).toBe(base / 64);
 
       const torch = torchProbabilities(out);
       expect(spread(torch.p32)).toBeGreaterThan(100 * TOL);

@@ -54,7 +54,7 @@ export const ELEMENTWISE: FdCase[] = [
     inputs: [input('a', [...sa], 1), input('b', [...sb], 2)],
   })),
   { name: 'Div with denominators away from zero', build: (g, [x, y]) => g.op1('Div', [x, y]), inputs: [input('a', [2, 3, 4], 1), positive('b', [3, 4], 3)] },
-  ...['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Neg', 'Abs', 'Softplus'].map((op): FdCase => ({
+  ...['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Erf', 'Neg', 'Abs', 'Softplus'].map((op): FdCase => ({
     name: op, build: (g, [x]) => g.op1(op, [x]), inputs: [input('x', [2, 3, 5], 4)], opts: fine,
   })),
   ...['Log', 'Sqrt', 'Reciprocal'].map((op): FdCase => ({
@@ -206,6 +206,37 @@ export const CONV: FdCase[] = [
     name: '2x2 transposed conv dilated by the input size (UNet_dilate upsampling)',
     build: (g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { dilations: [4, 4] }),
     inputs: [input('x', [2, 4, 4, 4], 16), input('w', [4, 2, 2, 2], 17, 0.3), input('b', [2], 18)],
+  },
+  {
+    name: 'depthwise 3x3 conv, padding 1, with bias (group = channels: dX by a depthwise Conv, dW by im2col and a batched MatMul)',
+    build: (g, [x, w, b]) => g.op1('Conv', [x, w, b], { pads: [1, 1, 1, 1], group: 4 }),
+    inputs: [input('x', [2, 4, 6, 6], 46), input('w', [4, 1, 3, 3], 47, 0.3), input('b', [4], 48)],
+  },
+  {
+    name: 'grouped 3x3 conv, group 2, 2 -> 3 channels per group, dilation 2, padding 2 (EGE-UNet bridge shape)',
+    build: (g, [x, w]) => g.op1('Conv', [x, w], { pads: [2, 2, 2, 2], dilations: [2, 2], group: 2 }),
+    inputs: [input('x', [2, 4, 7, 7], 49), input('w', [6, 2, 3, 3], 50, 0.3)],
+  },
+  {
+    name: 'grouped 1x1 conv, group 2, 2 -> 4 channels per group (the swap within groups, no flip)',
+    build: (g, [x, w, b]) => g.op1('Conv', [x, w, b], { group: 2 }),
+    inputs: [input('x', [2, 4, 4, 4], 51), input('w', [8, 2, 1, 1], 52, 0.3), input('b', [8], 53)],
+  },
+  {
+    name: 'grouped 3x3 conv, group 2, stride 2, padding 1 (dX by a grouped ConvTranspose)',
+    build: (g, [x, w]) => g.op1('Conv', [x, w], { pads: [1, 1, 1, 1], strides: [2, 2], group: 2 }),
+    inputs: [input('x', [2, 4, 7, 7], 54), input('w', [4, 2, 3, 3], 55, 0.3)],
+  },
+  {
+    name: 'grouped 2x2 stride-2 transposed conv, group 2, 2 -> 3 channels per group',
+    build: (g, [x, w, b]) => g.op1('ConvTranspose', [x, w, b], { strides: [2, 2], group: 2 }),
+    inputs: [input('x', [2, 4, 3, 3], 56), input('w', [4, 3, 2, 2], 57, 0.3), input('b', [6], 58)],
+  },
+  {
+    name: 'a symbolic batch dimension gives the same gradients (depthwise 3x3)',
+    build: (g, [x, w]) => g.op1('Conv', [x, w], { pads: [1, 1, 1, 1], group: 2 }),
+    inputs: [input('x', [3, 2, 5, 5], 59), input('w', [2, 1, 3, 3], 60, 0.3)],
+    opts: { symbolicBatch: ['x'] },
   },
   ...([['3x3', [2, 2, 3, 3], { pads: [1, 1, 1, 1] }], ['dilated 2x2', [2, 2, 2, 2], { dilations: [2, 2] }]] as [string, number[], Record<string, number[]>][]).map(([n, ws, attrs]): FdCase => ({
     name: `a symbolic batch dimension gives the same gradients (${n})`,

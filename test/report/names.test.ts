@@ -21,7 +21,7 @@ describe('model and loss names', () => {
   test('an index outside a table names the valid range and both ends of the table', () => {
     const n = LOSS_NAMES.length;
     expect(() => lossName(n)).toThrow(`expected a loss number 0..${n - 1} (0 BCELoss .. ${n - 1} ${LOSS_NAMES[n - 1]}); found ${n}.`);
-    expect(() => modelName(1.5)).toThrow(/expected a model number 0\.\.3 \(0 SegNet \.\. 3 UNet_dilate\); found 1\.5/);
+    expect(() => modelName(1.5)).toThrow(/expected a model number 0\.\.4 \(0 SegNet \.\. 4 EGE-UNet\); found 1\.5/);
   });
 
   test('sort in table order, unknown names after the table alphabetically', () => {
