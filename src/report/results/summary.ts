@@ -60,10 +60,11 @@ export function bestPerCombination(rows: readonly ResultRow[]): CombinationSumma
       g = { model: r.model, criterion: r.criterion, byRun: new Map() };
       groups.set(key, g);
     }
-    // re-inserted, so the Map's order is the order of each run's last row
+    // re-inserted (the same array), so the Map's order is the order of each run's last row
     const own = g.byRun.get(r.run) ?? [];
+    own.push(r);
     g.byRun.delete(r.run);
-    g.byRun.set(r.run, [...own, r]);
+    g.byRun.set(r.run, own);
   }
   const out: CombinationSummary[] = [];
   for (const g of groups.values()) {
