@@ -153,7 +153,7 @@ describe('predict never replaces an input and bounds each image', () => {
     expect(done).toEqual(['a.png', 'd.png']);
     expect(r.failures.map((f) => path.basename(f.input))).toEqual(['b-huge.png', 'c-broken.jpg']);
     expect(r.failures[0].error).toBe(
-      `image ${path.join(dir, 'b-huge.png')} is 16000 x 16000 (256 megapixels); predict segments at most ${MAX_PIXELS / 1e6} megapixels (about 16 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 8000x8000 smaller.png (ImageMagick)`,
+      `image ${path.join(dir, 'b-huge.png')} is 16000 x 16000 (256 megapixels); predict segments at most ${MAX_PIXELS / 1e6} megapixels (about 16 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 10000x10000 smaller.png (ImageMagick)`,
     );
     expect(r.failures[1].error).toMatch(/Cannot decode image .*c-broken\.jpg: unknown file format/);
   });
