@@ -25,7 +25,7 @@ export const modelFlags = {
 
 /** Flags of a training run (train and sweep). */
 export const trainFlags = {
-  recipe: Flags.string({ summary: 'Defaults of every setting below: melseg (melseg\'s best recipe) or study (the published study\'s).', options: RECIPE_NAMES, default: 'melseg' }),
+  recipe: Flags.string({ summary: 'Defaults of every setting below: melseg (melseg\'s best recipe; the default) or study (the published study\'s).', options: RECIPE_NAMES }),
   data: Flags.string({ char: 'd', summary: 'Dataset: a PH2 folder, an ISIC-style folder (images/ + masks/), or synthetic[:N].' }),
   epochs: Flags.integer({ char: 'e', summary: `Epochs (default: the recipe's, melseg ${epochsDefault(m.epochs)}, study ${epochsDefault(st.epochs)}; a resumed run keeps its own).` }),
   'batch-size': Flags.integer({ char: 'b', summary: `Images per step ${byRecipe('batchSize')}.`, aliases: ['batch_size'] }),
@@ -39,7 +39,8 @@ export const trainFlags = {
   }),
   'augment-off': Flags.string({ summary: `Switch transforms of the augmentation preset off (ablations), e.g. blur,greyscale; from ${AUGMENT_OFF_NAMES.join(', ')}.` }),
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
-  seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
+  seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295; default 0).' }),
+  limit: Flags.integer({ summary: 'Train on the first N images of the train split only, for a quick look (the valid split stays whole; default: all).' }),
   device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
   nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels, or never with --no-nchwc (same function; default: where measured faster, see README "Speed and memory").', allowNo: true }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
@@ -60,6 +61,9 @@ export const runFlags = {
   'allow-change': Flags.string({ summary: 'With --resume: settings that may differ from the run\'s, e.g. lr,batch-size (the change is logged and kept in run.json).' }),
   fold: Flags.string({
     summary: 'Cross-validation fold I/K, e.g. 2/5: the train and valid images pooled and cut into K seeded parts; part I validates, the rest train; the test images stay out. Train 1/K .. K/K with one --seed, then evaluate or predict with every best.ckpt (--checkpoint repeated) as an ensemble.',
+  }),
+  config: Flags.string({
+    summary: 'Settings from a file: a run\'s run.json as it is (artifacts/<run>/run.json), or a JSON object of settings; flags given on the command line win over it.',
   }),
   'run-id': Flags.string({ summary: 'Name of the run folder (default <Model>_<loss>_s<size>_w<width>_seed<seed>).' }),
   'dump-batches': Flags.string({ summary: 'Write every training batch, the validation set and the initial weights to this folder (for scripts/torch_train.py --batches).' }),
@@ -100,8 +104,8 @@ export function fractions(v: string): [number, number, number] {
 }
 
 type TrainFlagValues = {
-  recipe: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
-  augmentation?: string; augment?: boolean; 'augment-off'?: string; oversample?: string; 'image-size'?: number; width?: string; seed: number; device: string; nchwc?: boolean; out?: string;
+  recipe?: string; data?: string; epochs?: number; 'batch-size'?: number; lr?: string; schedule?: string; warmup?: number; 'early-stop'?: number;
+  augmentation?: string; augment?: boolean; 'augment-off'?: string; oversample?: string; 'image-size'?: number; width?: string; seed?: number; limit?: number; device: string; nchwc?: boolean; out?: string;
   'split-file'?: string; 'split-fractions'?: string; 'new-dataframe': boolean; 'save-model': boolean; evaluate: boolean; workers: number; threads?: number; quiet: boolean;
   model?: string; loss?: string;
 };
@@ -126,6 +130,7 @@ export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOpti
     imageSize: flags['image-size'],
     width: flags.width === undefined ? undefined : positiveNumber('width', flags.width),
     seed: flags.seed,
+    limit: flags.limit,
     split: flags['split-file'],
     splitFractions: flags['split-fractions'] === undefined ? undefined : fractions(flags['split-fractions']),
     device: parseDevice(flags.device),

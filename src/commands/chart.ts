@@ -9,7 +9,8 @@ curves_top.png (the --top best combinations), metrics.png (best validation IoU p
 labelled) and report.html: interactive charts (hover for values, click to hide series; Chart.js is inlined,
 so the page works offline), a sortable table, and a card per run with its settings (<artifacts>/<run>/run.json)
 and a thumbnail (in report_files/) that links to its predictions_best.png. Several --results files are read
-together (e.g. the shards of a sweep); each combination is charted from its latest run.`;
+together (e.g. the shards of a sweep); each combination is charted from its best run (highest best validation
+IoU); runs of different image sizes are charted apart, each model marked with its size (UNet_dilate @ 64 px).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --results /tmp/sw/results.csv --top 10',

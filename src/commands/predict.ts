@@ -11,7 +11,7 @@ export default class Predict extends MelsegCommand {
   static override description = `Images may be any size; folders stand for their image files. Outputs are <name>_mask.png and
 <name>_overlay.png in --out (a folder apart from the images: one that holds an input is refused); an input whose
 name an earlier input already took gets a numbered suffix (reported). Each image's size is read from its header
-first: above 64 megapixels (8000 x 8000) it is refused before decoding (predict needs about 40 bytes a pixel).
+first: above 100 megapixels (10000 x 10000) it is refused before decoding (predict needs about 16 bytes a pixel).
 An image that fails does not stop the others: the failures are listed at the end and the exit status is 1.
 Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
   static override examples = [

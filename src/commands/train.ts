@@ -18,6 +18,8 @@ moved aside). Settings not given come from the recipe (--recipe melseg or study)
     '<%= config.bin %> <%= command.id %> --recipe study --data ~/PH2Dataset --evaluate',
     '<%= config.bin %> <%= command.id %> --model 3 --loss 5 --data ~/isic2017 --image-size 128 --width 0.25 --batch-size 16 --resume',
     '<%= config.bin %> <%= command.id %> --data ~/isic2017 --image-size 128 --width 0.25 --resume --epochs 40 --lr 1e-4 --allow-change lr',
+    '<%= config.bin %> <%= command.id %> --config artifacts/UNet_dilate_bce_dice_loss_s128_w0.25_seed0/run.json --seed 1',
+    '<%= config.bin %> <%= command.id %> --data ~/isic2017 --image-size 128 --width 0.25 --limit 32 --epochs 2',
     'for i in 1 2 3 4 5; do <%= config.bin %> <%= command.id %> --data ~/isic2017 --split-file split.json --fold $i/5; done',
   ];
   static override flags = {
@@ -33,8 +35,8 @@ moved aside). Settings not given come from the recipe (--recipe melseg or study)
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Train, studyArgv(this.argv));
-    if (!flags.data) this.error(`--data is required.\n${LAYOUT_HELP}`);
-    const r = await withStopSignals((signal) => train({ ...runSettings(flags), fold: flags.fold, ...trainRuntime(flags), signal, log: (s) => this.log(s) }), {
+    if (!flags.data && !flags.config) this.error(`--data is required (or --config with a run's run.json).\n${LAYOUT_HELP}`);
+    const r = await withStopSignals((signal) => train({ ...runSettings(flags), config: flags.config, fold: flags.fold, ...trainRuntime(flags), signal, log: (s) => this.log(s) }), {
       log: (s) => this.log(s),
       exit: (code) => this.exit(code),
       bin: this.config.bin,

@@ -1,7 +1,7 @@
 /**
  * An image's width and height from its header, before anything is decoded: predict works at the
- * original size, about 40 bytes per pixel at its peak (decoded RGB, the upsampled probability, the
- * mask, the overlay and their PNG encodings), so a small file that declares a huge image (a 16000 x
+ * original size, about 16 bytes per pixel at its peak (decoded RGB, the mask and its clean-up, the
+ * overlay and its PNG rows; test/infer/predict-memory.test.ts), so a small file that declares a huge image (a 16000 x
  * 16000 PNG of 746 KB) is refused before it can exhaust memory.
  *
  *   PNG   IHDR: width, height as big-endian u32 at bytes 16, 20
@@ -12,8 +12,8 @@
  */
 import * as fs from 'fs';
 
-/** Most pixels predict segments in one image: 8000 x 8000 (dermoscopy photos are at most ~30 MP). */
-export const MAX_PIXELS = 64_000_000;
+/** Most pixels predict segments in one image: 10000 x 10000, peak RSS 1.55 GiB (dermoscopy photos are at most ~30 MP). */
+export const MAX_PIXELS = 100_000_000;
 
 function readAt(fd: number, pos: number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -62,6 +62,6 @@ export function checkImageSize(file: string, max = MAX_PIXELS): void {
   if (!s || s.width * s.height <= max) return;
   throw new Error(
     `image ${file} is ${s.width} x ${s.height} (${(s.width * s.height / 1e6).toFixed(0)} megapixels); predict segments at most ${max / 1e6} megapixels ` +
-      `(about 40 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 8000x8000 smaller.png (ImageMagick)`,
+      `(about 16 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 10000x10000 smaller.png (ImageMagick)`,
   );
 }

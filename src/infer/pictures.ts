@@ -15,6 +15,5 @@ export async function writeMaskPng(mask: Uint8Array, w: number, h: number, file:
 
 /** `image` is the original w x h RGB; the overlay legend is src/report's. */
 export async function writeOverlayPng(image: Uint8Array, mask: Uint8Array, w: number, h: number, file: string): Promise<void> {
-  const asProb = Float32Array.from(mask, (v) => (v ? 1 : 0));
-  await writeFileAtomic(file, await encodePng(overlayImage(image, asProb, w, { height: h, threshold: 0.5 }), w, h, 3));
+  await writeFileAtomic(file, await encodePng(overlayImage(image, mask, w, { height: h, threshold: 0.5 }), w, h, 3));
 }

@@ -138,6 +138,15 @@ export function outputStems(files: readonly string[]): { stem: string; clashesWi
   });
 }
 
+/**
+ * The final w x h mask of an S x S probability map. A function of its own so that the full-resolution
+ * probabilities (4 bytes a pixel) are garbage the moment it returns: a local of predictImages' loop
+ * would stay reachable across the awaits that write the mask and the overlay.
+ */
+function maskAtOriginalSize(prob: Float32Array, S: number, w: number, h: number, settings: InferenceSettings): Uint8Array {
+  return toMask(resizeProbability(prob, S, S, w, h), w, h, settings);
+}
+
 /** Write failures that no later image escapes. */
 const STOP_ON = ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'];
 
@@ -167,9 +176,7 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
     try {
       checkImageSize(file);
       const img = await decodeImage(file);
-      const prob = await predictWithTta(net.run, toTensor(resizeBilinear(img, S)), 1, S, settings.tta);
-      const full = resizeProbability(prob, S, S, img.width, img.height);
-      const mask = toMask(full, img.width, img.height, settings);
+      const mask = maskAtOriginalSize(await predictWithTta(net.run, toTensor(resizeBilinear(img, S)), 1, S, settings.tta), S, img.width, img.height, settings);
       const p: Prediction = {
         input: file,
         mask: path.join(o.out, `${stems[k].stem}_mask.png`),

@@ -6,6 +6,7 @@
  */
 import { LOSSES } from '../losses';
 import { MODELS } from '../models';
+import { unsizedModel } from './results/sizes';
 
 /** Model index -> name, as in the study's `--model` flag. */
 export const MODEL_NAMES: readonly string[] = MODELS.map((m) => m.name);
@@ -33,9 +34,10 @@ export function lossName(index: number): string {
 /**
  * Sort rank of a model/loss name: its table index, so charts and merged CSVs follow the study's order
  * (tversky alphas ascending); names outside the table sort after it, alphabetically (ties broken by caller).
+ * A model name marked with its image size (results/sizes.ts) ranks as the model.
  */
 export function nameRank(table: readonly string[], name: string): number {
-  const i = table.indexOf(name);
+  const i = table.indexOf(unsizedModel(name));
   return i >= 0 ? i : table.length;
 }
 

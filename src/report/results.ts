@@ -2,3 +2,4 @@
 export * from './results/csv';
 export * from './results/store';
 export * from './results/summary';
+export * from './results/sizes';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { drawRunCurves } from '../report/charts/runs';
 import { summaryFile, type SummaryRecord } from '../infer/evaluate';
 import { runFolderIn } from '../report/html/run-settings';
-import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, mergeResults, readResults, readRunSettings, type EvaluationInput } from '../report';
+import { ChartFiles, ResultRow, RunSettingsView, bestPerCombination, drawCharts, markImageSizes, mergeResults, readResults, readRunSettings, sizeInRunId, type EvaluationInput } from '../report';
 
 const HOW_TO_PRODUCE =
   'Results files are written by `melseg train` (one run) and `melseg sweep` (results/results.csv, <out>/results.csv, ' +
@@ -25,7 +25,7 @@ export function checkResultFiles(files: readonly string[], flag = '--results'): 
 
 /**
  * "model|criterion" -> `<artifacts>/<run>/predictions_best.png` of the run each combination is charted
- * from (its latest run), for the combinations where that file exists. The first artifacts folder holding
+ * from (its best run), for the combinations where that file exists. The first artifacts folder holding
  * the run's grid wins.
  */
 export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, string> {
@@ -45,7 +45,7 @@ export function gridsFor(rows: readonly ResultRow[], artifactDirs: readonly stri
 }
 
 /**
- * Run id -> the settings in `<artifacts>/<run>/run.json` of each run charted (the latest run of each
+ * Run id -> the settings in `<artifacts>/<run>/run.json` of each run charted (the best run of each
  * combination), from the first artifacts folder holding the run; null for a run without run.json.
  */
 export function settingsFor(rows: readonly ResultRow[], artifactDirs: readonly string[]): Record<string, RunSettingsView | null> {
@@ -116,6 +116,19 @@ export function evaluationsFor(rows: readonly ResultRow[], artifactDirs: readonl
   return out;
 }
 
+/**
+ * Run id -> its image size: `imageSize` of `<artifacts>/<run>/run.json` (the first artifacts folder holding
+ * the run), else the size in a default run id (`..._s64_w0.25_...`), else unknown.
+ */
+export function imageSizeOf(artifactDirs: readonly string[]): (run: string) => number | undefined {
+  return (run) => {
+    const dir = artifactDirs.map((d) => runFolderIn(d, run)).find((d): d is string => d !== undefined && fs.existsSync(d));
+    const view = dir ? readRunSettings(dir) : null;
+    const fromFile = view && 'settings' in view ? Number(view.settings.imageSize) : NaN;
+    return Number.isInteger(fromFile) && fromFile > 0 ? fromFile : sizeInRunId(run);
+  };
+}
+
 export interface ChartOptions {
   /** Results CSVs (read in order; all rows are charted). */
   results: readonly string[];
@@ -142,12 +155,13 @@ export function defaultArtifactDirs(results: readonly string[]): string[] {
 
 export async function chartResults(opts: ChartOptions): Promise<ChartSummary> {
   checkResultFiles(opts.results);
-  const rows = readResults(opts.results);
-  if (rows.length === 0) {
+  const read = readResults(opts.results);
+  if (read.length === 0) {
     throw new Error(`${opts.results.join(', ')}: no result rows yet (only a header). Train something first: ${HOW_TO_PRODUCE}`);
   }
   const out = opts.out ?? path.dirname(opts.results[0]);
   const artifacts = opts.artifacts && opts.artifacts.length ? opts.artifacts : defaultArtifactDirs(opts.results);
+  const rows = markImageSizes(read, imageSizeOf(artifacts));
   const grids = gridsFor(rows, artifacts);
   fs.mkdirSync(out, { recursive: true });
   const files: ChartSummary['files'] = await drawCharts(rows, out, { grids, settings: settingsFor(rows, artifacts), evaluations: evaluationsFor(rows, artifacts), title: opts.title, top: opts.top });

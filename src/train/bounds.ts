@@ -59,3 +59,17 @@ export function checkBatchMemory(c: ResolvedConfig, batchSize: number, trainCoun
       (fits > 0 ? `Use --batch-size ${fits} or less, or a smaller --image-size or --width.` : 'Use a smaller --image-size or --width, or free memory.'),
   );
 }
+
+/**
+ * The training images of a run given --limit N: the first N ids of the train split (in the split's
+ * order, so the same N images for every seed of one split); all of them when N is absent or not smaller.
+ */
+export function limitTrain(train: readonly string[], limit: number | undefined, note: (line: string) => void = () => {}): string[] {
+  if (limit === undefined) return [...train];
+  if (limit >= train.length) {
+    note(`note: --limit ${limit} is not fewer than the ${train.length} training images: training on all of them`);
+    return [...train];
+  }
+  note(`limit: training on the first ${limit} of the ${train.length} training images (--limit ${limit}); the valid split stays whole`);
+  return train.slice(0, limit);
+}

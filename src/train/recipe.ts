@@ -17,6 +17,8 @@ import * as path from 'path';
 import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS, listIds, planSplit, type Fold } from '../data';
 import { LOSSES, resolveLoss } from '../losses';
 import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
+import { closest } from '../util/closest';
+import { readJsonFile } from '../util/json';
 
 export type RecipeName = 'melseg' | 'study';
 export type ScheduleName = 'plateau' | 'cosine';
@@ -55,6 +57,8 @@ export interface RunSettings {
    * each copy augmented differently (absent: once each), e.g. {seborrheic_keratosis: 2}.
    */
   oversample?: Record<string, number>;
+  /** Train on the first this many images of the train split only, for a quick look (absent: all of them). */
+  limit?: number;
 }
 
 /** Epochs from the data: this many image presentations over the split's training images, rounded, within [min, max]. */
@@ -89,7 +93,7 @@ export function ruleEpochs(rule: Readonly<EpochRule>, trainImages: number): numb
   return Math.min(rule.max, Math.max(rule.min, Math.round(rule.presentations / trainImages)));
 }
 
-type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'epochs' | 'epochsFrom' | 'split' | 'fold' | 'oversample'> & {
+type RecipeDefaults = Omit<RunSettings, 'recipe' | 'data' | 'seed' | 'epochs' | 'epochsFrom' | 'split' | 'fold' | 'oversample' | 'limit'> & {
   /** A fixed number, or a rule that counts the training images. */
   epochs: number | Readonly<EpochRule>;
   splitFractions: [number, number, number];
@@ -157,6 +161,8 @@ export type SettingsInput = Partial<Omit<RunSettings, 'model' | 'loss' | 'epochs
   /** A split file (JSON {train, valid, test} of ids), or the fractions of the seeded split. */
   split?: string;
   splitFractions?: [number, number, number];
+  /** A settings file (a run's run.json, or its `settings` object): its values stand in for the recipe's; every other field given here wins over it. */
+  config?: string;
 };
 
 /** The flag each setting comes from, for messages (epochsFrom is how --epochs' default was chosen). */
@@ -179,6 +185,7 @@ export const FLAG: Record<Exclude<keyof RunSettings, 'epochsFrom'>, string> = {
   split: '--split-file',
   fold: '--fold',
   oversample: '--oversample',
+  limit: '--limit',
 };
 
 function fail(key: keyof typeof FLAG, value: unknown, expected: string): never {
@@ -217,11 +224,13 @@ export function splitSpec(file: string | undefined, fractions: [number, number, 
 }
 
 /**
- * Every setting of a run: the recipe's defaults, overridden by what was given, checked. Where the recipe's
- * epochs are a rule, the split's training images are counted from the dataset's file names (nothing is
- * decoded), so a bad --data or --split-file is reported here.
+ * Every setting of a run: the recipe's defaults, overridden by a --config file, overridden by what was
+ * given, checked. Where the recipe's epochs are a rule, the split's training images are counted from the
+ * dataset's file names (nothing is decoded), so a bad --data or --split-file is reported here.
  */
-export function resolveSettings(input: SettingsInput): RunSettings {
+export function resolveSettings(given: SettingsInput): RunSettings {
+  const file = given.config !== undefined ? readSettingsFile(given.config) : null;
+  const input: SettingsInput = file ? { ...file.input, ...definedOnly(given) } : given;
   const recipe = input.recipe ?? 'melseg';
   const d = RECIPES[recipe];
   if (!d) fail('recipe', recipe, `one of ${RECIPE_NAMES.join(', ')}`);
@@ -247,6 +256,12 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   if (input.fold !== undefined) s.fold = parseFold(input.fold);
   if (input.oversample !== undefined)
     s.oversample = parseOversample(typeof input.oversample === 'string' ? input.oversample : Object.entries(input.oversample).map(([l, n]) => `${l}=${n}`).join(','));
+  if (input.limit !== undefined) s.limit = wholeNumber('limit', input.limit, 1, 1_000_000_000);
+  if (file?.splitSha256 && given.split === undefined && 'sha256' in s.split && s.split.sha256 !== file.splitSha256)
+    throw new Error(
+      `--config ${given.config}: its split file ${s.split.file} has changed since that run (sha256 ${file.splitSha256.slice(0, 12)}... then, ${s.split.sha256.slice(0, 12)}... now); ` +
+        `restore the file, or give the split to use with --split-file FILE`,
+    );
   try {
     checkImageSize(s.imageSize);
   } catch (e) {
@@ -271,7 +286,8 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   if (badOff.length) fail('augmentOff', s.augmentOff.join(','), `a list from ${AUGMENT_OFF_NAMES.join(', ')}`);
   if (s.augmentOff.length && s.augment === 'none') fail('augmentOff', s.augmentOff.join(','), 'no list with --augmentation none (nothing to switch off)');
   if (input.epochs === undefined && typeof d.epochs !== 'number') {
-    const trainImages = planSplit(listIds(s.data), s.split, s.seed, s.fold).train.length;
+    const split = planSplit(listIds(s.data), s.split, s.seed, s.fold).train.length;
+    const trainImages = s.limit !== undefined ? Math.min(s.limit, split) : split;
     s.epochs = ruleEpochs(d.epochs, trainImages);
     s.epochsFrom = { ...d.epochs, trainImages };
   }
@@ -279,6 +295,88 @@ export function resolveSettings(input: SettingsInput): RunSettings {
   wholeNumber('warmupEpochs', s.warmupEpochs, 0, 100_000);
   if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) fail('warmupEpochs', s.warmupEpochs, `fewer warm-up epochs than --epochs (${s.epochs})`);
   return s;
+}
+
+/** `input` without the fields left undefined (a flag not given), so they cannot hide a --config value. */
+function definedOnly(input: SettingsInput): Partial<SettingsInput> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<SettingsInput>;
+}
+
+/** Top-level fields of a run folder's run.json (run-folder.ts RunRecord): its `settings` are the settings. */
+const RUN_RECORD_KEYS = ['version', 'runId', 'settings', 'createdAt', 'changes'];
+const NUMBER_KEYS: readonly (keyof RunSettings)[] = ['imageSize', 'width', 'seed', 'epochs', 'batchSize', 'lr', 'warmupEpochs', 'earlyStop', 'limit'];
+const STRING_KEYS: readonly (keyof RunSettings)[] = ['recipe', 'data', 'schedule', 'augment'];
+
+/**
+ * The settings in a --config file, as input to resolveSettings: a run's run.json as it is (its `settings`
+ * object), or a plain object of the same settings (any subset: the recipe fills the rest). A split
+ * recorded as {file, sha256} names the file (and the hash it must still have), {fractions} the seeded
+ * split; a fold {index, count} or "I/K". A key that is not a setting is refused, naming the closest one.
+ */
+export function readSettingsFile(file: string): { input: SettingsInput; splitSha256?: string } {
+  const bad = (what: string): never => {
+    throw new Error(`--config ${file}: ${what}; expected a run's run.json (artifacts/<run>/run.json) or a JSON object of settings such as {"model": 3, "loss": 15, "data": "synthetic:200", "epochs": 10}`);
+  };
+  let raw: unknown;
+  try {
+    raw = readJsonFile(file, 'give a run.json written by melseg train, or fix the JSON');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new Error(`--config ${file}: cannot read it (${code}); check the path, e.g. --config artifacts/<run>/run.json`);
+    throw new Error(`--config ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad(`found ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}, not an object`);
+  let obj = raw as Record<string, unknown>;
+  if ('settings' in obj) {
+    const extra = Object.keys(obj).filter((k) => !RUN_RECORD_KEYS.includes(k));
+    if (extra.length) bad(`unknown field ${extra.map((k) => `"${k}"`).join(', ')} beside "settings" (a run.json has ${RUN_RECORD_KEYS.join(', ')})`);
+    if (typeof obj.settings !== 'object' || obj.settings === null || Array.isArray(obj.settings)) bad('its "settings" is not an object');
+    obj = obj.settings as Record<string, unknown>;
+  }
+  if ('epochsFrom' in obj) {
+    // how the recipe's rule chose the epochs, not a setting: the rule chooses again (the same count on the same data)
+    obj = { ...obj };
+    delete obj.epochsFrom;
+    delete obj.epochs;
+  }
+  const known = Object.keys(FLAG);
+  for (const k of Object.keys(obj)) {
+    if (known.includes(k)) continue;
+    const near = closest(k, known);
+    bad(`unknown setting "${k}"${near ? ` (did you mean "${near}"?)` : ''}; the settings are ${known.join(', ')}`);
+  }
+  const input: SettingsInput = { data: '' };
+  let splitSha256: string | undefined;
+  for (const [k, v] of Object.entries(obj) as [keyof typeof FLAG, unknown][]) {
+    const found = JSON.stringify(v);
+    if (NUMBER_KEYS.includes(k) && typeof v !== 'number') bad(`"${k}" is ${found}, expected a number (the value of ${FLAG[k]})`);
+    if (STRING_KEYS.includes(k) && typeof v !== 'string') bad(`"${k}" is ${found}, expected a string (the value of ${FLAG[k]})`);
+    if (k === 'split') {
+      if (typeof v === 'string') input.split = v;
+      else if (v && typeof v === 'object' && typeof (v as { file?: unknown }).file === 'string') {
+        input.split = (v as { file: string }).file;
+        const sha = (v as { sha256?: unknown }).sha256;
+        if (typeof sha === 'string') splitSha256 = sha;
+      } else if (v && typeof v === 'object' && Array.isArray((v as { fractions?: unknown }).fractions) && (v as { fractions: unknown[] }).fractions.length === 3 && (v as { fractions: unknown[] }).fractions.every((x) => typeof x === 'number'))
+        input.splitFractions = (v as { fractions: [number, number, number] }).fractions;
+      else bad(`"split" is ${found}, expected a split file's path, {"file": PATH, "sha256": HASH} or {"fractions": [train, valid, test]}`);
+    } else if (k === 'fold') {
+      if (typeof v === 'string') input.fold = v;
+      else if (v && typeof v === 'object' && typeof (v as Fold).index === 'number' && typeof (v as Fold).count === 'number') input.fold = `${(v as Fold).index}/${(v as Fold).count}`;
+      else bad(`"fold" is ${found}, expected "I/K" or {"index": I, "count": K}`);
+    } else if (k === 'augmentOff') {
+      if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) bad(`"augmentOff" is ${found}, expected a list of transform names such as ["blur"]`);
+      input.augmentOff = v as string[];
+    } else if (k === 'model' || k === 'loss') {
+      if (typeof v !== 'number' && typeof v !== 'string') bad(`"${k}" is ${found}, expected a number or a name (the value of ${FLAG[k]})`);
+      input[k] = v as number | string;
+    } else if (k === 'oversample') {
+      if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v))) bad(`"oversample" is ${found}, expected {"label": copies} or "label=copies"`);
+      input.oversample = v as string | Record<string, number>;
+    } else (input as Record<string, unknown>)[k] = v;
+  }
+  if (input.data === '') delete (input as Partial<SettingsInput>).data;
+  return { input, splitSha256 };
 }
 
 /** "seborrheic_keratosis=2,melanoma=2" -> copies per label, each a whole number from 1 to 10. */
@@ -344,7 +442,8 @@ export function describeSettings(s: RunSettings): string {
     `recipe ${s.recipe}: ${MODELS[s.model].name} x ${LOSSES[s.loss].name}, ${s.imageSize} px, width ${s.width}, ` +
     `${s.epochs} epochs${s.epochsFrom ? ` (${describeEpochsFrom(s.epochsFrom)})` : ''} of batch ${s.batchSize}, lr ${s.lr} (${s.schedule}${s.warmupEpochs ? `, ${s.warmupEpochs} warm-up` : ''}), ` +
     `augmentation ${s.augment}${s.augmentOff.length ? ` without ${s.augmentOff.join(', ')}` : ''}${s.earlyStop ? `, early stop after ${s.earlyStop}` : ''}, seed ${s.seed}, ${split}` +
-    (s.fold ? `, fold ${s.fold.index}/${s.fold.count}` : '')
+    (s.fold ? `, fold ${s.fold.index}/${s.fold.count}` : '') +
+    (s.limit ? `, first ${s.limit} training images` : '')
   );
 }
 

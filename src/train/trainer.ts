@@ -37,11 +37,12 @@ import { createProgress } from '../util/progress';
 import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkDevice, Device, openSession, parseThreads } from '../onnx/session';
 import { BatchDump } from './dump';
-import { checkBatchMemory, resolveWorkers } from './bounds';
+import { checkBatchMemory, limitTrain, resolveWorkers } from './bounds';
 import { availableCores } from '../util/machine';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { findLabels, labelCounts, oversampledIndices, readLabels, UNLABELLED } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
+import { RunLog } from './run-log';
 import { ModelState } from './state';
 import { TrainStep } from './step';
 import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
@@ -280,7 +281,8 @@ function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const log = opts.log ?? ((s: string) => console.log(s));
+  const runLog = new RunLog(opts.log ?? ((s: string) => console.log(s)));
+  const log = runLog.line;
   // prepare: settings, configuration, checks of everything the run will write
   const s = resolveSettings(opts);
   opts = { ...opts, workers: resolveWorkers(opts.workers ?? 1, availableCores(), log), threads: parseThreads(opts.threads) };
@@ -310,6 +312,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     finishedEpochs,
     log,
   });
+  runLog.open(run.paths.dir, `melseg train, run ${runId}${run.resume ? ' (resumed)' : ''}`);
   try {
     // run.record.settings: a resumed run without --epochs keeps its own
     const fit = await Fit.start(opts, run.record.settings, c, augment, run, roots.results, device, log);
@@ -383,7 +386,7 @@ class Fit {
     const dataset = await loadRunData(s, c, o, needsSourceRes(augment), o.progress !== false);
     for (const w of dataset.warnings) log(`warning: ${w}`);
     const split = resolveRunSplit(dataset, s, saved?.split ?? null);
-    const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, split.train), log);
+    const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, limitTrain(split.train, s.limit, log)), log);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
     const batch = checkBatchMemory(c, s.batchSize, trainIdx.length);

@@ -326,3 +326,22 @@ export async function writeFolderAtomic(dir: string, fill: (staging: string) => 
   }
 }
 
+
+/**
+ * Appends one line (a newline added) to `file` in a single write: opened O_APPEND (each write lands at
+ * the end, even with another writer), all its bytes written, then fdatasync'ed, so a process killed at
+ * any moment leaves the file ending in a whole line. A symlink at `file` is refused (O_NOFOLLOW).
+ * Throws a WriteError naming the file.
+ */
+export function appendLineSync(file: string, line: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644);
+    writeAll(fd, Buffer.from(line.endsWith('\n') ? line : `${line}\n`, 'utf8'));
+    fs.fdatasyncSync(fd);
+  } catch (err) {
+    throw wrapError(file, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -7,6 +7,7 @@ import { headerSize, MAX_PIXELS } from '../../src/infer/header';
 import { expandInputs, outputStems, predictImages, printable, type PredictOptions } from '../../src/infer/predict';
 import { saveCheckpointSync } from '../../src/train/checkpoint';
 import { withFullDisk } from '../helpers/full-disk';
+import { mulberry32 } from '../../src/util/mulberry32';
 import { constantCheckpoint, pngBytes, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-infer-predict-'));
@@ -152,7 +153,7 @@ describe('predict never replaces an input and bounds each image', () => {
     expect(done).toEqual(['a.png', 'd.png']);
     expect(r.failures.map((f) => path.basename(f.input))).toEqual(['b-huge.png', 'c-broken.jpg']);
     expect(r.failures[0].error).toBe(
-      `image ${path.join(dir, 'b-huge.png')} is 16000 x 16000 (256 megapixels); predict segments at most ${MAX_PIXELS / 1e6} megapixels (about 40 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 8000x8000 smaller.png (ImageMagick)`,
+      `image ${path.join(dir, 'b-huge.png')} is 16000 x 16000 (256 megapixels); predict segments at most ${MAX_PIXELS / 1e6} megapixels (about 16 bytes a pixel at the original size): shrink it first, e.g. magick big.png -resize 10000x10000 smaller.png (ImageMagick)`,
     );
     expect(r.failures[1].error).toMatch(/Cannot decode image .*c-broken\.jpg: unknown file format/);
   });
@@ -190,8 +191,9 @@ describe('predict never replaces an input and bounds each image', () => {
   it('stops at a full disk instead of failing every image alike', async () => {
     const dir = path.join(root, 'many');
     fs.mkdirSync(dir, { recursive: true });
-    let seed = 7;
-    const noise = Uint8Array.from({ length: 600 * 600 * 3 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    // mulberry32, not an LCG in doubles (seed * 1103515245 loses its low bits there and cycles: deflate shrank that "noise" to 17 KB)
+    const rand = mulberry32(7);
+    const noise = Uint8Array.from({ length: 600 * 600 * 3 }, () => Math.floor(rand() * 256));
     for (const n of ['a', 'b']) fs.writeFileSync(path.join(dir, `${n}.png`), pngBytes(noise, 600, 600, 3)); // an overlay of noise: ~1 MiB, the whole disk
     const seen: string[] = [];
     await withFullDisk(async (full) => {

@@ -48,3 +48,40 @@ describe('the report shows each run\'s held-out evaluation', () => {
     expect(ev.run002.rows.map((r) => r.label)).toEqual(['all']);
   });
 });
+
+describe('chart of several results files', () => {
+  const epochRows = (run: string, metrics: number[]) =>
+    metrics.map((metric, i) => ({ ...fakeResults({ models: ['UNet'], losses: ['dice_loss'], epochs: 1 })[0], run, epoch: i + 1, metric }));
+  const pageData = (file: string) => {
+    const m = /<script type="application\/json" id="melseg-data">(.*?)<\/script>/s.exec(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(m![1]) as { maxEpoch: number; best: { model: string; bestMetric: number }[]; series: { model: string; epoch: number[] }[] };
+  };
+  const write = (dir: string, name: string, rows: ReturnType<typeof epochRows>) => {
+    const f = path.join(root, dir, name);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, formatResultsCsv(rows));
+    return f;
+  };
+
+  it('reports the best run of a model x loss, not the latest, and ends the epoch axis at the last drawn epoch', async () => {
+    const a = write('several', 'seed0.csv', epochRows('UNet_dice_loss_s64_w0.125_seed0', [0.5, 0.8, 0.9]));
+    const b = write('several', 'seed1.csv', epochRows('UNet_dice_loss_s64_w0.125_seed1', [0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.62, 0.65]));
+    const r = await chartResults({ results: [a, b], runs: true });
+    const data = pageData(r.files.report);
+    expect(data.best).toEqual([expect.objectContaining({ model: 'UNet', bestMetric: 0.9 })]);
+    expect(data.series.map((s) => s.epoch.length)).toEqual([3]);
+    expect(data.maxEpoch).toBe(3);
+    expect(fs.readFileSync(r.files.report, 'utf8')).toContain('UNet_dice_loss_s64_w0.125_seed0');
+  });
+
+  it('charts runs of different image sizes apart, each model marked with its size (run.json, else the run id)', async () => {
+    const a = write('sizes', 'synthetic.csv', epochRows('UNet_dice_loss_s64_w0.125_seed0', [0.9, 0.95]));
+    const b = write('sizes', 'isic.csv', epochRows('isic-run', [0.6, 0.7]));
+    const runDir = path.join(root, 'sizes', 'artifacts', 'isic-run');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ settings: { imageSize: 128, model: 1, loss: 1 } }));
+    const r = await chartResults({ results: [a, b] });
+    expect(r.combinations).toBe(2);
+    expect(pageData(r.files.report).best.map((x) => `${x.model} ${x.bestMetric}`)).toEqual(['UNet @ 128 px 0.7', 'UNet @ 64 px 0.95']);
+  });
+});

@@ -9,9 +9,9 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { writeFileAtomic } from '../../util/atomic';
 import { MODEL_NAMES, compareNames } from '../names';
 import type { ResultRow } from '../results/csv';
-import { epochAxis, maxOf } from './axes';
+import { epochAxis } from './axes';
 import { FONT, TEXT, render } from './render';
-import { Point, Series, lossesOf, modelColours, points, radii, seriesByCombination } from './series';
+import { Point, Series, lastEpoch, lossesOf, modelColours, points, radii, seriesByCombination } from './series';
 
 export const PANEL_W = 420;
 export const PANEL_H = 290;
@@ -194,7 +194,7 @@ export async function drawCurves(rows: readonly ResultRow[], file: string, title
   const series = [...seriesByCombination(rows).values()];
   const colours = modelColours(rows);
   const losses = lossesOf(series);
-  const maxEpoch = maxOf(rows.map((r) => r.epoch));
+  const maxEpoch = lastEpoch(series);
   const cols = facetColumns(losses.length);
   const gridRows = Math.ceil(losses.length / cols);
   const panelsW = cols * PANEL_W + (cols - 1) * GAP;

@@ -1,10 +1,10 @@
 /**
- * Results rows shaped for charts. Every chart is drawn from the latest run of each (model, criterion)
- * (the run bestPerCombination summarises), so a rerun replaces, not overlays, its predecessor.
+ * Results rows shaped for charts. Every chart is drawn from one run of each (model, criterion): the run
+ * bestPerCombination summarises (its best), so seeds and reruns do not overlay each other.
  * Blank/NaN values become gaps (null).
  */
 import { LOSS_NAMES, MODEL_NAMES, compareNames } from '../names';
-import { latestRunRows } from '../results/summary';
+import { chartedRunRows } from '../results/summary';
 import type { ResultRow } from '../results/csv';
 import { PALETTE } from './render';
 
@@ -23,7 +23,7 @@ export function comboKey(model: string, criterion: string): string {
 
 export function seriesByCombination(rows: readonly ResultRow[]): Map<string, Series> {
   const out = new Map<string, Series>();
-  for (const r of latestRunRows(rows)) {
+  for (const r of chartedRunRows(rows)) {
     const k = comboKey(r.model, r.criterion);
     let s = out.get(k);
     if (!s) {
@@ -35,6 +35,13 @@ export function seriesByCombination(rows: readonly ResultRow[]): Map<string, Ser
     else s.rows.push(r);
   }
   return out;
+}
+
+/** Last epoch of any charted series: the epoch axis ends where the longest drawn line ends. */
+export function lastEpoch(series: Iterable<Series>): number {
+  let m = -Infinity;
+  for (const s of series) for (const r of s.rows) if (r.epoch > m) m = r.epoch;
+  return m;
 }
 
 export function finite(x: number): number | null {

@@ -3,9 +3,9 @@ import type { ChartDataset } from 'chart.js';
 import { writeFileAtomic } from '../../util/atomic';
 import type { ResultRow } from '../results/csv';
 import { CombinationSummary, rankByBestIoU } from '../results/summary';
-import { epochAxis, maxOf, zoomedAxis } from './axes';
+import { epochAxis, zoomedAxis } from './axes';
 import { PALETTE, render } from './render';
-import { Point, comboKey, fmt, points, radii, seriesByCombination } from './series';
+import { Point, comboKey, fmt, lastEpoch, points, radii, seriesByCombination } from './series';
 
 export const TOP_W = 1100;
 export const TOP_H = 560;
@@ -20,7 +20,7 @@ export function topCombinations(best: readonly CombinationSummary[], n: number):
 export async function drawTopCurves(rows: readonly ResultRow[], best: readonly CombinationSummary[], file: string, n: number, title: string) {
   const series = seriesByCombination(rows);
   const chosen = topCombinations(best, n);
-  const maxEpoch = maxOf(rows.map((r) => r.epoch));
+  const maxEpoch = lastEpoch(chosen.map((b) => series.get(comboKey(b.model, b.criterion))!));
   const datasets: ChartDataset<'line', Point[]>[] = chosen.map((b, i) => {
     const s = series.get(comboKey(b.model, b.criterion))!;
     const pts = points(s.rows, (r) => r.metric);

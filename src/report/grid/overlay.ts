@@ -58,8 +58,9 @@ export function maskContour(mask: ArrayLike<number>, w: number, h: number, thick
 /**
  * RGB overlay (w*h*3) of the prediction (and optionally the ground truth) on the image; see the legend
  * in the file comment. `S` is the width; pass `height` for non-square images such as originals.
+ * `prob` may be a 0/1 mask itself (threshold 0.5): no float copy of a full-resolution mask is needed.
  */
-export function overlayImage(image: Uint8Array, prob: Float32Array, S: number, opts: OverlayOptions = {}): Uint8Array {
+export function overlayImage(image: Uint8Array, prob: ArrayLike<number>, S: number, opts: OverlayOptions = {}): Uint8Array {
   const w = S;
   const h = opts.height ?? S;
   const n = w * h;

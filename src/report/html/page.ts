@@ -4,9 +4,9 @@
  * links to the full prediction grid. Images are linked by relative path, never embedded, so the page
  * stays small however many runs a sweep has.
  */
-import { maxOf, zoomedAxis } from '../charts/axes';
+import { zoomedAxis } from '../charts/axes';
 import { PALETTE } from '../charts/render';
-import { fmt, lossesOf, modelColours, modelsOf, seriesByCombination } from '../charts/series';
+import { fmt, lastEpoch, lossesOf, modelColours, modelsOf, seriesByCombination } from '../charts/series';
 import type { ResultRow } from '../results/csv';
 import { CombinationSummary, rankByBestIoU } from '../results/summary';
 import { chartJsSource } from './chartjs';
@@ -14,7 +14,7 @@ import { CHARTS_SCRIPT, SORT_SCRIPT } from './page-script';
 import { evaluationHtml, type EvaluationView } from './evaluation';
 import type { RunSettingsView } from './run-settings';
 
-/** What the page shows of one run (the latest run of a combination). */
+/** What the page shows of one run (the best run of a combination). */
 export interface RunCard {
   summary: CombinationSummary;
   /** URL of the thumbnail relative to the page, and its size. */
@@ -72,7 +72,7 @@ function pageData(input: PageInput): PageData {
     losses: lossesOf(input.best),
     colours: Object.fromEntries(modelColours(input.best)),
     palette: PALETTE,
-    maxEpoch: maxOf(input.rows.map((r) => r.epoch)),
+    maxEpoch: lastEpoch(series),
     series: series.map((s) => ({
       model: s.model,
       criterion: s.criterion,

@@ -47,7 +47,7 @@ describe('predict outputs', () => {
   });
 });
 
-describe('encodePng (jimp)', () => {
+describe('encodePng', () => {
   test('round-trips exact RGB and grey pixels through an independent decoder', async () => {
     const rand = mulberry32(11);
     const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, () => Math.floor(rand() * 256));
