@@ -27,6 +27,15 @@ describe('--config: a run\'s settings as a file', () => {
     expect(resolveSettings({ config: f, data: undefined as unknown as string })).toEqual(saved);
   });
 
+  it("a run.json whose epochs the recipe's rule chose gives the same run back, and the rule counts the --limit'ed images", () => {
+    const settings = resolveSettings({ data: 'synthetic:400', imageSize: 64, width: 0.125, limit: 150 });
+    expect(settings.epochsFrom).toEqual({ presentations: 9000, min: 20, max: 60, trainImages: 150 });
+    expect(settings.epochs).toBe(60);
+    const f = file('rule.json', { version: 1, runId: 'r', settings, createdAt: '2026-12-07T00:00:00.000Z', changes: [] });
+    expect(resolveSettings({ config: f, data: undefined as unknown as string })).toEqual(settings);
+    expect(resolveSettings({ config: f, data: undefined as unknown as string, limit: 300 }).epochs).toBe(30);
+  });
+
   it('flags given on the command line win over the file; flags not given leave its values', () => {
     const f = runJson('run2.json');
     const s = resolveSettings({ ...runSettings({ seed: 1, epochs: undefined, device: 'cpu', 'new-dataframe': false, 'save-model': true, evaluate: false, workers: 1, quiet: true }), config: f });
