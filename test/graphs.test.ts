@@ -196,8 +196,12 @@ async function wholeGraph(model: number, loss: number, edit?: (g: Graph) => void
   };
 }
 
-/** conv1.0 is followed by a training-mode BatchNorm in every model, which subtracts its bias again. */
-const INVARIANT = 'conv1.0.bias';
+/**
+ * A bias the next layer subtracts again: conv1.0 is followed by a training-mode BatchNorm in every
+ * study model; EGE-UNet's encoder1.0 by GroupNorm(4) over its 4 channels at width 1/16 (one channel
+ * per group, so each channel's bias is removed with that channel's mean).
+ */
+const invariantOf = (params: Record<string, Float32Array>) => ('conv1.0.bias' in params ? 'conv1.0.bias' : 'encoder1.0.bias');
 
 async function check(w: WholeGraph, names: string[], seed: number) {
   return tensorwiseCheck({
@@ -207,7 +211,7 @@ async function check(w: WholeGraph, names: string[], seed: number) {
     tensors: names.map((name) => ({ name, data: w.params[name] })),
     grads: w.grads,
     loss: w.loss,
-    invariant: { name: INVARIANT, data: w.params[INVARIANT] },
+    invariant: { name: invariantOf(w.params), data: w.params[invariantOf(w.params)] },
     seed,
   });
 }

@@ -4,7 +4,7 @@ import { SweepClock } from '../../src/sweep/eta';
 describe('model and loss specs', () => {
   test('ranges, lists, names and all', () => {
     expect(parseModels('0-3')).toEqual([0, 1, 2, 3]);
-    expect(parseModels('all')).toEqual([0, 1, 2, 3]);
+    expect(parseModels('all')).toEqual([0, 1, 2, 3, 4]);
     expect(parseModels('3,1')).toEqual([1, 3]);
     expect(parseModels('unet, UNet_dilate')).toEqual([1, 3]);
     expect(parseLosses('0-14')).toHaveLength(15);
@@ -16,7 +16,7 @@ describe('model and loss specs', () => {
   });
 
   test('bad specs say what is wrong and list the table', () => {
-    expect(() => parseModels('0-7')).toThrow(/--models "0-7": range 0-7 goes past the last model, 3[\s\S]*3 {2}UNet_dilate/);
+    expect(() => parseModels('0-7')).toThrow(/--models "0-7": range 0-7 goes past the last model, 4[\s\S]*3 {2}UNet_dilate\n {2}4 {2}EGE-UNet/);
     expect(() => parseModels('VGG')).toThrow(/unknown model 'VGG'[\s\S]*0 {2}SegNet/);
     expect(() => parseLosses('3-1')).toThrow(/runs backwards; write it as 1-3/);
     expect(() => parseLosses('16')).toThrow(/no loss 16 \(the last is 15\)[\s\S]*15 {2}bce_dice_loss/);

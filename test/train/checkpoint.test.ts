@@ -219,7 +219,7 @@ describe('metadata bounds (checked on every read)', () => {
     ['imageSize', '100', 100, 'a multiple of 32 from 32 to 2048'],
     ['width', '1e300', 1e300, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
     ['width', '0', 0, 'a number in (0, 4] giving at least one channel (>= 1/128)'],
-    ['model', '7', 7, 'an integer 0..3 (the model table)'],
+    ['model', '7', 7, 'an integer 0..4 (the model table)'],
     ['loss', String(LOSSES.length), LOSSES.length, `an integer 0..${LOSSES.length - 1} (the loss table)`],
     ['modelName', 'another model\'s name', 'SegNet', 'the name of its model number in the model table'],
     ['lossName', 'an unknown name', 'tversky', 'the name of its loss number in the loss table'],
