@@ -104,7 +104,7 @@ type TrainFlagValues = {
 };
 
 /** A run's settings and runtime options from train's or sweep's parsed flags (no defaults added here: the recipe's apply). */
-export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOptions {
+export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOptions & { evaluate: boolean } {
   if (flags.augment === false && flags.augmentation && flags.augmentation !== 'none') throw new Error(`--no-augment and --augmentation ${flags.augmentation} contradict each other; give one of them`);
   return {
     recipe: flags.recipe as SettingsInput['recipe'],

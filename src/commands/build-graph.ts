@@ -3,7 +3,7 @@ import { MelsegCommand } from '../cli/command';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initialCheckpoint, parameterSpecs, resolveConfig, writeGraphs } from '../graphs';
-import { saveCheckpoint } from '../train/checkpoint';
+import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { lossTable } from '../losses';
 import { modelTable } from '../models';
 import { positiveNumber } from '../cli/flags';

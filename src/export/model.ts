@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../graphs';
 import { loadWeights } from '../infer/model';
 import { describeSettings, resolveSettings, type InferenceRequest, type InferenceSettings } from '../infer/settings';
 import { OPSET, serialize } from '../onnx/proto';
-import type { CheckpointMeta } from '../train/checkpoint';
+import type { CheckpointMeta } from '../checkpoint/checkpoint';
 import { toFloat16Weights } from './fp16';
 import { exportGraph } from './graph';
 import { readJsonFile } from '../util/json';

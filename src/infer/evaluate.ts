@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../onnx/session';
-import type { ImageMetrics } from '../train/metrics';
+import type { ImageMetrics } from '../metrics';
 import { findLabels, parseMix, readLabels } from '../data/labels';
 import { checkOutputFile, isInside, writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';

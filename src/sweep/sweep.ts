@@ -33,6 +33,7 @@ import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, start
 import { resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
 import { DivergedError, EpochRecord, RuntimeOptions, defaultRunId, outputRoots, resolveRunSplit, train } from '../train/trainer';
 import { runPaths, tidyRunFolder, type RunPaths } from '../train/run-folder';
+import { evaluateTrainedRun } from '../infer/trained-run';
 import { writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { formatDuration } from '../util/progress';
@@ -42,7 +43,9 @@ import { evaluationsFor, gridsFor, settingsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
 import { SweepRecipe, SweepState, readState, recipeDifferences, writeState } from './state';
 
-export interface SweepOptions extends Omit<SettingsInput, 'model' | 'loss'>, Pick<RuntimeOptions, 'device' | 'nchwc' | 'workers' | 'saveModel' | 'evaluate' | 'newDataframe' | 'cacheDir' | 'graphsDir' | 'signal' | 'progress'> {
+export interface SweepOptions extends Omit<SettingsInput, 'model' | 'loss'>, Pick<RuntimeOptions, 'device' | 'nchwc' | 'workers' | 'saveModel' | 'newDataframe' | 'cacheDir' | 'graphsDir' | 'signal' | 'progress'> {
+  /** The study's --evaluate: score each finished run's best.ckpt on the test split (src/infer/trained-run.ts). */
+  evaluate?: boolean;
   /** Model indices/names, or a spec such as '0-3' or '1,3' (default all). */
   models?: string | readonly (number | string)[];
   /** Loss indices/names, or a spec such as '0-14' or '4,5,9-14' (default the study's 0-14). */
@@ -198,7 +201,7 @@ function splitTestCount(file: string): number {
 
 /**
  * The last steps of a trained run that are not on disk: history.json, and with --evaluate the test
- * score (eval_test*.csv in the run folder, written by the trainer's end).
+ * score (eval_test*.csv in the run folder, written after the fit by evaluateTrainedRun).
  */
 function missingSteps(rp: RunPaths, evaluate: boolean): string[] {
   const missing: string[] = [];
@@ -323,6 +326,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
           status(clock.line(k + 1, n, label, `epoch ${rec.epoch}/${total}`));
         },
       });
+      if (o.evaluate) await evaluateTrainedRun(r, { cacheDir: o.cacheDir, graphsDir: o.graphsDir, device: o.device, log });
       epochBudget -= r.history.length - (r.resumedFrom ?? 0);
       rep.epochs = r.history.length;
       rep.outcome = p.missing.length ? 'completed' : startedAfter > 0 ? 'resumed' : 'trained';

@@ -9,7 +9,7 @@
  *   per epoch   set lr -> train steps (forward/backward/AdamW in one graph run) -> validate ->
  *               schedule -> checkpoint best (with a prediction grid) and last -> results rows
  *               -> early stop?
- *   end         history.json, optionally score best.ckpt on the test split
+ *   end         history.json (the callers then may score best.ckpt on the test split: infer/trained-run.ts)
  *
  * Every epoch's data order and augmentation are pure functions of (seed, epoch, sample), the optimizer
  * and schedule state live in last.ckpt, and the results rows are rewritten from the saved history, so a
@@ -34,7 +34,7 @@ import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows 
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
-import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { firstNonFinite, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint';
 import { checkDevice, Device, openSession, parseThreads } from '../onnx/session';
 import { BatchDump } from './dump';
 import { checkBatchMemory, resolveWorkers } from './bounds';
@@ -42,9 +42,8 @@ import { availableCores } from '../util/machine';
 import { describeSettings, resolveSettings, RunSettings, SettingsInput } from './recipe';
 import { findLabels, labelCounts, oversampledIndices, readLabels, UNLABELLED } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
-import { ModelState } from './state';
+import { ModelState } from '../checkpoint/state';
 import { TrainStep } from './step';
-import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
 import { evaluateSamples } from './validate';
 
 /** Where and how a run executes: none of this changes what it computes (except float rounding by device). */
@@ -65,8 +64,6 @@ export interface RuntimeOptions {
   newDataframe?: boolean;
   /** The study's --save_model: write best.ckpt and prediction grids (last.ckpt is always kept). */
   saveModel?: boolean;
-  /** The study's --evaluate: score best.ckpt on the test split at the end. */
-  evaluate?: boolean;
   device?: Device;
   /**
    * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (true)
@@ -133,8 +130,12 @@ export interface TrainResult {
   lastCheckpoint: string;
   grid: string | null;
   stoppedEarly?: TrainerState['stoppedEarly'];
-  /** The test split scored with best.ckpt (--evaluate), at the original resolution. */
-  test?: Evaluation;
+  /** The run folder's split file. */
+  splitFile: string;
+  /** Images of the test split (the run never looks at them; --evaluate scores them after the fit). */
+  testImages: number;
+  /** Every epoch trained, or early stopping ended the run. */
+  finished: boolean;
   resumedFrom?: number;
 }
 
@@ -559,12 +560,12 @@ class Fit {
     this.o.onEpoch?.(rec, s.epochs);
   }
 
-  /** after_fit: history.json, and the test split scored with best.ckpt when asked. */
+  /** after_fit: history.json and the result (scoring the test split is the caller's step: src/infer/trained-run.ts). */
   async finish(): Promise<TrainResult> {
-    const { s, c, paths, history, best, stoppedEarly } = this;
+    const { s, paths, history, best, stoppedEarly } = this;
     const runId = this.run.record.runId;
     await writeFileAtomic(paths.history, JSON.stringify({ runId, settings: s, history, ...(stoppedEarly ? { stoppedEarly } : {}) }, null, 2) + '\n');
-    const result: TrainResult = {
+    return {
       runId,
       runDir: paths.dir,
       resultsFile: this.resultsFile,
@@ -576,19 +577,10 @@ class Fit {
       grid: this.grid ?? (fs.existsSync(paths.grid) ? paths.grid : null),
       ...(stoppedEarly ? { stoppedEarly } : {}),
       resumedFrom: this.saved ? this.saved.epoch : undefined,
+      splitFile: paths.split,
+      testImages: this.split.test.length,
+      finished: history.length === s.epochs || !!stoppedEarly,
     };
-    const finished = history.length === s.epochs || !!stoppedEarly;
-    if (this.o.evaluate && finished && result.bestCheckpoint && this.split.test.length) {
-      // scored as `melseg evaluate` scores: at each image's original resolution, the network as trained
-      const e = await evaluateCheckpoint({ checkpoint: result.bestCheckpoint, data: s.data, split: 'test', splitFile: paths.split, cacheDir: this.o.cacheDir, graphsDir: this.o.graphsDir, device: this.o.device, inference: { preset: 'raw' } });
-      result.test = e;
-      const m = e.mean;
-      this.log(
-        `test (${e.images.length} images at their original size, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)} (std ${e.std.iou.toFixed(4)}), ` +
-          `Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}; per image: ${e.csv}`,
-      );
-    }
-    return result;
   }
 }
 
