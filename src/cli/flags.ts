@@ -5,7 +5,7 @@
  * `--new_dataframe 1`, `--save_model 0`, `--evaluate 1` (rewritten to the boolean flags by studyArgv).
  */
 import { Flags } from '@oclif/core';
-import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
+import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, checkSplitFractions, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
 import { parseDevice } from '../onnx/session';
 
@@ -87,13 +87,9 @@ export function positiveNumber(name: string, v: string): number {
   return x;
 }
 
-/** "0.9,0.1,0" -> [0.9, 0.1, 0] */
+/** "0.9,0.1,0" -> [0.9, 0.1, 0], checked by the recipe's one check. */
 export function fractions(v: string): [number, number, number] {
-  const f = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
-  if (f.length !== 3 || f.some((x) => !Number.isFinite(x) || x < 0) || Math.abs(f[0] + f[1] + f[2] - 1) > 1e-9) {
-    throw new Error(`--split-fractions ${v}: expected three non-negative numbers that sum to 1, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
-  }
-  return [f[0], f[1], f[2]];
+  return checkSplitFractions(v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))), v);
 }
 
 type TrainFlagValues = {

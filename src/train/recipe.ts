@@ -158,16 +158,20 @@ export function normaliseData(data: string): string {
   return path.resolve(s.replace(/^~(?=$|\/)/, process.env.HOME ?? '~')).replace(/[\\/]+$/, '');
 }
 
-export function splitSpec(file: string | undefined, fractions: [number, number, number]): SplitSpec {
-  if (!file) {
-    const sum = fractions[0] + fractions[1] + fractions[2];
-    if (fractions.some((f) => !(f >= 0) || !Number.isFinite(f)) || Math.abs(sum - 1) > 1e-9 || !(fractions[0] > 0) || !(fractions[1] > 0)) {
-      throw new Error(
-        `--split-fractions ${fractions.join(',')}: expected three non-negative numbers that sum to 1, with some images to train on and some to validate on, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`,
-      );
-    }
-    return { fractions };
+/**
+ * The one check of --split-fractions: three non-negative numbers that sum to 1, with some images to
+ * train on and some to validate on. `given` is the text the error quotes (the flag as typed).
+ */
+export function checkSplitFractions(f: readonly number[], given = f.join(',')): [number, number, number] {
+  const [train = NaN, valid = NaN, test = NaN] = f;
+  if (f.length !== 3 || f.some((x) => !(x >= 0) || !Number.isFinite(x)) || Math.abs(train + valid + test - 1) > 1e-9 || !(train > 0) || !(valid > 0)) {
+    throw new Error(`--split-fractions ${given}: expected three non-negative numbers that sum to 1, with some images to train on and some to validate on, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
   }
+  return [train, valid, test];
+}
+
+export function splitSpec(file: string | undefined, fractions: [number, number, number]): SplitSpec {
+  if (!file) return { fractions: checkSplitFractions(fractions) };
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

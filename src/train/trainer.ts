@@ -29,6 +29,7 @@ import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/cpu';
 import { cosineLr, makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
+import { ADAMW } from '../optim/adamw';
 import type { PlateauState } from '../optim/plateau';
 import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows } from '../report';
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
@@ -312,12 +313,40 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log,
   });
   try {
-    const fit = await Fit.start(opts, s, c, augment, run, roots.results, device, log);
+    const fit = await Fit.start({ o: opts, s, c, run, resultsFile: roots.results, log }, augment, device);
     await fit.fit();
     return await fit.finish();
   } finally {
     run.lock.release();
   }
+}
+
+/** What a fit is for: the options and settings, the configuration, the run folder, the results file, the log. */
+interface FitRun {
+  o: TrainOptions;
+  s: RunSettings;
+  c: ResolvedConfig;
+  run: OpenedRun;
+  resultsFile: string;
+  log: (line: string) => void;
+}
+
+/** The data of a fit: the dataset and its split, the training (with --oversample's copies) and validation indices, the batches. */
+interface FitData {
+  dataset: Dataset;
+  split: Split;
+  trainIdx: number[];
+  validIdx: number[];
+  loader: BatchLoader;
+}
+
+/** What a fit trains: the weights, the trainer state it continues (null: a new run), the sessions, the schedule, the batch dump. */
+interface FitModel {
+  state: ModelState;
+  saved: TrainerState | null;
+  sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; evalInputs: string[] };
+  schedule: Schedule;
+  dump: BatchDump | null;
 }
 
 /**
@@ -335,24 +364,28 @@ class Fit {
   /** the fused train step, updating `state` in place (src/train/step.ts) */
   private readonly step: TrainStep;
 
-  private constructor(
-    private readonly o: TrainOptions,
-    private readonly s: RunSettings,
-    private readonly c: ResolvedConfig,
-    private readonly run: OpenedRun,
-    private readonly resultsFile: string,
-    private readonly log: (line: string) => void,
-    private readonly state: ModelState,
-    private readonly saved: TrainerState | null,
-    private readonly dataset: Dataset,
-    private readonly split: Split,
-    private readonly trainIdx: number[],
-    private readonly validIdx: number[],
-    private readonly sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; evalInputs: string[] },
-    private readonly schedule: Schedule,
-    private readonly loader: BatchLoader,
-    private readonly dump: BatchDump | null,
-  ) {
+  private readonly o: TrainOptions;
+  private readonly s: RunSettings;
+  private readonly c: ResolvedConfig;
+  private readonly run: OpenedRun;
+  private readonly resultsFile: string;
+  private readonly log: (line: string) => void;
+  private readonly dataset: Dataset;
+  private readonly split: Split;
+  private readonly trainIdx: number[];
+  private readonly validIdx: number[];
+  private readonly loader: BatchLoader;
+  private readonly state: ModelState;
+  private readonly saved: TrainerState | null;
+  private readonly sessions: FitModel['sessions'];
+  private readonly schedule: Schedule;
+  private readonly dump: BatchDump | null;
+
+  private constructor(r: FitRun, d: FitData, m: FitModel) {
+    ({ o: this.o, s: this.s, c: this.c, run: this.run, resultsFile: this.resultsFile, log: this.log } = r);
+    ({ dataset: this.dataset, split: this.split, trainIdx: this.trainIdx, validIdx: this.validIdx, loader: this.loader } = d);
+    ({ state: this.state, saved: this.saved, sessions: this.sessions, schedule: this.schedule, dump: this.dump } = m);
+    const { saved, validIdx, state, c, sessions } = this;
     this.history = saved ? [...saved.history] : [];
     this.best = saved?.best ?? null;
     this.stoppedEarly = saved?.stoppedEarly;
@@ -362,7 +395,8 @@ class Fit {
   }
 
   /** before_fit: the state (fresh, or last.ckpt), the data and its split, the graphs and sessions, the schedule. */
-  static async start(o: TrainOptions, s: RunSettings, c: ResolvedConfig, augment: AugmentConfig | null, run: OpenedRun, resultsFile: string, device: Device, log: (line: string) => void): Promise<Fit> {
+  static async start(r: FitRun, augment: AugmentConfig | null, device: Device): Promise<Fit> {
+    const { o, s, c, run, resultsFile, log } = r;
     const specs = parameterSpecs(c);
     let state: ModelState;
     let saved: TrainerState | null = null;
@@ -408,7 +442,7 @@ class Fit {
       : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
     if (saved) warnStretchedCosine(saved.schedule, s, log);
     const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: o.workers ?? 1 });
-    return new Fit(o, s, c, run, resultsFile, log, state, saved, dataset, split, trainIdx, validIdx, sessions, schedule, loader, dump);
+    return new Fit(r, { dataset, split, trainIdx, validIdx, loader }, { state, saved, sessions, schedule, dump });
   }
 
   private get paths(): RunPaths {
@@ -612,7 +646,7 @@ async function loadRunData(s: RunSettings, c: ResolvedConfig, opts: TrainOptions
 async function startDump(dump: BatchDump, s: RunSettings, c: ResolvedConfig, state: ModelState, dataset: Dataset, validIdx: number[], ts: TrainerState | null): Promise<void> {
   if (ts) throw new Error(`--dump-batches records a run from its first step; it cannot start in a resumed run: dump a new run (--overwrite or another --out)`);
   await saveCheckpoint(path.join(dump.dir, 'initial.ckpt'), state.toCheckpoint(c, { epoch: 0 }, { optimizer: false }));
-  await dump.recipe({ ...s, model: c.model.name, modelId: c.model.id, loss: c.loss.name, lossId: c.loss.id, weightDecay: 0.01 });
+  await dump.recipe({ ...s, model: c.model.name, modelId: c.model.id, loss: c.loss.name, lossId: c.loss.id, weightDecay: ADAMW.weightDecay });
   const loader = new BatchLoader(dataset, validIdx, { batchSize: validIdx.length, mode: 'eval', workers: 0 });
   try {
     for await (const b of loader.epoch(0)) {
