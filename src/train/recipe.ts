@@ -14,6 +14,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS, type Fold } from '../data';
+import { parseLabelNumbers } from '../data/labels';
 import { LOSSES, resolveLoss } from '../losses';
 import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
 
@@ -238,13 +239,10 @@ export function resolveSettings(input: SettingsInput): RunSettings {
 
 /** "seborrheic_keratosis=2,melanoma=2" -> copies per label, each a whole number from 1 to 10. */
 export function parseOversample(spec: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
-    const n = m ? Number(m[2]) : NaN;
-    if (!m || n < 1 || n > 10) fail('oversample', spec, 'label=copies pairs with 1 to 10 copies, e.g. seborrheic_keratosis=2 (labels from labels.csv beside --data)');
-    out[m[1]] = n;
-  }
+  const parsed = parseLabelNumbers(spec);
+  if ('bad' in parsed || Object.values(parsed.values).some((n) => !Number.isInteger(n) || n < 1 || n > 10))
+    fail('oversample', spec, 'label=copies pairs with 1 to 10 copies, e.g. seborrheic_keratosis=2 (labels from labels.csv beside --data)');
+  const out = parsed.values;
   if (!Object.keys(out).length) fail('oversample', spec, 'at least one label=copies pair, e.g. seborrheic_keratosis=2');
   return out;
 }

@@ -268,12 +268,25 @@ export function warnStretchedCosine(saved: ScheduleState, s: Pick<RunSettings, '
 }
 
 /** Train one run; see the header for the phases. */
-/** The training indices with --oversample's copies (labels.csv beside the data), said in the log. */
-function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
-  if (!s.oversample) return trainIdx;
+/**
+ * --oversample's labels, read before any image is decoded: labels.csv beside the data, holding every
+ * label asked for (whether the training split has images of it is checked once the split is made).
+ */
+function oversampleLabels(s: RunSettings): { file: string; labels: Map<string, string> } | null {
+  if (!s.oversample) return null;
   const file = findLabels(s.data);
   if (!file) throw new Error(`--oversample needs each image's label: no labels.csv in ${s.data} or the folder above it (a CSV of id,label, or ISIC 2017 Part 3's image_id,melanoma,seborrheic_keratosis)`);
   const labels = readLabels(file);
+  const all = labelCounts(labels.values());
+  const unknown = Object.keys(s.oversample).filter((l) => !all[l]);
+  if (unknown.length) throw new Error(`--oversample: no image has the label ${unknown.join(', ')} in ${file} (its labels: ${Object.keys(all).join(', ')}); fix the spelling, e.g. --oversample ${Object.keys(all)[0] ?? 'label'}=2`);
+  return { file, labels };
+}
+
+/** The training indices with --oversample's copies, said in the log. */
+function oversample(s: RunSettings, found: ReturnType<typeof oversampleLabels>, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
+  if (!s.oversample || !found) return trainIdx;
+  const { file, labels } = found;
   const counts = labelCounts(trainIdx.map((i) => labels.get(dataset.ids[i] ?? '') ?? UNLABELLED));
   const unknown = Object.keys(s.oversample).filter((l) => !counts[l]);
   if (unknown.length) throw new Error(`--oversample: no training image has the label ${unknown.join(', ')} in ${file} (labels of the training images: ${Object.keys(counts).join(', ')})`);
@@ -292,6 +305,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
+  const labels = oversampleLabels(s);
   const runId = opts.runId ?? defaultRunId(c, s.seed, s.fold);
   if (!/^[\w.@+-]+$/.test(runId) || runId.startsWith('.')) throw new Error(`--run-id ${runId}: expected letters, digits and . _ - + @ (a folder name), not starting with a dot`);
   const roots = outputRoots(opts);
@@ -313,7 +327,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log,
   });
   try {
-    const fit = await Fit.start({ o: opts, s, c, run, resultsFile: roots.results, log }, augment, device);
+    const fit = await Fit.start({ o: opts, s, c, run, resultsFile: roots.results, log }, augment, labels, device);
     await fit.fit();
     return await fit.finish();
   } finally {
@@ -395,7 +409,7 @@ class Fit {
   }
 
   /** before_fit: the state (fresh, or last.ckpt), the data and its split, the graphs and sessions, the schedule. */
-  static async start(r: FitRun, augment: AugmentConfig | null, device: Device): Promise<Fit> {
+  static async start(r: FitRun, augment: AugmentConfig | null, labels: ReturnType<typeof oversampleLabels>, device: Device): Promise<Fit> {
     const { o, s, c, run, resultsFile, log } = r;
     const specs = parameterSpecs(c);
     let state: ModelState;
@@ -417,7 +431,7 @@ class Fit {
     const dataset = await loadRunData(s, c, o, needsSourceRes(augment), o.progress !== false);
     for (const w of dataset.warnings) log(`warning: ${w}`);
     const split = resolveRunSplit(dataset, s, saved?.split ?? null);
-    const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, split.train), log);
+    const trainIdx = oversample(s, labels, dataset, indicesOf(dataset.ids, split.train), log);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
     const batch = checkBatchMemory(c, s.batchSize, trainIdx.length);
