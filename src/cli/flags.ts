@@ -7,7 +7,7 @@
 import { Flags } from '@oclif/core';
 import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, checkSplitFractions, parseAllowChange, RECIPE_NAMES, RECIPES, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
-import { parseDevice } from '../onnx/session';
+import { DEVICES, parseDevice } from '../onnx/session';
 
 const m = RECIPES.melseg;
 const st = RECIPES.study;
@@ -37,7 +37,7 @@ export const trainFlags = {
   'augment-off': Flags.string({ summary: `Switch transforms of the augmentation preset off (ablations), e.g. blur,greyscale; from ${AUGMENT_OFF_NAMES.join(', ')}.` }),
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295).', default: 0 }),
-  device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+  device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: [...DEVICES] }),
   nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels, or never with --no-nchwc (same function; default: where measured faster, see README "Speed and memory").', allowNo: true }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   'split-file': Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
