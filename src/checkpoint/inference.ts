@@ -18,15 +18,18 @@ export interface InferenceSettings {
   threshold: number;
 }
 
+/** The fields of InferenceSettings: the one list the check and the resolution of flags read. */
+export const SETTING_FIELDS = ['tta', 'largestComponent', 'fillHoles', 'threshold'] as const satisfies readonly (keyof InferenceSettings)[];
+
 /** null when `v` is valid InferenceSettings, else what is wrong with it (for errors naming the file). */
 export function inferenceSettingsProblem(v: unknown): string | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return `expected an object {tta, largestComponent, fillHoles, threshold}, found ${JSON.stringify(v)}`;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return `expected an object {${SETTING_FIELDS.join(', ')}}, found ${JSON.stringify(v)}`;
   const s = v as Record<string, unknown>;
   if (!(TTA_MODES as readonly unknown[]).includes(s.tta)) return `tta is ${JSON.stringify(s.tta)}, expected one of ${TTA_MODES.join(', ')}`;
   for (const k of ['largestComponent', 'fillHoles'])
     if (typeof s[k] !== 'boolean') return `${k} is ${JSON.stringify(s[k])}, expected true or false`;
   if (typeof s.threshold !== 'number' || !(s.threshold > 0 && s.threshold < 1)) return `threshold is ${JSON.stringify(s.threshold)}, expected a number in (0, 1)`;
-  const extra = Object.keys(s).filter((k) => !['tta', 'largestComponent', 'fillHoles', 'threshold'].includes(k));
-  if (extra.length) return `unknown field(s) ${extra.join(', ')}; expected only tta, largestComponent, fillHoles, threshold`;
+  const extra = Object.keys(s).filter((k) => !(SETTING_FIELDS as readonly string[]).includes(k));
+  if (extra.length) return `unknown field(s) ${extra.join(', ')}; expected only ${SETTING_FIELDS.join(', ')}`;
   return null;
 }

@@ -6,7 +6,7 @@
  */
 
 export { TTA_MODES, inferenceSettingsProblem, type InferenceSettings, type Tta } from '../checkpoint/inference';
-import type { InferenceSettings, Tta } from '../checkpoint/inference';
+import { SETTING_FIELDS, type InferenceSettings, type Tta } from '../checkpoint/inference';
 
 /**
  * `raw` is the network as trained (what training's validation IoU measures). `best` is the highest
@@ -63,7 +63,7 @@ export function resolveSettings(req: InferenceRequest, fromCheckpoint?: Inferenc
     base = fromCheckpoint;
     origin = 'the checkpoint';
   }
-  const given = (['tta', 'largestComponent', 'fillHoles', 'threshold'] as const).filter((k) => req[k] !== undefined);
+  const given = SETTING_FIELDS.filter((k) => req[k] !== undefined);
   if (given.length) origin += ` + flags`;
   return {
     tta: req.tta ?? base.tta,
@@ -72,6 +72,11 @@ export function resolveSettings(req: InferenceRequest, fromCheckpoint?: Inferenc
     threshold: req.threshold ?? base.threshold,
     origin,
   };
+}
+
+/** The settings to apply: the resolved ones with the threshold fixed (a number, or the one auto chose). */
+export function withThreshold(r: Omit<InferenceSettings, 'threshold'>, threshold: number): InferenceSettings {
+  return { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold };
 }
 
 /** One line for logs: "tta d4, largest component, fill holes, threshold 0.5 (preset best)". */
