@@ -15,7 +15,7 @@ import { stepFlops } from './flops';
 import { inOrder, liveness } from './liveness';
 import { summarizeProfile } from './profile';
 import { TrainStepper } from './stepper';
-import type { ModelState } from '../src/train/state';
+import type { ModelState } from '../src/checkpoint/state';
 
 const close = (a: number, b: number, digits: number) => assert.ok(Math.abs(a - b) < 10 ** -digits / 2, `${a} != ${b} to ${digits} digits`);
 

@@ -13,7 +13,7 @@ import { seededUniform } from '../src/models/init';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
 import { openSession } from '../src/onnx/session';
-import { ModelState } from '../src/train/state';
+import { ModelState } from '../src/checkpoint/state';
 import { TrainStep } from '../src/train/step';
 import type { Graph } from '../src/onnx/graph';
 import { liveness, type Liveness } from './liveness';

@@ -31,7 +31,7 @@ import { decodeImage, decodeMask, resizeBilinear, type Image } from '../src/data
 import { generateSynthetic } from '../src/data/synthetic';
 import { exportCheckpoint } from '../src/export';
 import { batchOf, FineTuner, type TrainableInfo } from '../src/export/finetune';
-import { loadCheckpoint } from '../src/train/checkpoint';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint';
 import { median, parseArgs, table } from './args';
 
 const USAGE = 'usage: npm run bench:web -- [--checkpoint best.ckpt] [--image lesion.jpg] [--size 256] [--rounds 5] [--backends wasm,webgpu] [--finetune STEPS]';

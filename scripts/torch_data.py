@@ -154,7 +154,7 @@ def state_dict_arrays(model):
 
 
 def checkpoint_meta(model_id, model_name, loss_id, loss_name, size, width, **extra):
-    """melseg's checkpoint metadata (src/train/checkpoint.ts), so `melseg evaluate` can read the file."""
+    """melseg's checkpoint metadata (src/checkpoint/checkpoint.ts), so `melseg evaluate` can read the file."""
     meta = {'model': model_id, 'modelName': model_name, 'loss': loss_id, 'lossName': loss_name, 'imageSize': size, 'width': width}
     meta.update(extra)
     return {'format': 'pt', 'melseg': json.dumps(meta), 'melseg_schema': '1'}

@@ -31,20 +31,6 @@ const ALLOWED: Record<string, string> = {
   // operand check and shape rule, and onnxOpType names the op type a node is written as.
   'src/onnx/graph.ts -> src/ops/registry.ts': 'documented: the tape reads the op table',
   'src/onnx/graph.ts -> src/ops/types.ts': 'documented: the tape checks operands by the rule format',
-  // train <-> infer (issue 21): the checkpoint format, the metrics and the run state belong in a room
-  // below both; evaluation after training is a step for the command or the sweep, not the trainer.
-  'src/train/trainer.ts -> src/infer/evaluate.ts': 'issue 21: the trainer evaluates at the end of a run',
-  'src/train/checkpoint.ts -> src/infer/settings.ts': 'issue 21: a checkpoint checks its inference settings',
-  'src/infer/choose.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train (choose rewrites the meta.inference of best.ckpt)',
-  'src/infer/model.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train',
-  'src/infer/model.ts -> src/train/state.ts': 'issue 21: checkpoint format lives in train',
-  'src/infer/rundata.ts -> src/train/checkpoint.ts': 'issue 21: checkpoint format lives in train',
-  'src/infer/csv.ts -> src/train/metrics.ts': 'issue 21: the metrics live in train',
-  'src/infer/evaluate.ts -> src/train/metrics.ts': 'issue 21: the metrics live in train',
-  'src/infer/scores.ts -> src/train/metrics.ts': 'issue 21: the metrics live in train',
-  'src/infer/threshold.ts -> src/train/metrics.ts': 'issue 21: the metrics live in train',
-  // report -> train (issue 21): the prediction grid scores its masks with train's metrics
-  'src/report/grid/prediction-grid.ts -> src/train/metrics.ts': 'issue 21: the metrics live in train',
 };
 
 describe('the arrow rule of ARCHITECTURE.md holds for every import of src/', () => {

@@ -10,7 +10,7 @@ import type { ParamSpec } from '../src/models/builder';
 import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
-import { loadCheckpoint } from '../src/train/checkpoint';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint';
 import { relErr } from './helpers/compare';
 import { evalFloat64, freezeKinks, tensorwiseCheck } from './helpers/gradcheck';
 import { graphCacheDir } from '../src/util/paths';

@@ -16,7 +16,7 @@ import { Graph } from '../src/onnx/graph';
 import * as N from '../src/onnx/names';
 import { serialize } from '../src/onnx/proto';
 import { sessionFor } from '../src/onnx/session';
-import { saveCheckpointSync } from '../src/train/checkpoint';
+import { saveCheckpointSync } from '../src/checkpoint/checkpoint';
 import { relErr } from './helpers/compare';
 import { randn, seeded } from './helpers/random';
 import { oracleDescribe, PY } from './helpers/oracle';

@@ -5,10 +5,10 @@
  * `--new_dataframe 1`, `--save_model 0`, `--evaluate 1` (rewritten to the boolean flags by studyArgv).
  */
 import { Flags } from '@oclif/core';
-import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, parseAllowChange, RECIPE_NAMES, RECIPES, ruleEpochs, SCHEDULES, SettingsInput } from '../train/recipe';
+import { AUGMENT_NAMES, AUGMENT_OFF_NAMES, checkSplitFractions, parseAllowChange, RECIPE_NAMES, RECIPES, ruleEpochs, SCHEDULES, SettingsInput } from '../train/recipe';
 import type { RuntimeOptions } from '../train/trainer';
 import { modelList } from '../models';
-import { parseDevice } from '../onnx/session';
+import { DEVICES, parseDevice } from '../onnx/session';
 
 const m = RECIPES.melseg;
 const st = RECIPES.study;
@@ -41,7 +41,7 @@ export const trainFlags = {
   augment: Flags.boolean({ summary: 'Training augmentation; --no-augment turns it off (= --augmentation none).', allowNo: true }),
   seed: Flags.integer({ summary: 'Seed of weights, split, shuffling and augmentation (0 .. 4294967295; default 0).' }),
   limit: Flags.integer({ summary: 'Train on the first N images of the train split only, for a quick look (the valid split stays whole; default: all).' }),
-  device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+  device: Flags.string({ summary: 'Execution provider: cpu, cuda (if installed) or webgpu.', default: 'cpu', options: [...DEVICES] }),
   nchwc: Flags.boolean({ summary: 'CPU: run narrow convolutions on onnxruntime\'s blocked NCHWc kernels, or never with --no-nchwc (same function; default: where measured faster, see README "Speed and memory").', allowNo: true }),
   out: Flags.string({ char: 'o', summary: 'Put checkpoints, grids and the results CSV under this folder instead of artifacts/ and results/.' }),
   'split-file': Flags.string({ summary: 'JSON split file {"train": [...], "valid": [...], "test": [...]} of case ids or image stems.' }),
@@ -94,13 +94,9 @@ export function positiveNumber(name: string, v: string): number {
   return x;
 }
 
-/** "0.9,0.1,0" -> [0.9, 0.1, 0] */
+/** "0.9,0.1,0" -> [0.9, 0.1, 0], checked by the recipe's one check. */
 export function fractions(v: string): [number, number, number] {
-  const f = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
-  if (f.length !== 3 || f.some((x) => !Number.isFinite(x) || x < 0) || Math.abs(f[0] + f[1] + f[2] - 1) > 1e-9) {
-    throw new Error(`--split-fractions ${v}: expected three non-negative numbers that sum to 1, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
-  }
-  return [f[0], f[1], f[2]];
+  return checkSplitFractions(v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))), v);
 }
 
 type TrainFlagValues = {
@@ -111,7 +107,7 @@ type TrainFlagValues = {
 };
 
 /** A run's settings and runtime options from train's or sweep's parsed flags (no defaults added here: the recipe's apply). */
-export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOptions {
+export function runSettings(flags: TrainFlagValues): SettingsInput & RuntimeOptions & { evaluate: boolean } {
   if (flags.augment === false && flags.augmentation && flags.augmentation !== 'none') throw new Error(`--no-augment and --augmentation ${flags.augmentation} contradict each other; give one of them`);
   return {
     recipe: flags.recipe as SettingsInput['recipe'],

@@ -3,10 +3,11 @@ import { MelsegCommand } from '../cli/command';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initialCheckpoint, parameterSpecs, resolveConfig, writeGraphs } from '../graphs';
-import { saveCheckpoint } from '../train/checkpoint';
+import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { lossTable } from '../losses';
 import { modelList, modelTable } from '../models';
 import { positiveNumber } from '../cli/flags';
+import { RECIPES } from '../train/recipe';
 
 export default class BuildGraph extends MelsegCommand {
   static override summary = 'Compile a model x loss into ONNX graphs: training (loss + gradients), AdamW, fused train step, eval, inference, and initial weights.';
@@ -21,8 +22,8 @@ state_dict names) and manifest.json. Every gradient is made of standard ONNX ops
   static override flags = {
     model: Flags.string({ char: 'm', summary: `Network: ${modelList()} (number or name).` }),
     loss: Flags.string({ char: 'l', summary: 'Loss: number or name (see --list).' }),
-    'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: 256, aliases: ['image_size'] }),
-    width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: '1' }),
+    'image-size': Flags.integer({ summary: 'Side of the square network input, a multiple of 32.', default: RECIPES.melseg.imageSize, aliases: ['image_size'] }),
+    width: Flags.string({ summary: 'Channel width multiplier (1 = the study; 0.25 = CPU-sized).', default: String(RECIPES.melseg.width) }),
     out: Flags.string({ char: 'o', summary: 'Output folder (default graphs/<Model>_<loss>[_s<S>_w<W>]).' }),
     seed: Flags.integer({ summary: 'Seed of the initial weights.', default: 0 }),
     list: Flags.boolean({ summary: 'Print the model and loss tables.' }),

@@ -5,7 +5,7 @@ import { compareCheckpointSettings, evaluateCheckpoint, type Evaluation } from '
 import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SPLITS, type SplitName } from '../infer/rundata';
 import { describeSettings } from '../infer/settings';
-import { parseDevice, parseThreads } from '../onnx/session';
+import { DEVICES, parseDevice, parseThreads } from '../onnx/session';
 import { NAMED_MIXES } from '../data/labels';
 import { FAIL_IOU, JACCARD_THRESHOLD, type IouSummary } from '../infer/summary';
 
@@ -35,7 +35,7 @@ original mask file. Inference settings: flags > --preset > the checkpoint's own 
     split: Flags.string({ summary: 'Which images: test, valid, train or all.', default: 'test', options: [...SPLITS] }),
     'split-file': Flags.string({ summary: 'Split JSON (default: split.json beside the checkpoint).' }),
     'batch-size': Flags.integer({ char: 'b', summary: 'Images per network run (each with all its TTA views).', default: 8 }),
-    device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+    device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: [...DEVICES] }),
     threads: Flags.integer({ summary: 'onnxruntime intra-op threads (default: the CPU cores this process may use, e.g. a Slurm job\'s --cpus-per-task).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Only the scores: no lines about graphs being built or the threshold chosen.', default: false }),
     csv: Flags.string({ summary: 'Per-image CSV, with the settings and checkpoint hash on every row (default: eval_<split>.csv in the checkpoint\'s run folder, else the current folder; -2, -3, ... when taken).' }),

@@ -4,7 +4,7 @@ import { inferenceFlags, inferenceRequest } from '../infer/flags';
 import { SHIPPED_MODEL } from '../infer/model';
 import { predictImages, printable } from '../infer/predict';
 import { describeSettings } from '../infer/settings';
-import { parseDevice, parseThreads } from '../onnx/session';
+import { DEVICES, parseDevice, parseThreads } from '../onnx/session';
 
 export default class Predict extends MelsegCommand {
   static override summary = 'Segment new images: a mask (PNG, original size, 0/255) and an overlay for each.';
@@ -30,7 +30,7 @@ Inference settings: flags > --preset > the checkpoint's own settings > raw.`;
     out: Flags.string({ char: 'o', summary: 'Output folder.', required: true }),
     data: Flags.string({ char: 'd', summary: 'For --threshold auto: the dataset the checkpoint was trained on (default: its metadata).' }),
     'split-file': Flags.string({ summary: 'For --threshold auto: the run\'s split JSON (default: split.json beside the checkpoint).' }),
-    device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: ['cpu', 'cuda', 'webgpu'] }),
+    device: Flags.string({ summary: 'cpu, cuda or webgpu.', default: 'cpu', options: [...DEVICES] }),
     threads: Flags.integer({ summary: 'onnxruntime intra-op threads (default: the CPU cores this process may use, e.g. a Slurm job\'s --cpus-per-task).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'No line per image: only failures, renamed outputs and errors.', default: false }),
     ...inferenceFlags,

@@ -4,6 +4,7 @@ import { LAYOUT_HELP } from '../data';
 import { modelFlags, runFlags, runSettings, studyArgv, trainFlags, trainRuntime } from '../cli/flags';
 import { withStopSignals } from '../cli/run-command';
 import { chooseInferenceSettings } from '../infer/choose';
+import { evaluateTrainedRun } from '../infer/trained-run';
 import { train } from '../train/trainer';
 
 export default class Train extends MelsegCommand {
@@ -36,12 +37,14 @@ moved aside). Settings not given come from the recipe (--recipe melseg or study)
   async run(): Promise<void> {
     const { flags } = await this.parse(Train, studyArgv(this.argv));
     if (!flags.data && !flags.config) this.error(`--data is required (or --config with a run's run.json).\n${LAYOUT_HELP}`);
-    const r = await withStopSignals((signal) => train({ ...runSettings(flags), config: flags.config, fold: flags.fold, ...trainRuntime(flags), signal, log: (s) => this.log(s) }), {
+    const settings = runSettings(flags);
+    const r = await withStopSignals((signal) => train({ ...settings, config: flags.config, fold: flags.fold, ...trainRuntime(flags), signal, log: (s) => this.log(s) }), {
       log: (s) => this.log(s),
       exit: (code) => this.exit(code),
       bin: this.config.bin,
       argv: ['train', ...this.argv],
     });
+    if (settings.evaluate) await evaluateTrainedRun(r, { ...settings, log: (s) => this.log(s) });
     this.log(`results: ${r.resultsFile} (run ${r.runId})`);
     if (r.bestCheckpoint) this.log(`best: ${r.bestCheckpoint} (epoch ${r.best!.epoch}, valid IoU ${r.best!.iou.toFixed(4)})`);
     if (r.bestCheckpoint && flags['choose-settings']) {

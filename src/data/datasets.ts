@@ -218,8 +218,109 @@ export function listIds(spec: string): string[] {
   return d.layout === 'synthetic' ? syntheticIds(d.count!) : listPairs(d).map((p) => p.id);
 }
 
+/** One cache file of a folder dataset: its name, its key, and what it held when that key matched. */
+interface CacheSlot<H> {
+  file: string;
+  key: string;
+  hit: { header: H; blocks: Uint8Array[] } | null;
+}
+
 /**
- * Loads `spec` (a dataset folder, or `synthetic[:N]`) at imageSize x imageSize.
+ * The two caches of a folder dataset, keyed by the sources' sizes and times and the JPEG decoder: the
+ * samples at S (sized) and, with keepSource, the capped originals (source). A hit of the wrong shape
+ * counts as a miss. Both null without a cache folder.
+ */
+async function lookUpCaches(pairs: SamplePair[], layout: Layout, S: number, keep: { maxSide: number | null } | null, dir: string | null) {
+  let sized: CacheSlot<SizedHeader> | null = null;
+  let source: CacheSlot<SourceHeader> | null = null;
+  if (dir === null) return { sized, source };
+  const n = pairs.length;
+  const stats = await statSources(pairs.flatMap((p) => [p.image, p.mask]));
+  const decoder = jpegDecoderId();
+  const key = cacheKey({ layout, imageSize: S, decoder }, stats);
+  const file = cacheFile(dir, `${layout}-${S}`, key);
+  const hit = await readCache<SizedHeader>(file, key);
+  const ok = hit && hit.header.ids.length === n && hit.blocks.length === 2 && hit.blocks[0]!.length === n * S * S * 3;
+  sized = { file, key, hit: ok ? hit : null };
+  if (keep) {
+    const srcKey = cacheKey({ layout, sourceMaxSide: keep.maxSide, decoder }, stats);
+    const srcFile = cacheFile(dir, `${layout}-src${keep.maxSide ?? 'orig'}`, srcKey);
+    const srcHit = await readCache<SourceHeader>(srcFile, srcKey);
+    const srcOk = srcHit && srcHit.header.ids.length === n && srcHit.blocks.length === 2 * n;
+    source = { file: srcFile, key: srcKey, hit: srcOk ? srcHit : null };
+  }
+  return { sized, source };
+}
+
+interface Decoded {
+  images: Uint8Array;
+  masks: Uint8Array;
+  origSizes: [number, number][];
+  lesionFractions: number[];
+  /** With keepSource: each sample capped to maxSide. */
+  src: { sizes: [number, number][]; images: Uint8Array[]; masks: Uint8Array[] } | null;
+}
+
+/** Every pair decoded and resized to S (and capped, with keepSource) in a few lanes; the first error stops them all. */
+async function decodeAll(pairs: SamplePair[], S: number, keep: { maxSide: number | null } | null, opts: LoadOptions): Promise<Decoded> {
+  const n = pairs.length;
+  const plane = S * S;
+  const images = new Uint8Array(new SharedArrayBuffer(n * plane * 3));
+  const masks = new Uint8Array(new SharedArrayBuffer(n * plane));
+  const origSizes: [number, number][] = new Array(n);
+  const lesionFractions: number[] = new Array(n);
+  const src = keep ? { sizes: new Array<[number, number]>(n), images: new Array<Uint8Array>(n), masks: new Array<Uint8Array>(n) } : null;
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < n && !failed) {
+      const i = next++;
+      let d: { image: Image; mask: Mask };
+      try {
+        d = await decodePair(pairs[i]!);
+      } catch (e) {
+        failed = true; // stop the other lanes: the first error is the one reported
+        throw e;
+      }
+      images.set(resizeBilinear(d.image, S).data, i * plane * 3);
+      masks.set(resizeNearest(d.mask, S).data, i * plane);
+      origSizes[i] = [d.image.width, d.image.height];
+      lesionFractions[i] = lesionFraction(d.mask.data);
+      if (src && keep) {
+        const c = capped(d.image, d.mask, keep.maxSide);
+        src.sizes[i] = c.size;
+        src.images[i] = c.image;
+        src.masks[i] = c.mask;
+      }
+      opts.onProgress?.(++done, n);
+    }
+  };
+  const lanes = Math.max(1, Math.min(opts.concurrency ?? 4, n));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return { images, masks, origSizes, lesionFractions, src };
+}
+
+/**
+ * Writes a cache file; false (and one warning in `warnings`) when it cannot: the data is decoded and
+ * usable, only the next run's speed-up is lost.
+ */
+async function savedToCache(slot: CacheSlot<unknown>, header: object, blocks: Uint8Array[], warnings: string[]): Promise<boolean> {
+  try {
+    await writeCache(slot.file, slot.key, header, blocks);
+    return true;
+  } catch (e) {
+    if (warnings.length === 0) warnings.push(
+      `The decoded dataset could not be cached: ${(e as Error).message} ` +
+        'Fix: set MELSEG_CACHE_DIR to a writable folder (the data loaded; only the next start is slower).',
+    );
+    return false;
+  }
+}
+
+/**
+ * Loads `spec` (a dataset folder, or `synthetic[:N]`) at imageSize x imageSize: from the caches when
+ * both hold it, else decoded (and then cached).
  * Throws with the offending file's path for missing, unreadable, mismatched or non-binary files.
  */
 export async function loadDataset(spec: string, opts: LoadOptions): Promise<Dataset> {
@@ -231,115 +332,43 @@ export async function loadDataset(spec: string, opts: LoadOptions): Promise<Data
 
   const pairs = listPairs(detected);
   const n = pairs.length;
-  const dir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
   const layout = detected.layout;
-  let sized: { file: string; key: string; hit: { header: SizedHeader; blocks: Uint8Array[] } | null } | null = null;
-  let source: { file: string; key: string; hit: { header: SourceHeader; blocks: Uint8Array[] } | null } | null = null;
-  if (dir !== null) {
-    const stats = await statSources(pairs.flatMap((p) => [p.image, p.mask]));
-    const decoder = jpegDecoderId();
-    const key = cacheKey({ layout, imageSize: S, decoder }, stats);
-    const file = cacheFile(dir, `${layout}-${S}`, key);
-    const hit = await readCache<SizedHeader>(file, key);
-    const ok = hit && hit.header.ids.length === n && hit.blocks.length === 2 && hit.blocks[0]!.length === n * S * S * 3;
-    sized = { file, key, hit: ok ? hit : null };
-    if (keep) {
-      const srcKey = cacheKey({ layout, sourceMaxSide: keep.maxSide, decoder }, stats);
-      const srcFile = cacheFile(dir, `${layout}-src${keep.maxSide ?? 'orig'}`, srcKey);
-      const srcHit = await readCache<SourceHeader>(srcFile, srcKey);
-      const srcOk = srcHit && srcHit.header.ids.length === n && srcHit.blocks.length === 2 * n;
-      source = { file: srcFile, key: srcKey, hit: srcOk ? srcHit : null };
-    }
-  }
-
-  const warnings: string[] = [];
-  const saved = async (file: string, key: string, header: object, blocks: Uint8Array[]): Promise<boolean> => {
-    try {
-      await writeCache(file, key, header, blocks);
-      return true;
-    } catch (e) {
-      // The data is decoded and usable; only the next run's speed-up is lost. One warning is enough.
-      if (warnings.length === 0) warnings.push(
-        `The decoded dataset could not be cached: ${(e as Error).message} ` +
-          'Fix: set MELSEG_CACHE_DIR to a writable folder (the data loaded; only the next start is slower).',
-      );
-      return false;
-    }
-  };
-  let sizedFile = sized?.file ?? null;
-
-  let sizedHeader: SizedHeader;
-  let images: Uint8Array;
-  let masks: Uint8Array;
-  let sourceRes: SourceRes | null = null;
-  const needDecode = !sized?.hit || (keep !== null && !source?.hit);
-  if (!needDecode) {
-    sizedHeader = sized!.hit!.header;
-    [images, masks] = sized!.hit!.blocks as [Uint8Array, Uint8Array];
+  const { sized, source } = await lookUpCaches(pairs, layout, S, keep, opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir);
+  const sizedHit = sized?.hit ?? null;
+  const sourceHit = source?.hit ?? null;
+  if (sizedHit && (!keep || sourceHit)) {
     opts.onProgress?.(n, n);
-  } else {
-    const plane = S * S;
-    images = new Uint8Array(new SharedArrayBuffer(n * plane * 3));
-    masks = new Uint8Array(new SharedArrayBuffer(n * plane));
-    const origSizes: [number, number][] = new Array(n);
-    const lesionFractions: number[] = new Array(n);
-    const src = keep ? { sizes: new Array<[number, number]>(n), images: new Array<Uint8Array>(n), masks: new Array<Uint8Array>(n) } : null;
-    let next = 0;
-    let done = 0;
-    let failed = false;
-    const lane = async (): Promise<void> => {
-      while (next < n && !failed) {
-        const i = next++;
-        let d: { image: Image; mask: Mask };
-        try {
-          d = await decodePair(pairs[i]!);
-        } catch (e) {
-          failed = true; // stop the other lanes: the first error is the one reported
-          throw e;
-        }
-        images.set(resizeBilinear(d.image, S).data, i * plane * 3);
-        masks.set(resizeNearest(d.mask, S).data, i * plane);
-        origSizes[i] = [d.image.width, d.image.height];
-        lesionFractions[i] = lesionFraction(d.mask.data);
-        if (src) {
-          const c = capped(d.image, d.mask, keep!.maxSide);
-          src.sizes[i] = c.size;
-          src.images[i] = c.image;
-          src.masks[i] = c.mask;
-        }
-        opts.onProgress?.(++done, n);
-      }
-    };
-    const lanes = Math.max(1, Math.min(opts.concurrency ?? 4, n));
-    await Promise.all(Array.from({ length: lanes }, lane));
-    sizedHeader = { layout, root: detected.root, ids: pairs.map((p) => p.id), size: S, origSizes, sources: pairs.map((p) => p.image), lesionFractions };
-    if (sized && !sized.hit && !(await saved(sized.file, sized.key, sizedHeader, [images, masks]))) sizedFile = null;
-    if (src) {
-      sourceRes = { maxSide: keep!.maxSide, ...src };
-      if (source && !source.hit) {
-        const header: SourceHeader = { ids: sizedHeader.ids, maxSide: keep!.maxSide, sizes: src.sizes };
-        await saved(source.file, source.key, header, [...src.images, ...src.masks]);
-      }
-    }
-  }
-  if (keep && !sourceRes) {
-    const { header, blocks } = source!.hit!;
-    sourceRes = { maxSide: header.maxSide, sizes: header.sizes, images: blocks.slice(0, n), masks: blocks.slice(n) };
+    const [images, masks] = sizedHit.blocks as [Uint8Array, Uint8Array];
+    const sourceRes = keep && sourceHit ? { maxSide: sourceHit.header.maxSide, sizes: sourceHit.header.sizes, images: sourceHit.blocks.slice(0, n), masks: sourceHit.blocks.slice(n) } : null;
+    return datasetOf(sizedHit.header, { images, masks, sourceRes, warnings: [], fromCache: true, cacheFile: sized?.file ?? null });
   }
 
-  const { ids, origSizes, sources, lesionFractions } = sizedHeader;
+  const d = await decodeAll(pairs, S, keep, opts);
+  const header: SizedHeader = { layout, root: detected.root, ids: pairs.map((p) => p.id), size: S, origSizes: d.origSizes, sources: pairs.map((p) => p.image), lesionFractions: d.lesionFractions };
+  const warnings: string[] = [];
+  let cacheFile = sized?.file ?? null;
+  if (sized && !sized.hit && !(await savedToCache(sized, header, [d.images, d.masks], warnings))) cacheFile = null;
+  let sourceRes: SourceRes | null = null;
+  if (d.src && keep) {
+    sourceRes = { maxSide: keep.maxSide, ...d.src };
+    if (source && !source.hit) await savedToCache(source, { ids: header.ids, maxSide: keep.maxSide, sizes: d.src.sizes } satisfies SourceHeader, [...d.src.images, ...d.src.masks], warnings);
+  }
+  return datasetOf(header, { images: d.images, masks: d.masks, sourceRes, warnings, fromCache: false, cacheFile });
+}
+
+function datasetOf(h: SizedHeader, o: { images: Uint8Array; masks: Uint8Array; sourceRes: SourceRes | null; warnings: string[]; fromCache: boolean; cacheFile: string | null }): Dataset {
   return {
-    layout,
-    root: sizedHeader.root,
-    ids,
-    size: S,
-    images,
-    masks,
-    origSizes,
-    sources,
-    sourceRes,
-    warnings: [...maskWarnings(ids, lesionFractions, sizedHeader.root), ...warnings],
-    fromCache: !needDecode,
-    cacheFile: sizedFile,
+    layout: h.layout,
+    root: h.root,
+    ids: h.ids,
+    size: h.size,
+    images: o.images,
+    masks: o.masks,
+    origSizes: h.origSizes,
+    sources: h.sources,
+    sourceRes: o.sourceRes,
+    warnings: [...maskWarnings(h.ids, h.lesionFractions, h.root), ...o.warnings],
+    fromCache: o.fromCache,
+    cacheFile: o.cacheFile,
   };
 }

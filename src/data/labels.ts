@@ -80,18 +80,31 @@ export function labelCounts(labels: Iterable<string>): Record<string, number> {
  * A mix from `--weights-from`: a named mix (NAMED_MIXES), label=count pairs
  * (`nevus=78,melanoma=30,seborrheic_keratosis=42`), or a labels CSV whose counts give the mix.
  */
+/**
+ * "label=N,label=N" (spaces around ',' and '=' allowed) -> {label: N}, the format of --oversample and
+ * --weights-from; `bad` is the first part that is not label=number. Each flag checks its own numbers.
+ */
+export function parseLabelNumbers(spec: string): { values: Record<string, number> } | { bad: string } {
+  const values: Record<string, number> = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([^=]+?)\s*=\s*([^=]+)$/.exec(part);
+    const n = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(n)) return { bad: part };
+    values[m[1]] = n;
+  }
+  return { values };
+}
+
 export function parseMix(spec: string): Record<string, number> {
   const named = NAMED_MIXES[spec];
   if (named) return { ...named };
   if (spec.includes('=')) {
-    const mix: Record<string, number> = {};
-    for (const part of spec.split(',')) {
-      const [label, count, ...rest] = part.split('=').map((s) => s.trim());
-      const n = Number(count);
-      if (!label || rest.length || !(n >= 0) || !Number.isFinite(n))
-        throw new Error(`--weights-from ${spec}: "${part}" is not label=count; e.g. --weights-from nevus=78,melanoma=30,seborrheic_keratosis=42`);
-      mix[label] = n;
-    }
+    const notCount = (part: string) => new Error(`--weights-from ${spec}: "${part}" is not label=count; e.g. --weights-from nevus=78,melanoma=30,seborrheic_keratosis=42`);
+    const parsed = parseLabelNumbers(spec);
+    if ('bad' in parsed) throw notCount(parsed.bad);
+    const mix = parsed.values;
+    const negative = Object.entries(mix).find(([, n]) => n < 0);
+    if (negative) throw notCount(negative.join('='));
     if (!Object.values(mix).some((n) => n > 0)) throw new Error(`--weights-from ${spec}: every count is 0; give at least one positive count`);
     return mix;
   }

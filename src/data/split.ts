@@ -15,8 +15,8 @@ export interface Split {
 
 export interface SplitOptions {
   seed: number;
-  /** Fractions of train, valid, test; non-negative, summing to 1. Default [0.75, 0.125, 0.125]. */
-  fractions?: [number, number, number];
+  /** Fractions of train, valid, test; non-negative, summing to 1 (the recipes' default: src/train/recipe.ts). */
+  fractions: [number, number, number];
 }
 
 const PARTS = ['train', 'valid', 'test'] as const;
@@ -27,7 +27,7 @@ const PARTS = ['train', 'valid', 'test'] as const;
  * remainder, so e.g. 200 ids give 150 / 25 / 25. Each part is returned sorted.
  */
 export function makeSplit(ids: readonly string[], opts: SplitOptions): Split {
-  const fr = opts.fractions ?? [0.75, 0.125, 0.125];
+  const fr = opts.fractions;
   const sum = fr[0] + fr[1] + fr[2];
   if (fr.some((f) => !(f >= 0)) || Math.abs(sum - 1) > 1e-6) {
     throw new Error(`makeSplit: fractions must be three non-negative numbers summing to 1, found [${fr.join(', ')}]`);

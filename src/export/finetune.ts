@@ -7,8 +7,8 @@
 import { maskToTensor, toTensor } from '../data/augment';
 import { resizeBilinear, resizeNearest, type Image, type Mask } from '../data/image';
 import * as N from '../onnx/names';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from '../train/checkpoint';
-import { concatChunks } from '../train/safetensors';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/checkpoint';
+import { concatChunks } from '../checkpoint/safetensors';
 
 /** trainable.json: what the page needs to run train_step.onnx and inference.onnx. */
 export interface TrainableInfo {

@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import { loadWeights } from '../infer/model';
-import { describeSettings, resolveSettings, type InferenceRequest, type InferenceSettings } from '../infer/settings';
+import { describeSettings, resolveSettings, withThreshold, type InferenceRequest, type InferenceSettings } from '../infer/settings';
 import { OPSET, serialize } from '../onnx/proto';
-import type { CheckpointMeta } from '../train/checkpoint';
+import type { CheckpointMeta } from '../checkpoint/checkpoint';
 import { toFloat16Weights } from './fp16';
 import { exportGraph } from './graph';
 import { readJsonFile } from '../util/json';
@@ -75,7 +75,7 @@ export function exportModel(file: string, o: ExportModelOptions = {}): ExportedM
   const r = resolveSettings(o.inference ?? {}, checkpoint.meta.inference);
   if (r.threshold === 'auto')
     throw new Error('--threshold auto picks the threshold on the run\'s validation images, which export does not read: give a number, e.g. --threshold 0.5 (melseg evaluate --threshold auto prints the one it picks)');
-  const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: r.threshold };
+  const settings = withThreshold(r, r.threshold);
   const g = exportGraph(c, state.values);
   const fp16 = o.fp16 ?? false;
   const metadata = describe(file, checkpoint.meta, c, settings, r.origin, fp16);

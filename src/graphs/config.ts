@@ -5,8 +5,9 @@ import { baseWidth, checkImageSize, type ModelDef, resolveModel } from '../model
 export interface GraphConfig {
   model: number | string;
   loss: number | string;
-  imageSize?: number;
-  width?: number;
+  /** No default here: the recipes hold it (src/train/recipe.ts). */
+  imageSize: number;
+  width: number;
   /** seed of the initial weights */
   seed?: number;
   /**
@@ -26,8 +27,7 @@ export interface ResolvedConfig {
 }
 
 export function resolveConfig(c: GraphConfig): ResolvedConfig {
-  const imageSize = c.imageSize ?? 256;
-  const width = c.width ?? 1;
+  const { imageSize, width } = c;
   checkImageSize(imageSize);
   baseWidth(width);
   return { model: resolveModel(c.model), loss: resolveLoss(c.loss), imageSize, width, seed: c.seed ?? 0, ...(c.nchwc !== undefined ? { nchwc: c.nchwc } : {}) };

@@ -5,7 +5,7 @@
  * presets compete, not all twelve combinations of --compare-settings: with 25 validation images (a
  * PH2-sized split) a choice among many would fit the noise. The test images are never looked at.
  */
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint';
 import { compareSettings } from './compare';
 import { openEnsemble } from './model';
 import { loadRunData } from './rundata';

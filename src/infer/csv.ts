@@ -5,7 +5,7 @@
  * leading ' so a spreadsheet shows it as text instead of running it as a formula.
  */
 import Papa from 'papaparse';
-import type { Confusion, ImageMetrics } from '../train/metrics';
+import type { Confusion, ImageMetrics } from '../metrics';
 
 export interface ImageScore extends ImageMetrics, Confusion {
   id: string;

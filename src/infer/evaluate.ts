@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ResolvedConfig } from '../graphs';
 import type { Device } from '../onnx/session';
-import type { ImageMetrics } from '../train/metrics';
+import type { ImageMetrics } from '../metrics';
 import { findLabels, parseMix, readLabels } from '../data/labels';
 import { checkOutputFile, isInside, writeFileAtomic } from '../util/atomic';
 import { compareSettings, type SettingsComparison } from './compare';
@@ -21,7 +21,7 @@ import { toMask } from './postprocess';
 import { loadRunData, refuseTrainedOn, splitIndices, SPLITS, type SplitName } from './rundata';
 import { meanStd, scoreMask } from './scores';
 import { summariseEvaluation, type EvaluationSummary } from './summary';
-import { PRESETS, resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
+import { PRESETS, resolveSettings, withThreshold, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 
 /** The study's headline figures (UNet_dilate + Tversky, 20 epochs, PH2), per split. */
@@ -200,7 +200,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     choice = await autoThreshold(net, rd, r, batchSize);
     log(`threshold auto: ${choice.threshold} (mean IoU ${choice.table.find((t) => t.threshold === choice!.threshold)!.iou.toFixed(4)} on the ${choice.images} valid images)`);
   }
-  const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: choice ? choice.threshold : (r.threshold as number) };
+  const settings = withThreshold(r, choice ? choice.threshold : (r.threshold as number));
 
   // labels and mix are checked before the network runs, so a typo costs nothing
   const labelsFile = o.labels === false ? undefined : (o.labels ?? findLabels(rd.spec));

@@ -8,10 +8,10 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { GRAPH_FILES, parameterSpecs, resolveConfig, type ResolvedConfig } from '../graphs';
 import * as N from '../onnx/names';
-import { firstNonFinite, loadCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { firstNonFinite, loadCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { openSession, type Device } from '../onnx/session';
 import { ensureGraphs } from '../graphs';
-import { ModelState } from '../train/state';
+import { ModelState } from '../checkpoint/state';
 import type { Network } from './tta';
 
 /** The model that ships with melseg, relative to the package root (dist/infer or src/infer -> ../..). */

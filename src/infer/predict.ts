@@ -15,7 +15,7 @@ import { openEnsemble, resolveCheckpoint } from './model';
 import { writeMaskPng, writeOverlayPng } from './pictures';
 import { toMask } from './postprocess';
 import { loadRunData } from './rundata';
-import { resolveSettings, type InferenceRequest, type InferenceSettings } from './settings';
+import { resolveSettings, withThreshold, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
 import { predictWithTta } from './tta';
 
@@ -163,7 +163,7 @@ export async function predictImages(o: PredictOptions): Promise<PredictResult> {
     const rd = await loadRunData({ checkpoint, meta: net.checkpoint.meta, data: o.data, splitFile: o.splitFile, cacheDir: o.cacheDir, needSplit: true, why: '--threshold auto' });
     auto = await autoThreshold(net, rd, r, 8);
   }
-  const settings: InferenceSettings = { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold: auto ? auto.threshold : (r.threshold as number) };
+  const settings = withThreshold(r, auto ? auto.threshold : (r.threshold as number));
   fs.mkdirSync(o.out, { recursive: true });
   const ready = { checkpoints: net.members, settings, origin: r.origin, ...(auto ? { auto } : {}) };
   o.onReady?.(ready);

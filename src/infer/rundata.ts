@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { indicesOf, loadDataset, loadSplit, type Dataset, type Split } from '../data';
-import type { CheckpointMeta } from '../train/checkpoint';
+import type { CheckpointMeta } from '../checkpoint/checkpoint';
 import { truthReader, type TruthReader } from './fullres';
 import { readJsonFile } from '../util/json';
 

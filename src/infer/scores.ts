@@ -2,7 +2,7 @@
  * Per-image scores of a predicted 0/1 mask against the ground truth at the same (original)
  * resolution, and their mean and standard deviation over images, as segmentation papers report them.
  */
-import { confusion, imageMetrics, type Confusion, type ImageMetrics } from '../train/metrics';
+import { confusion, imageMetrics, type Confusion, type ImageMetrics } from '../metrics';
 
 export const METRICS = ['iou', 'dice', 'accuracy', 'sensitivity', 'specificity'] as const satisfies readonly (keyof ImageMetrics)[];
 

@@ -5,19 +5,8 @@
  * a preset over the checkpoint's settings, and those over `raw`.
  */
 
-export const TTA_MODES = ['none', 'flips', 'd4'] as const;
-export type Tta = (typeof TTA_MODES)[number];
-
-export interface InferenceSettings {
-  /** none; flips = identity, h, v, hv; d4 = the 8 flips and rotations by 90 degrees. */
-  tta: Tta;
-  /** Keep only the largest 8-connected lesion component. */
-  largestComponent: boolean;
-  /** Fill background regions not 4-connected to the image border. */
-  fillHoles: boolean;
-  /** A pixel is lesion when its probability is strictly above this. */
-  threshold: number;
-}
+export { TTA_MODES, inferenceSettingsProblem, type InferenceSettings, type Tta } from '../checkpoint/inference';
+import { SETTING_FIELDS, type InferenceSettings, type Tta } from '../checkpoint/inference';
 
 /**
  * `raw` is the network as trained (what training's validation IoU measures). `best` is the highest
@@ -49,19 +38,6 @@ export interface ResolvedSettings extends Omit<InferenceSettings, 'threshold'> {
   origin: string;
 }
 
-/** null when `v` is valid InferenceSettings, else what is wrong with it (for errors naming the file). */
-export function inferenceSettingsProblem(v: unknown): string | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return `expected an object {tta, largestComponent, fillHoles, threshold}, found ${JSON.stringify(v)}`;
-  const s = v as Record<string, unknown>;
-  if (!(TTA_MODES as readonly unknown[]).includes(s.tta)) return `tta is ${JSON.stringify(s.tta)}, expected one of ${TTA_MODES.join(', ')}`;
-  for (const k of ['largestComponent', 'fillHoles'])
-    if (typeof s[k] !== 'boolean') return `${k} is ${JSON.stringify(s[k])}, expected true or false`;
-  if (typeof s.threshold !== 'number' || !(s.threshold > 0 && s.threshold < 1)) return `threshold is ${JSON.stringify(s.threshold)}, expected a number in (0, 1)`;
-  const extra = Object.keys(s).filter((k) => !['tta', 'largestComponent', 'fillHoles', 'threshold'].includes(k));
-  if (extra.length) return `unknown field(s) ${extra.join(', ')}; expected only tta, largestComponent, fillHoles, threshold`;
-  return null;
-}
-
 /** `--threshold` text: a number in (0, 1) or auto. */
 export function parseThreshold(text: string): number | 'auto' {
   const t = text.trim().toLowerCase();
@@ -87,7 +63,7 @@ export function resolveSettings(req: InferenceRequest, fromCheckpoint?: Inferenc
     base = fromCheckpoint;
     origin = 'the checkpoint';
   }
-  const given = (['tta', 'largestComponent', 'fillHoles', 'threshold'] as const).filter((k) => req[k] !== undefined);
+  const given = SETTING_FIELDS.filter((k) => req[k] !== undefined);
   if (given.length) origin += ` + flags`;
   return {
     tta: req.tta ?? base.tta,
@@ -96,6 +72,11 @@ export function resolveSettings(req: InferenceRequest, fromCheckpoint?: Inferenc
     threshold: req.threshold ?? base.threshold,
     origin,
   };
+}
+
+/** The settings to apply: the resolved ones with the threshold fixed (a number, or the one auto chose). */
+export function withThreshold(r: Omit<InferenceSettings, 'threshold'>, threshold: number): InferenceSettings {
+  return { tta: r.tta, largestComponent: r.largestComponent, fillHoles: r.fillHoles, threshold };
 }
 
 /** One line for logs: "tta d4, largest component, fill holes, threshold 0.5 (preset best)". */

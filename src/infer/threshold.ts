@@ -3,7 +3,7 @@
  * VALIDATION images (never the images being scored, which would report a tuned, optimistic score).
  * Each candidate is scored with the same post-processing the final masks get.
  */
-import { imageMetrics } from '../train/metrics';
+import { imageMetrics } from '../metrics';
 import { forEachFullResolution } from './fullres';
 import type { LoadedNetwork } from './model';
 import { toMask } from './postprocess';

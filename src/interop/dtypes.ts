@@ -5,7 +5,7 @@
  * (to the nearest F32, as PyTorch's .float() does). Anything else has no sensible meaning here
  * (integer weights, float counters, 8-bit floats) and is refused by the caller with the fix.
  */
-import type { SafeDType } from '../train/safetensors';
+import type { SafeDType } from '../checkpoint/safetensors';
 
 export type Conversion = 'same' | 'exact' | 'rounds';
 

@@ -10,7 +10,7 @@ import { meta, parameterSpecs, resolveConfig, type ResolvedConfig } from '../gra
 import { loadWeights } from '../infer/model';
 import { resolveLoss } from '../losses';
 import { baseWidth, checkImageSize, modelList, MODELS, resolveModel, type ModelDef } from '../models';
-import { saveCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { saveCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { checkOutputFile } from '../util/atomic';
 import { RECIPES } from '../train/recipe';
 import { FILE_DTYPE } from './dtypes';

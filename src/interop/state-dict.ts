@@ -6,7 +6,7 @@
  * first; tensors are then read one at a time and converted to F32 / I64.
  */
 import * as fs from 'fs';
-import { readSafetensorsHeader, SafetensorsError, withFileSource, type SafeTensor, type SafetensorsHeader, type TensorEntry } from '../train/safetensors';
+import { readSafetensorsHeader, SafetensorsError, withFileSource, type SafeTensor, type SafetensorsHeader, type TensorEntry } from '../checkpoint/safetensors';
 import { toFloat32, toInt64 } from './dtypes';
 import type { Match } from './match';
 import { pickleRefusal, sniffPickle } from './pickle';

@@ -14,7 +14,8 @@ import { serialize } from './proto';
 import { availableCores } from '../util/machine';
 
 export type Device = 'cpu' | 'cuda' | 'webgpu';
-const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
+/** The execution providers melseg runs on: the one list the --device flags and parseDevice read. */
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
 
 export function parseDevice(s: string): Device {
   const d = s.trim().toLowerCase();

@@ -7,7 +7,8 @@
  */
 import type { Graph, Value } from '../onnx/graph';
 
-const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+/** The update's constants, baked into the graph (the batch dumps record them for the PyTorch reference). */
+export const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
 
 export interface AdamWScalars {
   decay: Value;

@@ -4,7 +4,7 @@
  * kilobytes, not gigabytes. The trainer state is read as the trainer reads it (trainerStateOf).
  */
 import * as fs from 'fs';
-import { readCheckpointHeader } from '../train/checkpoint';
+import { readCheckpointHeader } from '../checkpoint/checkpoint';
 import { EpochRecord, trainerStateOf } from '../train/trainer';
 
 export interface RunProgress {

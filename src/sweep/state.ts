@@ -8,11 +8,10 @@
  * lr, augmentation, split). Models, losses and epochs are not part of it: re-running with more
  * combinations or more epochs continues the same sweep.
  */
-import * as fs from 'fs';
 import { normaliseData, type RunSettings } from '../train/recipe';
 import { writeFileAtomic } from '../util/atomic';
 import type { Shard } from './spec';
-import { parseJson } from '../util/json';
+import { parseJson, readTextIfExists } from '../util/json';
 
 /** What every run of the sweep shares: its settings less model, loss and epochs (recipe.ts). */
 export type SweepRecipe = Omit<RunSettings, 'model' | 'loss' | 'epochs' | 'epochsFrom'>;
@@ -47,13 +46,8 @@ export function recipeDifferences(a: SweepRecipe, b: SweepRecipe): string[] {
 }
 
 export function readState(file: string): SweepState | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+  const text = readTextIfExists(file);
+  if (text === null) return null;
   try {
     const s = parseJson(text, file) as SweepState;
     if (![1, 2].includes(s.version as number) || typeof s.recipe !== 'object' || typeof s.runs !== 'object') throw new Error('unexpected layout');

@@ -33,6 +33,7 @@ import { ChartFiles, ResultRow, drawCharts, formatResultsCsv, readResults, start
 import { describeEpochsFrom, resolveSettings, RunSettings, SettingsInput } from '../train/recipe';
 import { DivergedError, EpochRecord, RuntimeOptions, defaultRunId, outputRoots, resolveRunSplit, train } from '../train/trainer';
 import { runPaths, tidyRunFolder, type RunPaths } from '../train/run-folder';
+import { evaluateTrainedRun } from '../infer/trained-run';
 import { writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { formatDuration } from '../util/progress';
@@ -42,7 +43,9 @@ import { evaluationsFor, gridsFor, settingsFor } from './report';
 import { Shard, inShard, parseShard, shardSuffix, toLossList, toModelList } from './spec';
 import { SweepRecipe, SweepState, readState, recipeDifferences, writeState } from './state';
 
-export interface SweepOptions extends Omit<SettingsInput, 'model' | 'loss'>, Pick<RuntimeOptions, 'device' | 'nchwc' | 'workers' | 'saveModel' | 'evaluate' | 'newDataframe' | 'cacheDir' | 'graphsDir' | 'signal' | 'progress'> {
+export interface SweepOptions extends Omit<SettingsInput, 'model' | 'loss'>, Pick<RuntimeOptions, 'device' | 'nchwc' | 'workers' | 'saveModel' | 'newDataframe' | 'cacheDir' | 'graphsDir' | 'signal' | 'progress'> {
+  /** The study's --evaluate: score each finished run's best.ckpt on the test split (src/infer/trained-run.ts). */
+  evaluate?: boolean;
   /** Model indices/names, or a spec such as '0-3' or '1,3' (default all). */
   models?: string | readonly (number | string)[];
   /** Loss indices/names, or a spec such as '0-14' or '4,5,9-14' (default the study's 0-14). */
@@ -198,7 +201,7 @@ function splitTestCount(file: string): number {
 
 /**
  * The last steps of a trained run that are not on disk: history.json, and with --evaluate the test
- * score (eval_test*.csv in the run folder, written by the trainer's end).
+ * score (eval_test*.csv in the run folder, written after the fit by evaluateTrainedRun).
  */
 function missingSteps(rp: RunPaths, evaluate: boolean): string[] {
   const missing: string[] = [];
@@ -210,6 +213,52 @@ function missingSteps(rp: RunPaths, evaluate: boolean): string[] {
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} ${v}: expected a whole number >= 1`);
   return v;
+}
+
+/** One combination's place in the plan: what of it is on disk and what it still needs. */
+export interface PlannedCombination {
+  c: SweepCombination;
+  rp: RunPaths;
+  /** The sweep may continue this run's checkpoints (a fresh sweep moves folders of runs it did not start aside). */
+  own: boolean;
+  progress: RunProgress | null;
+  /** Every epoch trained and its last steps done: the run is skipped. */
+  finished: boolean;
+  /** The last steps a trained run lacks (missingSteps). */
+  missing: string[];
+}
+
+/**
+ * What each run still needs, read from its folder (last.ckpt, history.json, the test score). It
+ * trains and writes nothing, so the plan can be tested alone.
+ */
+export function planSweep(mine: readonly SweepCombination[], o: { artifacts: string; state: SweepState; epochs: number; scoreTest: boolean }): PlannedCombination[] {
+  return mine.map((c) => {
+    const rp = runPaths(o.artifacts, c.runId);
+    // A fresh sweep does not continue checkpoints of runs it has not started itself: it moves them aside.
+    const own = !o.state.fresh || o.state.runs[c.runId] !== undefined;
+    const progress: RunProgress | null = own ? readRunProgress(rp.last) : null;
+    const trained = !!progress && (progress.epoch >= o.epochs || progress.stoppedEarly);
+    // finished means its last steps are done too: a kill after the last epoch's rows leaves them undone
+    const missing = trained ? missingSteps(rp, o.scoreTest) : [];
+    return { c, rp, own, progress, finished: trained && missing.length === 0, missing };
+  });
+}
+
+/** What the loop of runs shares: the options, the one recipe, the files, the state, the ETA clock, the logs. */
+interface SweepLoop {
+  o: SweepOptions;
+  base: RunSettings;
+  paths: ReturnType<typeof sweepPaths>;
+  splitFile: string;
+  state: SweepState;
+  clock: SweepClock;
+  log: (line: string) => void;
+  status: (line: string) => void;
+  /** Epochs each run has rows for in the results CSV. */
+  rowEpochs: Map<string, Set<number>>;
+  /** Epochs and runs this invocation may still train (stopAfterEpochs, stopAfterCombinations). */
+  budget: { epochs: number; runs: number };
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
@@ -231,24 +280,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const splitFile = await sweepSplit(base, paths, o, resumedSweep, log, where);
 
   // the plan: what each run still needs
-  const testImages = splitTestCount(splitFile);
-  const existing = fs.existsSync(paths.results) ? readResults(paths.results) : [];
-  const rowEpochs = new Map<string, Set<number>>();
-  for (const r of existing) {
-    if (!rowEpochs.has(r.run)) rowEpochs.set(r.run, new Set());
-    rowEpochs.get(r.run)!.add(r.epoch);
-  }
-  const plan = mine.map((c) => {
-    const rp = runPaths(paths.artifacts, c.runId);
-    // A fresh sweep does not continue checkpoints of runs it has not started itself: it moves them aside.
-    const own = !state.fresh || state.runs[c.runId] !== undefined;
-    const progress: RunProgress | null = own ? readRunProgress(rp.last) : null;
-    const trained = !!progress && (progress.epoch >= base.epochs || progress.stoppedEarly);
-    // finished means its last steps are done too: a kill after the last epoch's rows leaves them undone
-    const missing = trained ? missingSteps(rp, !!o.evaluate && testImages > 0) : [];
-    const finished = trained && missing.length === 0;
-    return { c, rp, own, progress, finished, missing };
-  });
+  const plan = planSweep(mine, { artifacts: paths.artifacts, state, epochs: base.epochs, scoreTest: !!o.evaluate && splitTestCount(splitFile) > 0 });
   const clock = new SweepClock(plan.map((p) => ({ key: p.c.runId, model: p.c.model, remaining: p.finished ? 0 : Math.max(0, base.epochs - (p.progress?.epoch ?? 0)) })));
   for (const p of plan) for (const h of p.progress?.history ?? []) clock.observeEpoch(p.c.model, h.seconds);
   const resumable = plan.filter((p) => !p.finished && (p.progress?.epoch ?? 0) > 0).length;
@@ -261,90 +293,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   );
 
   // the runs
-  const reports: SweepRunReport[] = plan.map((p) => ({ ...p.c, outcome: 'not run', epochs: p.progress?.epoch ?? 0 }));
-  let epochBudget = o.stopAfterEpochs ?? Infinity;
-  let runBudget = o.stopAfterCombinations ?? Infinity;
-  let interrupted = false;
-  const n = plan.length;
-  for (let k = 0; k < n; k++) {
-    const p = plan[k];
-    const rep = reports[k];
-    const label = `${p.c.model} x ${p.c.loss}`;
-    if (p.finished) {
-      const have = rowEpochs.get(p.c.runId);
-      const history = p.progress!.history;
-      if (!history.every((h) => have?.has(h.epoch))) {
-        await upsertRunRows(paths.results, p.c.runId, rowsFromHistory(p.c, history));
-        log(`restored ${history.length} row(s) of ${p.c.runId} in ${paths.results} from ${p.rp.last}`);
-      }
-      tidyRunFolder(p.rp.dir, log);
-      if (state.runs[p.c.runId] !== 'done') {
-        state.runs[p.c.runId] = 'done';
-        await writeState(paths.state, state);
-      }
-      rep.outcome = 'skipped';
-      clock.runDropped(p.c.runId);
-      status(clock.line(k + 1, n, label, `finished earlier (${p.progress!.epoch} epochs in ${p.rp.last}), skipped`));
-      continue;
-    }
-    if (epochBudget <= 0 || runBudget <= 0 || o.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
-    const startedAfter = p.progress?.epoch ?? 0;
-    if (p.missing.length) log(`${p.c.runId} trained all its epochs but lacks ${p.missing.join(' and ')}: completing it`);
-    state.runs[p.c.runId] = 'started';
-    delete state.errors[p.c.runId];
-    await writeState(paths.state, state);
-    clock.runStarted(p.c.runId);
-    status(clock.line(k + 1, n, label, p.missing.length ? `completing (${p.missing.join(', ')})` : startedAfter > 0 ? `resuming after epoch ${startedAfter}/${base.epochs}` : 'starting'));
-    const tRun = Date.now();
-    let epochSeconds = 0;
-    try {
-      const r = await train({
-        ...o,
-        ...base,
-        model: p.c.modelId,
-        loss: p.c.lossId,
-        split: splitFile,
-        splitFractions: undefined,
-        fold: undefined, // a sweep trains each configuration once, on its split
-        out: o.out,
-        resultsFile: paths.results,
-        newDataframe: false, // the sweep's own, applied once when it started
-        resume: p.own && fs.existsSync(p.rp.last),
-        overwrite: !p.own,
-        runId: p.c.runId,
-        stopAfterEpochs: Number.isFinite(epochBudget) ? epochBudget : undefined,
-        log,
-        onEpoch: (rec, total) => {
-          epochSeconds += rec.seconds;
-          clock.epochDone(p.c.runId, rec.seconds);
-          status(clock.line(k + 1, n, label, `epoch ${rec.epoch}/${total}`));
-        },
-      });
-      epochBudget -= r.history.length - (r.resumedFrom ?? 0);
-      rep.epochs = r.history.length;
-      rep.outcome = p.missing.length ? 'completed' : startedAfter > 0 ? 'resumed' : 'trained';
-      if (r.history.length < base.epochs && !r.stoppedEarly) {
-        interrupted = true;
-        break;
-      }
-      state.runs[p.c.runId] = 'done';
-      runBudget -= 1;
-      clock.runEnded(p.c.runId, (Date.now() - tRun) / 1000, epochSeconds);
-    } catch (e) {
-      if (!(e instanceof DivergedError)) throw e;
-      // One diverging run must not stop a 60-run sweep: record it, go on, report it at the end.
-      rep.outcome = 'failed';
-      rep.error = e.message;
-      state.runs[p.c.runId] = 'failed';
-      state.errors[p.c.runId] = e.message;
-      clock.runDropped(p.c.runId);
-      log(`${p.c.runId} failed: ${e.message}`);
-    }
-    await writeState(paths.state, state);
-  }
+  const loop: SweepLoop = {
+    o, base, paths, splitFile, state, clock, log, status, rowEpochs: rowEpochsOf(paths.results),
+    budget: { epochs: o.stopAfterEpochs ?? Infinity, runs: o.stopAfterCombinations ?? Infinity },
+  };
+  const { reports, interrupted } = await runPlan(plan, loop);
 
   const complete = !interrupted && mine.every((c) => state.runs[c.runId] === 'done');
   if (complete) {
@@ -354,18 +307,123 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   status(`${where}sweep ${complete ? 'complete' : interrupted ? 'stopped early' : 'finished with failures'} after ${formatDuration((Date.now() - t0) / 1000)}`);
 
   // the charts
-  let charts: ChartFiles | null = null;
-  if (!interrupted && !shard && o.charts !== false) {
-    const rows = fs.existsSync(paths.results) ? readResults(paths.results) : [];
-    if (rows.length > 0) {
-      const grids = gridsFor(rows, [paths.artifacts]);
-      const title = o.title ?? `melseg sweep: ${models.length} model(s) x ${losses.length} loss(es), ${o.data}, ${base.imageSize} px, width ${base.width}, ${base.epochs} epoch(s)`;
-      charts = await drawCharts(rows, paths.root, { grids, settings: settingsFor(rows, [paths.artifacts]), evaluations: evaluationsFor(rows, [paths.artifacts]), title, top: o.top });
-    }
-  }
-
+  const charts = !interrupted && !shard && o.charts !== false ? await sweepCharts(paths, o, base, models.length, losses.length) : null;
   return {
     resultsFile: paths.results, stateFile: paths.state, splitFile, artifactsDir: paths.artifacts, resumedSweep, backup,
     runs: reports, totalCombinations: all.length, interrupted, complete, charts, seconds: (Date.now() - t0) / 1000,
   };
+}
+
+function rowEpochsOf(results: string): Map<string, Set<number>> {
+  const rowEpochs = new Map<string, Set<number>>();
+  for (const r of fs.existsSync(results) ? readResults(results) : []) {
+    const have = rowEpochs.get(r.run) ?? new Set<number>();
+    have.add(r.epoch);
+    rowEpochs.set(r.run, have);
+  }
+  return rowEpochs;
+}
+
+/** The runs in plan order, until a budget runs out or a signal arrives; a diverging run is recorded and passed. */
+async function runPlan(plan: readonly PlannedCombination[], l: SweepLoop): Promise<{ reports: SweepRunReport[]; interrupted: boolean }> {
+  const reports: SweepRunReport[] = plan.map((p) => ({ ...p.c, outcome: 'not run', epochs: p.progress?.epoch ?? 0 }));
+  for (let k = 0; k < plan.length; k++) {
+    const p = plan[k];
+    if (p.finished) {
+      await skipFinished(p, l, k + 1, plan.length);
+      reports[k].outcome = 'skipped';
+      continue;
+    }
+    if (l.budget.epochs <= 0 || l.budget.runs <= 0 || l.o.signal?.aborted) return { reports, interrupted: true };
+    if (!(await trainPlanned(p, reports[k], l, k + 1, plan.length))) return { reports, interrupted: true };
+  }
+  return { reports, interrupted: false };
+}
+
+/** A run finished earlier: its CSV rows restored from its history if missing, its folder tidied, the state says done. */
+async function skipFinished(p: PlannedCombination, l: SweepLoop, k: number, n: number): Promise<void> {
+  const { paths, state } = l;
+  const have = l.rowEpochs.get(p.c.runId);
+  const history = p.progress?.history ?? [];
+  if (!history.every((h) => have?.has(h.epoch))) {
+    await upsertRunRows(paths.results, p.c.runId, rowsFromHistory(p.c, history));
+    l.log(`restored ${history.length} row(s) of ${p.c.runId} in ${paths.results} from ${p.rp.last}`);
+  }
+  tidyRunFolder(p.rp.dir, l.log);
+  if (state.runs[p.c.runId] !== 'done') {
+    state.runs[p.c.runId] = 'done';
+    await writeState(paths.state, state);
+  }
+  l.clock.runDropped(p.c.runId);
+  l.status(l.clock.line(k, n, `${p.c.model} x ${p.c.loss}`, `finished earlier (${p.progress?.epoch} epochs in ${p.rp.last}), skipped`));
+}
+
+/**
+ * Train (start, resume or complete) run number `k` of `n`, then score its test split when asked.
+ * false: it stopped before its last epoch (a budget of this invocation ran out), so the sweep stops.
+ */
+async function trainPlanned(p: PlannedCombination, rep: SweepRunReport, l: SweepLoop, k: number, n: number): Promise<boolean> {
+  const { o, base, paths, state, clock, log } = l;
+  const label = `${p.c.model} x ${p.c.loss}`;
+  const startedAfter = p.progress?.epoch ?? 0;
+  if (p.missing.length) log(`${p.c.runId} trained all its epochs but lacks ${p.missing.join(' and ')}: completing it`);
+  state.runs[p.c.runId] = 'started';
+  delete state.errors[p.c.runId];
+  await writeState(paths.state, state);
+  clock.runStarted(p.c.runId);
+  l.status(clock.line(k, n, label, p.missing.length ? `completing (${p.missing.join(', ')})` : startedAfter > 0 ? `resuming after epoch ${startedAfter}/${base.epochs}` : 'starting'));
+  const tRun = Date.now();
+  let epochSeconds = 0;
+  try {
+    const r = await train({
+      ...o,
+      ...base,
+      model: p.c.modelId,
+      loss: p.c.lossId,
+      split: l.splitFile,
+      splitFractions: undefined,
+      fold: undefined, // a sweep trains each configuration once, on its split
+      out: o.out,
+      resultsFile: paths.results,
+      newDataframe: false, // the sweep's own, applied once when it started
+      resume: p.own && fs.existsSync(p.rp.last),
+      overwrite: !p.own,
+      runId: p.c.runId,
+      stopAfterEpochs: Number.isFinite(l.budget.epochs) ? l.budget.epochs : undefined,
+      log,
+      onEpoch: (rec, total) => {
+        epochSeconds += rec.seconds;
+        clock.epochDone(p.c.runId, rec.seconds);
+        l.status(clock.line(k, n, label, `epoch ${rec.epoch}/${total}`));
+      },
+    });
+    if (o.evaluate) await evaluateTrainedRun(r, { cacheDir: o.cacheDir, graphsDir: o.graphsDir, device: o.device, log });
+    l.budget.epochs -= r.history.length - (r.resumedFrom ?? 0);
+    rep.epochs = r.history.length;
+    rep.outcome = p.missing.length ? 'completed' : startedAfter > 0 ? 'resumed' : 'trained';
+    if (r.history.length < base.epochs && !r.stoppedEarly) return false;
+    state.runs[p.c.runId] = 'done';
+    l.budget.runs -= 1;
+    clock.runEnded(p.c.runId, (Date.now() - tRun) / 1000, epochSeconds);
+  } catch (e) {
+    if (!(e instanceof DivergedError)) throw e;
+    // One diverging run must not stop a 60-run sweep: record it, go on, report it at the end.
+    rep.outcome = 'failed';
+    rep.error = e.message;
+    state.runs[p.c.runId] = 'failed';
+    state.errors[p.c.runId] = e.message;
+    clock.runDropped(p.c.runId);
+    log(`${p.c.runId} failed: ${e.message}`);
+  }
+  await writeState(paths.state, state);
+  return true;
+}
+
+/** curves.png, curves_top.png, metrics.png and report.html of every row of the results CSV (none without rows). */
+async function sweepCharts(paths: ReturnType<typeof sweepPaths>, o: SweepOptions, base: RunSettings, models: number, losses: number): Promise<ChartFiles | null> {
+  const rows = fs.existsSync(paths.results) ? readResults(paths.results) : [];
+  if (rows.length === 0) return null;
+  const grids = gridsFor(rows, [paths.artifacts]);
+  const title = o.title ?? `melseg sweep: ${models} model(s) x ${losses} loss(es), ${o.data}, ${base.imageSize} px, width ${base.width}, ${base.epochs} epoch(s)`;
+  return drawCharts(rows, paths.root, { grids, settings: settingsFor(rows, [paths.artifacts]), evaluations: evaluationsFor(rows, [paths.artifacts]), title, top: o.top });
 }

@@ -15,6 +15,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AUGMENT_PRESETS, AUGMENT_TRANSFORMS, listIds, planSplit, type Fold } from '../data';
+import { parseLabelNumbers } from '../data/labels';
 import { LOSSES, resolveLoss } from '../losses';
 import { MODELS, baseWidth, checkImageSize, resolveModel } from '../models';
 import { closest } from '../util/closest';
@@ -204,16 +205,20 @@ export function normaliseData(data: string): string {
   return path.resolve(s.replace(/^~(?=$|\/)/, process.env.HOME ?? '~')).replace(/[\\/]+$/, '');
 }
 
-export function splitSpec(file: string | undefined, fractions: [number, number, number]): SplitSpec {
-  if (!file) {
-    const sum = fractions[0] + fractions[1] + fractions[2];
-    if (fractions.some((f) => !(f >= 0) || !Number.isFinite(f)) || Math.abs(sum - 1) > 1e-9 || !(fractions[0] > 0) || !(fractions[1] > 0)) {
-      throw new Error(
-        `--split-fractions ${fractions.join(',')}: expected three non-negative numbers that sum to 1, with some images to train on and some to validate on, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`,
-      );
-    }
-    return { fractions };
+/**
+ * The one check of --split-fractions: three non-negative numbers that sum to 1, with some images to
+ * train on and some to validate on. `given` is the text the error quotes (the flag as typed).
+ */
+export function checkSplitFractions(f: readonly number[], given = f.join(',')): [number, number, number] {
+  const [train = NaN, valid = NaN, test = NaN] = f;
+  if (f.length !== 3 || f.some((x) => !(x >= 0) || !Number.isFinite(x)) || Math.abs(train + valid + test - 1) > 1e-9 || !(train > 0) || !(valid > 0)) {
+    throw new Error(`--split-fractions ${given}: expected three non-negative numbers that sum to 1, with some images to train on and some to validate on, e.g. 0.75,0.125,0.125 or 0.9,0.1,0`);
   }
+  return [train, valid, test];
+}
+
+export function splitSpec(file: string | undefined, fractions: [number, number, number]): SplitSpec {
+  if (!file) return { fractions: checkSplitFractions(fractions) };
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -381,13 +386,10 @@ export function readSettingsFile(file: string): { input: SettingsInput; splitSha
 
 /** "seborrheic_keratosis=2,melanoma=2" -> copies per label, each a whole number from 1 to 10. */
 export function parseOversample(spec: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
-    const n = m ? Number(m[2]) : NaN;
-    if (!m || n < 1 || n > 10) fail('oversample', spec, 'label=copies pairs with 1 to 10 copies, e.g. seborrheic_keratosis=2 (labels from labels.csv beside --data)');
-    out[m[1]] = n;
-  }
+  const parsed = parseLabelNumbers(spec);
+  if ('bad' in parsed || Object.values(parsed.values).some((n) => !Number.isInteger(n) || n < 1 || n > 10))
+    fail('oversample', spec, 'label=copies pairs with 1 to 10 copies, e.g. seborrheic_keratosis=2 (labels from labels.csv beside --data)');
+  const out = parsed.values;
   if (!Object.keys(out).length) fail('oversample', spec, 'at least one label=copies pair, e.g. seborrheic_keratosis=2');
   return out;
 }

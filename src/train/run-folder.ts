@@ -17,7 +17,7 @@ import { readResults, removeRun, upsertRunRows } from '../report';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic';
 import { FolderLock, LockedError, lockFolder } from '../util/lock';
 import { describeChange, FLAG, RunSettings, SettingChange, settingsDifferences, CHANGEABLE } from './recipe';
-import { parseJson } from '../util/json';
+import { parseJson, readTextIfExists } from '../util/json';
 
 export interface RunRecord {
   version: 1;
@@ -44,13 +44,13 @@ export function runPaths(artifacts: string, runId: string) {
 export type RunPaths = ReturnType<typeof runPaths>;
 
 export function readRunRecord(file: string): RunRecord | null {
-  let text: string;
+  let text: string | null;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextIfExists(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`cannot read ${file} (${(e as NodeJS.ErrnoException).code}); check its permissions`);
   }
+  if (text === null) return null;
   try {
     const r = parseJson(text, file) as RunRecord;
     if (r.version !== 1 || typeof r.settings !== 'object' || r.settings === null) throw new Error('unexpected layout');

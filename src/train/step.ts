@@ -24,7 +24,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import * as N from '../onnx/names';
-import type { ModelState } from './state';
+import type { ModelState } from '../checkpoint/state';
 
 /** One state tensor the step updates: where ModelState keeps it, and its graph input and output. */
 interface Slot {

@@ -9,7 +9,7 @@
  *   per epoch   set lr -> train steps (forward/backward/AdamW in one graph run) -> validate ->
  *               schedule -> checkpoint best (with a prediction grid) and last -> results rows
  *               -> early stop?
- *   end         history.json, optionally score best.ckpt on the test split
+ *   end         history.json (the callers then may score best.ckpt on the test split: infer/trained-run.ts)
  *
  * Every epoch's data order and augmentation are pure functions of (seed, epoch, sample), the optimizer
  * and schedule state live in last.ckpt, and the results rows are rewritten from the saved history, so a
@@ -29,12 +29,13 @@ import * as N from '../onnx/names';
 import { cpuFallbacks } from '../onnx/providers';
 import { nchwcBlockSize } from '../onnx/cpu';
 import { cosineLr, makeSchedule, restoreSchedule, Schedule, ScheduleState } from '../optim/schedule';
+import { ADAMW } from '../optim/adamw';
 import type { PlateauState } from '../optim/plateau';
 import { checkResultsFile, predictionGrid, ResultRow, startFresh, upsertRunRows } from '../report';
 import { assertWritableDir, copyFileAtomic, writeFileAtomic } from '../util/atomic';
 import { dataCacheDir } from '../util/paths';
 import { createProgress } from '../util/progress';
-import { firstNonFinite, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { firstNonFinite, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint';
 import { checkDevice, Device, openSession, parseThreads } from '../onnx/session';
 import { BatchDump } from './dump';
 import { checkBatchMemory, limitTrain, resolveWorkers } from './bounds';
@@ -43,9 +44,8 @@ import { describeSettings, resolveSettings, RunSettings, SettingsInput } from '.
 import { findLabels, labelCounts, oversampledIndices, readLabels, UNLABELLED } from '../data/labels';
 import { openRun, OpenedRun, RunPaths } from './run-folder';
 import { RunLog } from './run-log';
-import { ModelState } from './state';
+import { ModelState } from '../checkpoint/state';
 import { TrainStep } from './step';
-import { evaluateCheckpoint, type Evaluation } from '../infer/evaluate';
 import { evaluateSamples } from './validate';
 
 /** Where and how a run executes: none of this changes what it computes (except float rounding by device). */
@@ -66,8 +66,6 @@ export interface RuntimeOptions {
   newDataframe?: boolean;
   /** The study's --save_model: write best.ckpt and prediction grids (last.ckpt is always kept). */
   saveModel?: boolean;
-  /** The study's --evaluate: score best.ckpt on the test split at the end. */
-  evaluate?: boolean;
   device?: Device;
   /**
    * CPU only: run the narrow convolutions on onnxruntime's blocked com.microsoft.nchwc kernels (true)
@@ -134,8 +132,12 @@ export interface TrainResult {
   lastCheckpoint: string;
   grid: string | null;
   stoppedEarly?: TrainerState['stoppedEarly'];
-  /** The test split scored with best.ckpt (--evaluate), at the original resolution. */
-  test?: Evaluation;
+  /** The run folder's split file. */
+  splitFile: string;
+  /** Images of the test split (the run never looks at them; --evaluate scores them after the fit). */
+  testImages: number;
+  /** Every epoch trained, or early stopping ended the run. */
+  finished: boolean;
   resumedFrom?: number;
 }
 
@@ -266,12 +268,25 @@ export function warnStretchedCosine(saved: ScheduleState, s: Pick<RunSettings, '
 }
 
 /** Train one run; see the header for the phases. */
-/** The training indices with --oversample's copies (labels.csv beside the data), said in the log. */
-function oversample(s: RunSettings, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
-  if (!s.oversample) return trainIdx;
+/**
+ * --oversample's labels, read before any image is decoded: labels.csv beside the data, holding every
+ * label asked for (whether the training split has images of it is checked once the split is made).
+ */
+function oversampleLabels(s: RunSettings): { file: string; labels: Map<string, string> } | null {
+  if (!s.oversample) return null;
   const file = findLabels(s.data);
   if (!file) throw new Error(`--oversample needs each image's label: no labels.csv in ${s.data} or the folder above it (a CSV of id,label, or ISIC 2017 Part 3's image_id,melanoma,seborrheic_keratosis)`);
   const labels = readLabels(file);
+  const all = labelCounts(labels.values());
+  const unknown = Object.keys(s.oversample).filter((l) => !all[l]);
+  if (unknown.length) throw new Error(`--oversample: no image has the label ${unknown.join(', ')} in ${file} (its labels: ${Object.keys(all).join(', ')}); fix the spelling, e.g. --oversample ${Object.keys(all)[0] ?? 'label'}=2`);
+  return { file, labels };
+}
+
+/** The training indices with --oversample's copies, said in the log. */
+function oversample(s: RunSettings, found: ReturnType<typeof oversampleLabels>, dataset: Dataset, trainIdx: number[], log: (s: string) => void): number[] {
+  if (!s.oversample || !found) return trainIdx;
+  const { file, labels } = found;
   const counts = labelCounts(trainIdx.map((i) => labels.get(dataset.ids[i] ?? '') ?? UNLABELLED));
   const unknown = Object.keys(s.oversample).filter((l) => !counts[l]);
   if (unknown.length) throw new Error(`--oversample: no training image has the label ${unknown.join(', ')} in ${file} (labels of the training images: ${Object.keys(counts).join(', ')})`);
@@ -291,6 +306,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.nchwc) await nchwcLowering(device);
   const c = resolveConfig({ model: s.model, loss: s.loss, imageSize: s.imageSize, width: s.width, seed: s.seed, nchwc: opts.nchwc });
   const augment = augmentPreset(s.augment, s.augmentOff);
+  const labels = oversampleLabels(s);
   const runId = opts.runId ?? defaultRunId(c, s.seed, s.fold);
   if (!/^[\w.@+-]+$/.test(runId) || runId.startsWith('.')) throw new Error(`--run-id ${runId}: expected letters, digits and . _ - + @ (a folder name), not starting with a dot`);
   const roots = outputRoots(opts);
@@ -315,12 +331,40 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   runLog.open(run.paths.dir, `melseg train, run ${runId}${run.resume ? ' (resumed)' : ''}`);
   try {
     // run.record.settings: a resumed run without --epochs keeps its own
-    const fit = await Fit.start(opts, run.record.settings, c, augment, run, roots.results, device, log);
+    const fit = await Fit.start({ o: opts, s: run.record.settings, c, run, resultsFile: roots.results, log }, augment, labels, device);
     await fit.fit();
     return await fit.finish();
   } finally {
     run.lock.release();
   }
+}
+
+/** What a fit is for: the options and settings, the configuration, the run folder, the results file, the log. */
+interface FitRun {
+  o: TrainOptions;
+  s: RunSettings;
+  c: ResolvedConfig;
+  run: OpenedRun;
+  resultsFile: string;
+  log: (line: string) => void;
+}
+
+/** The data of a fit: the dataset and its split, the training (with --oversample's copies) and validation indices, the batches. */
+interface FitData {
+  dataset: Dataset;
+  split: Split;
+  trainIdx: number[];
+  validIdx: number[];
+  loader: BatchLoader;
+}
+
+/** What a fit trains: the weights, the trainer state it continues (null: a new run), the sessions, the schedule, the batch dump. */
+interface FitModel {
+  state: ModelState;
+  saved: TrainerState | null;
+  sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; evalInputs: string[] };
+  schedule: Schedule;
+  dump: BatchDump | null;
 }
 
 /**
@@ -338,24 +382,28 @@ class Fit {
   /** the fused train step, updating `state` in place (src/train/step.ts) */
   private readonly step: TrainStep;
 
-  private constructor(
-    private readonly o: TrainOptions,
-    private readonly s: RunSettings,
-    private readonly c: ResolvedConfig,
-    private readonly run: OpenedRun,
-    private readonly resultsFile: string,
-    private readonly log: (line: string) => void,
-    private readonly state: ModelState,
-    private readonly saved: TrainerState | null,
-    private readonly dataset: Dataset,
-    private readonly split: Split,
-    private readonly trainIdx: number[],
-    private readonly validIdx: number[],
-    private readonly sessions: { train: ort.InferenceSession; eval: ort.InferenceSession; evalInputs: string[] },
-    private readonly schedule: Schedule,
-    private readonly loader: BatchLoader,
-    private readonly dump: BatchDump | null,
-  ) {
+  private readonly o: TrainOptions;
+  private readonly s: RunSettings;
+  private readonly c: ResolvedConfig;
+  private readonly run: OpenedRun;
+  private readonly resultsFile: string;
+  private readonly log: (line: string) => void;
+  private readonly dataset: Dataset;
+  private readonly split: Split;
+  private readonly trainIdx: number[];
+  private readonly validIdx: number[];
+  private readonly loader: BatchLoader;
+  private readonly state: ModelState;
+  private readonly saved: TrainerState | null;
+  private readonly sessions: FitModel['sessions'];
+  private readonly schedule: Schedule;
+  private readonly dump: BatchDump | null;
+
+  private constructor(r: FitRun, d: FitData, m: FitModel) {
+    ({ o: this.o, s: this.s, c: this.c, run: this.run, resultsFile: this.resultsFile, log: this.log } = r);
+    ({ dataset: this.dataset, split: this.split, trainIdx: this.trainIdx, validIdx: this.validIdx, loader: this.loader } = d);
+    ({ state: this.state, saved: this.saved, sessions: this.sessions, schedule: this.schedule, dump: this.dump } = m);
+    const { saved, validIdx, state, c, sessions } = this;
     this.history = saved ? [...saved.history] : [];
     this.best = saved?.best ?? null;
     this.stoppedEarly = saved?.stoppedEarly;
@@ -365,7 +413,8 @@ class Fit {
   }
 
   /** before_fit: the state (fresh, or last.ckpt), the data and its split, the graphs and sessions, the schedule. */
-  static async start(o: TrainOptions, s: RunSettings, c: ResolvedConfig, augment: AugmentConfig | null, run: OpenedRun, resultsFile: string, device: Device, log: (line: string) => void): Promise<Fit> {
+  static async start(r: FitRun, augment: AugmentConfig | null, labels: ReturnType<typeof oversampleLabels>, device: Device): Promise<Fit> {
+    const { o, s, c, run, resultsFile, log } = r;
     const specs = parameterSpecs(c);
     let state: ModelState;
     let saved: TrainerState | null = null;
@@ -386,7 +435,7 @@ class Fit {
     const dataset = await loadRunData(s, c, o, needsSourceRes(augment), o.progress !== false);
     for (const w of dataset.warnings) log(`warning: ${w}`);
     const split = resolveRunSplit(dataset, s, saved?.split ?? null);
-    const trainIdx = oversample(s, dataset, indicesOf(dataset.ids, limitTrain(split.train, s.limit, log)), log);
+    const trainIdx = oversample(s, labels, dataset, indicesOf(dataset.ids, limitTrain(split.train, s.limit, log)), log);
     const validIdx = indicesOf(dataset.ids, split.valid);
     checkBatchNormBatches(c, trainIdx.length, s.batchSize);
     const batch = checkBatchMemory(c, s.batchSize, trainIdx.length);
@@ -411,7 +460,7 @@ class Fit {
       : makeSchedule(s.schedule, s.lr, s.epochs, s.warmupEpochs);
     if (saved) warnStretchedCosine(saved.schedule, s, log);
     const loader = new BatchLoader(dataset, trainIdx, { batchSize: s.batchSize, seed: s.seed, mode: 'train', augment: augment ?? false, workers: o.workers ?? 1 });
-    return new Fit(o, s, c, run, resultsFile, log, state, saved, dataset, split, trainIdx, validIdx, sessions, schedule, loader, dump);
+    return new Fit(r, { dataset, split, trainIdx, validIdx, loader }, { state, saved, sessions, schedule, dump });
   }
 
   private get paths(): RunPaths {
@@ -563,12 +612,12 @@ class Fit {
     this.o.onEpoch?.(rec, s.epochs);
   }
 
-  /** after_fit: history.json, and the test split scored with best.ckpt when asked. */
+  /** after_fit: history.json and the result (scoring the test split is the caller's step: src/infer/trained-run.ts). */
   async finish(): Promise<TrainResult> {
-    const { s, c, paths, history, best, stoppedEarly } = this;
+    const { s, paths, history, best, stoppedEarly } = this;
     const runId = this.run.record.runId;
     await writeFileAtomic(paths.history, JSON.stringify({ runId, settings: s, history, ...(stoppedEarly ? { stoppedEarly } : {}) }, null, 2) + '\n');
-    const result: TrainResult = {
+    return {
       runId,
       runDir: paths.dir,
       resultsFile: this.resultsFile,
@@ -580,19 +629,10 @@ class Fit {
       grid: this.grid ?? (fs.existsSync(paths.grid) ? paths.grid : null),
       ...(stoppedEarly ? { stoppedEarly } : {}),
       resumedFrom: this.saved ? this.saved.epoch : undefined,
+      splitFile: paths.split,
+      testImages: this.split.test.length,
+      finished: history.length === s.epochs || !!stoppedEarly,
     };
-    const finished = history.length === s.epochs || !!stoppedEarly;
-    if (this.o.evaluate && finished && result.bestCheckpoint && this.split.test.length) {
-      // scored as `melseg evaluate` scores: at each image's original resolution, the network as trained
-      const e = await evaluateCheckpoint({ checkpoint: result.bestCheckpoint, data: s.data, split: 'test', splitFile: paths.split, cacheDir: this.o.cacheDir, graphsDir: this.o.graphsDir, device: this.o.device, inference: { preset: 'raw' } });
-      result.test = e;
-      const m = e.mean;
-      this.log(
-        `test (${e.images.length} images at their original size, best.ckpt from epoch ${best!.epoch}): IoU ${m.iou.toFixed(4)} (std ${e.std.iou.toFixed(4)}), ` +
-          `Dice ${m.dice.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}, sensitivity ${m.sensitivity.toFixed(4)}, specificity ${m.specificity.toFixed(4)}; per image: ${e.csv}`,
-      );
-    }
-    return result;
   }
 }
 
@@ -624,7 +664,7 @@ async function loadRunData(s: RunSettings, c: ResolvedConfig, opts: TrainOptions
 async function startDump(dump: BatchDump, s: RunSettings, c: ResolvedConfig, state: ModelState, dataset: Dataset, validIdx: number[], ts: TrainerState | null): Promise<void> {
   if (ts) throw new Error(`--dump-batches records a run from its first step; it cannot start in a resumed run: dump a new run (--overwrite or another --out)`);
   await saveCheckpoint(path.join(dump.dir, 'initial.ckpt'), state.toCheckpoint(c, { epoch: 0 }, { optimizer: false }));
-  await dump.recipe({ ...s, model: c.model.name, modelId: c.model.id, loss: c.loss.name, lossId: c.loss.id, weightDecay: 0.01 });
+  await dump.recipe({ ...s, model: c.model.name, modelId: c.model.id, loss: c.loss.name, lossId: c.loss.id, weightDecay: ADAMW.weightDecay });
   const loader = new BatchLoader(dataset, validIdx, { batchSize: validIdx.length, mode: 'eval', workers: 0 });
   try {
     for await (const b of loader.epoch(0)) {

@@ -7,8 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { BatchLoader } from '../data';
 import type { Dataset } from '../data';
 import * as N from '../onnx/names';
-import { confusion, imageMetrics, ImageMetrics, meanMetrics } from './metrics';
-import type { ModelState } from './state';
+import { confusion, imageMetrics, ImageMetrics, meanMetrics } from '../metrics';
+import type { ModelState } from '../checkpoint/state';
 
 export interface ImageResult extends ImageMetrics {
   id: string;

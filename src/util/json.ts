@@ -55,6 +55,20 @@ export function parseJson(text: string, source: string, fix = 'the file is damag
   }
 }
 
+/**
+ * The UTF-8 text of `file`, or null when it does not exist (a run or sweep not started yet, an older
+ * run without run.json); any other read error is thrown unchanged, for the caller to say what it
+ * means for its file.
+ */
+export function readTextIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
 /** parseJson of a file's UTF-8 text; a file that cannot be read throws its error unchanged (ENOENT etc.). */
 export function readJsonFile(file: string, fix?: string): unknown {
   return parseJson(readFileSync(file, 'utf8'), file, fix);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readResults } from '../../src/report';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { failingWriteEnv, signalAtEnv } from '../helpers/full-disk';
 import { melseg, melsegAsync } from '../helpers/cli';
 

@@ -2,7 +2,10 @@ import { readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { foldSplit, indicesOf, loadSplit, makeSplit, saveSplit } from '../../src/data/split';
 import { removeDir, tmpDir } from './helpers/fixtures';
+import { RECIPES } from '../../src/train/recipe';
 
+/** The recipes' split (both recipes use it). */
+const FRACTIONS = RECIPES.melseg.splitFractions;
 const ph2Ids = Array.from({ length: 200 }, (_, i) => `IMD${String(i + 2).padStart(3, '0')}`);
 
 let dir: string;
@@ -13,15 +16,15 @@ afterAll(() => removeDir(dir));
 
 describe('makeSplit', () => {
   it('cuts 200 ids into 150 / 25 / 25 disjoint parts that cover them all', () => {
-    const s = makeSplit(ph2Ids, { seed: 1 });
+    const s = makeSplit(ph2Ids, { seed: 1, fractions: FRACTIONS });
     expect([s.train.length, s.valid.length, s.test.length]).toEqual([150, 25, 25]);
     expect([...s.train, ...s.valid, ...s.test].sort()).toEqual([...ph2Ids].sort());
   });
 
   it('is a function of the seed and the id set only, not of the input order', () => {
-    const a = makeSplit(ph2Ids, { seed: 7 });
-    const b = makeSplit([...ph2Ids].reverse(), { seed: 7 });
-    const c = makeSplit(ph2Ids, { seed: 8 });
+    const a = makeSplit(ph2Ids, { seed: 7, fractions: FRACTIONS });
+    const b = makeSplit([...ph2Ids].reverse(), { seed: 7, fractions: FRACTIONS });
+    const c = makeSplit(ph2Ids, { seed: 8, fractions: FRACTIONS });
     expect(b).toEqual(a);
     expect(c.test).not.toEqual(a.test);
   });
@@ -38,7 +41,7 @@ describe('makeSplit', () => {
 
 describe('loadSplit / saveSplit', () => {
   it('round-trips a split through an atomically written JSON file', async () => {
-    const s = makeSplit(ph2Ids, { seed: 1 });
+    const s = makeSplit(ph2Ids, { seed: 1, fractions: FRACTIONS });
     const file = path.join(dir, 'split.json');
     await saveSplit(file, s);
     expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')))).toEqual(['train', 'valid', 'test']);
@@ -71,7 +74,7 @@ describe('loadSplit / saveSplit', () => {
 });
 
 describe('foldSplit', () => {
-  const base = makeSplit(ph2Ids, { seed: 1 }); // 150 / 25 / 25
+  const base = makeSplit(ph2Ids, { seed: 1, fractions: FRACTIONS }); // 150 / 25 / 25
 
   it('validates each of the pooled train + valid ids in exactly one of K folds, in parts of near-equal size', () => {
     const folds = [1, 2, 3, 4, 5].map((index) => foldSplit(base, { index, count: 5 }, 0));

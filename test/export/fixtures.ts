@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import type { Image } from '../../src/data';
 import { generateSynthetic } from '../../src/data/synthetic';
 import { initialCheckpoint, parameterSpecs, resolveConfig } from '../../src/graphs';
-import { saveCheckpointSync, type Checkpoint } from '../../src/train/checkpoint';
+import { saveCheckpointSync, type Checkpoint } from '../../src/checkpoint/checkpoint';
 import { randn, seeded, uniform } from '../helpers/random';
 
 export const S = 32;

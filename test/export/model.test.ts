@@ -7,7 +7,7 @@ import { resizeBilinear, toTensor, type Image } from '../../src/data';
 import { exportCheckpoint, exportModel } from '../../src/export';
 import { loadWeights, openNetwork } from '../../src/infer/model';
 import { MODELS } from '../../src/models';
-import { saveCheckpointSync } from '../../src/train/checkpoint';
+import { saveCheckpointSync } from '../../src/checkpoint/checkpoint';
 import { lesionImage, S, saveRandom } from './fixtures';
 import { oracleTest, PY } from '../helpers/oracle';
 

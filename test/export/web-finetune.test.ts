@@ -14,7 +14,7 @@ import { exportCheckpoint } from '../../src/export';
 import { batchOf, FineTuner, type TrainableInfo } from '../../src/export/finetune';
 import { TRAINABLE_FILES } from '../../src/export/trainable';
 import { predictImages } from '../../src/infer/predict';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { launchBrowser, serveStatic, type CheckedPage, type TestBrowser } from '../helpers/browser';
 import { S, saveRandom, writePng } from './fixtures';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chooseInferenceSettings, pickPreset } from '../../src/infer/choose';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { PRESETS } from '../../src/infer/settings';
 import { saveConstant, writeImage, writeMask } from './fixtures';
 

@@ -5,7 +5,7 @@ import Papa from 'papaparse';
 import { createHash } from 'crypto';
 import { SETTINGS_COLUMNS } from '../../src/infer/csv';
 import { evaluateCheckpoint, type EvaluateOptions } from '../../src/infer/evaluate';
-import { saveCheckpointSync } from '../../src/train/checkpoint';
+import { saveCheckpointSync } from '../../src/checkpoint/checkpoint';
 import { constantCheckpoint, pngSize, saveConstant, writeImage, writeMask } from './fixtures';
 
 // Originals are 64 x 48, the network sees 32 x 32. The masks are one-pixel vertical stripes: on the

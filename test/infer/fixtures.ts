@@ -14,7 +14,7 @@ export function pngBytes(px: Uint8Array, w: number, h: number, channels: 1 | 3):
   }
   return PNG.sync.write(png);
 }
-import { saveCheckpointSync, type Checkpoint } from '../../src/train/checkpoint';
+import { saveCheckpointSync, type Checkpoint } from '../../src/checkpoint/checkpoint';
 
 export const S = 32;
 export const CONFIG = { model: 1, loss: 0, imageSize: S, width: 1 / 16, seed: 0 };

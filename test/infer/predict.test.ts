@@ -5,7 +5,7 @@ import { decodeImage } from '../../src/data';
 import { resolveCheckpoint } from '../../src/infer/model';
 import { headerSize, MAX_PIXELS } from '../../src/infer/header';
 import { expandInputs, outputStems, predictImages, printable, type PredictOptions } from '../../src/infer/predict';
-import { saveCheckpointSync } from '../../src/train/checkpoint';
+import { saveCheckpointSync } from '../../src/checkpoint/checkpoint';
 import { withFullDisk } from '../helpers/full-disk';
 import { mulberry32 } from '../../src/util/mulberry32';
 import { constantCheckpoint, pngBytes, pngSize, saveConstant, writeImage, writeMask } from './fixtures';

@@ -9,7 +9,7 @@ import { decodeImage, generateSynthetic } from '../../src/data';
 import { resolveCheckpoint, SHIPPED_MODEL } from '../../src/infer/model';
 import { predictImages } from '../../src/infer/predict';
 import { PRESETS } from '../../src/infer/settings';
-import { firstNonFinite, loadCheckpoint } from '../../src/train/checkpoint';
+import { firstNonFinite, loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { pngBytes } from './fixtures';
 
 const file = path.join(__dirname, '..', '..', SHIPPED_MODEL);

@@ -10,7 +10,7 @@ import { initialCheckpoint, parameterSpecs, resolveConfig } from '../../src/grap
 import { importStateDict, type ImportOptions } from '../../src/interop/import';
 import { loadWeights } from '../../src/infer/model';
 import { LOSSES } from '../../src/losses';
-import { loadCheckpoint, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint, readCheckpointHeader, saveCheckpoint } from '../../src/checkpoint/checkpoint';
 import { RECIPES } from '../../src/train/recipe';
 
 interface RawTensor {

@@ -1,6 +1,6 @@
 /** Recognising PyTorch pickles by their first bytes, and the refusal's commands. */
 import { convertedName, pickleRefusal, shellQuote, sniffPickle } from '../../src/interop/pickle';
-import { encodeSafetensors } from '../../src/train/safetensors';
+import { encodeSafetensors } from '../../src/checkpoint/safetensors';
 
 /** A zip local file header whose first entry is `name`. */
 function zipHead(name: string): Uint8Array {

@@ -13,7 +13,7 @@ import { importStateDict } from '../../src/interop/import';
 import { openNetwork } from '../../src/infer/model';
 import { MODELS } from '../../src/models';
 import { train } from '../../src/train/trainer';
-import { readCheckpointHeader } from '../../src/train/checkpoint';
+import { readCheckpointHeader } from '../../src/checkpoint/checkpoint';
 import { PNG } from 'pngjs';
 import { melseg } from '../helpers/cli';
 import { randn, seeded } from '../helpers/random';

@@ -9,7 +9,7 @@ describe('the networks', () => {
     [2, 34177921],
     [3, 32437121],
   ])('model %i has the reference parameter count at size 256, width 1', (model, expected) => {
-    const params = parameterSpecs(resolveConfig({ model, loss: 0 }));
+    const params = parameterSpecs(resolveConfig({ model, loss: 0, imageSize: 256, width: 1 }));
     expect(countParameters(params)).toBe(expected);
   });
 
@@ -73,6 +73,6 @@ describe('the networks', () => {
   });
 
   test('image sizes that are not multiples of 32 are refused with the reason', () => {
-    expect(() => resolveConfig({ model: 1, loss: 0, imageSize: 100 })).toThrow(/multiple of 32/);
+    expect(() => resolveConfig({ model: 1, loss: 0, imageSize: 100, width: 1 })).toThrow(/multiple of 32/);
   });
 });

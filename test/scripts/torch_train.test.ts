@@ -18,9 +18,9 @@ import * as N from '../../src/onnx/names';
 import { serialize } from '../../src/onnx/proto';
 import { ReduceLROnPlateau } from '../../src/optim/plateau';
 import { readResults, RESULT_COLUMNS } from '../../src/report/results';
-import { checkCompatible, loadCheckpoint, saveCheckpointSync } from '../../src/train/checkpoint';
-import { iou } from '../../src/train/metrics';
-import { ModelState } from '../../src/train/state';
+import { checkCompatible, loadCheckpoint, saveCheckpointSync } from '../../src/checkpoint/checkpoint';
+import { iou } from '../../src/metrics';
+import { ModelState } from '../../src/checkpoint/state';
 import { randn, seeded } from '../helpers/random';
 
 const PY = '/usr/bin/python3';

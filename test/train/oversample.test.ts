@@ -14,7 +14,7 @@ for (const [k, id] of ids.entries()) {
   writeImage(path.join(data, 'images', `${id}.png`), 40, 40, [150 + 10 * k, 110, 90]);
   writeMask(path.join(data, 'masks', `${id}.png`), 40, 40, (x, y) => (x - 20) ** 2 + (y - 20) ** 2 < 100 + 10 * k);
 }
-fs.writeFileSync(path.join(root, 'labels.csv'), 'id,label\na,k\nb,k\nc,n\nd,n\ne,n\nf,n\ng,n\nh,n\n');
+fs.writeFileSync(path.join(root, 'labels.csv'), 'id,label\na,k\nb,k\nc,n\nd,n\ne,n\nf,n\ng,v\nh,n\n');
 fs.writeFileSync(path.join(root, 'split.json'), JSON.stringify({ train: ['a', 'b', 'c', 'd', 'e', 'f'], valid: ['g', 'h'], test: [] }));
 
 const cfg = { model: 1, loss: 1, data, split: path.join(root, 'split.json'), epochs: 1, batchSize: 2, imageSize: 32, width: 1 / 16, seed: 0, cacheDir: null, graphsDir: path.join(root, 'graphs'), progress: false };
@@ -30,6 +30,12 @@ describe('train --oversample', () => {
   });
 
   it('names the labels it found when the one asked for has no training image', async () => {
-    await expect(train({ ...cfg, out: path.join(root, 'o2'), oversample: 'keratosis=2' })).rejects.toThrow(/--oversample: no training image has the label keratosis in .*labels\.csv \(labels of the training images: k, n\)/);
+    await expect(train({ ...cfg, out: path.join(root, 'o2'), oversample: 'v=2' })).rejects.toThrow(/--oversample: no training image has the label v in .*labels\.csv \(labels of the training images: k, n\)/);
+  });
+
+  it('refuses a label that labels.csv does not hold before anything is decoded or written', async () => {
+    const out = path.join(root, 'o3');
+    await expect(train({ ...cfg, out, oversample: 'keratosis=2' })).rejects.toThrow(/^--oversample: no image has the label keratosis in .*labels\.csv \(its labels: k, n, v\); fix the spelling, e.g. --oversample k=2$/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });

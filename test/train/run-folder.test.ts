@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readResults } from '../../src/report';
-import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/checkpoint';
 import { DivergedError, StoppedError, train, TrainOptions } from '../../src/train/trainer';
 import { lockFolder } from '../../src/util/lock';
 

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { train } from '../../src/train/trainer';
 import { RunLog } from '../../src/train/run-log';
 import { limitTrain } from '../../src/train/bounds';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-runlog-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { parameterSpecs, pipeline, resolveConfig, targetFor, trainStepGraph, typ
 import * as N from '../../src/onnx/names';
 import { serialize } from '../../src/onnx/proto';
 import { openSession } from '../../src/onnx/session';
-import { ModelState } from '../../src/train/state';
+import { ModelState } from '../../src/checkpoint/state';
 import { TrainStep } from '../../src/train/step';
 import { seeded } from '../helpers/random';
 

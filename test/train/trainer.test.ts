@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { train } from '../../src/train/trainer';
 import { readResults } from '../../src/report/results';
-import { loadCheckpoint } from '../../src/train/checkpoint';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { nchwcBlockSize } from '../../src/onnx/cpu';
 
 const quiet = { log: () => undefined, progress: false } as const;

@@ -5,7 +5,7 @@
  */
 import { createCanvas, createImageData } from 'canvas';
 import type { CanvasRenderingContext2D } from 'canvas';
-import { confusion, iou } from '../../train/metrics';
+import { confusion, iou } from '../../metrics';
 import { writeFileAtomic } from '../../util/atomic';
 import { checkLength } from './check';
 import { GRID_COLUMNS, GridLayout, GridOptions, gridLayout } from './layout';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseJson } from '../../util/json';
+import { parseJson, readTextIfExists } from '../../util/json';
 
 /** Setting -> value as shown in the report; or why run.json could not be used. */
 export type RunSettingsView = { settings: Record<string, string> } | { problem: string };
@@ -19,14 +19,13 @@ function show(v: unknown): string {
  */
 export function readRunSettings(runDir: string): RunSettingsView | null {
   const file = path.join(runDir, 'run.json');
-  let text: string;
+  let text: string | null;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextIfExists(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    return { problem: `${file} cannot be read (${code ?? e})` };
+    return { problem: `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? e})` };
   }
+  if (text === null) return null;
   let json: unknown;
   try {
     json = parseJson(text, file, 'the report shows no settings for this run');

@@ -15,8 +15,8 @@ import {
   saveCheckpointSync,
   type Checkpoint,
   type CheckpointMeta,
-} from '../../src/train/checkpoint';
-import { decodeSafetensors, encodeSafetensors, encodeSafetensorsHeader } from '../../src/train/safetensors';
+} from '../../src/checkpoint/checkpoint';
+import { decodeSafetensors, encodeSafetensors, encodeSafetensorsHeader } from '../../src/checkpoint/safetensors';
 import { Rng } from '../../src/data/rng';
 import { oracleTest, PY } from '../helpers/oracle';
 

@@ -2,7 +2,7 @@
  * Training checkpoints: ONE safetensors file holding the model's state_dict, the AdamW moments
  * and JSON metadata, written atomically (a crash mid-save leaves the previous file intact).
  *
- * File layout (see src/train/safetensors.ts for the container):
+ * File layout (see src/checkpoint/safetensors.ts for the container):
  *   tensors   "<state_dict name>"      every model tensor under its PyTorch state_dict name,
  *                                      incl. BatchNorm's int64 `num_batches_tracked`
  *             "__optim__.m.<name>"     AdamW first moment of trainable param <name> (F32)
@@ -20,7 +20,7 @@
  * (the `__optim__.` prefix exists so the optimizer tensors are easy to filter out; a checkpoint
  * saved without `optimizer` has none).
  */
-import { inferenceSettingsProblem, type InferenceSettings } from '../infer/settings';
+import { inferenceSettingsProblem, type InferenceSettings } from './inference';
 import { LOSSES } from '../losses';
 import { MODELS } from '../models';
 import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic';

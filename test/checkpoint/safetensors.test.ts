@@ -14,7 +14,7 @@ import {
   SafetensorsError,
   type ByteSource,
   type SafeTensor,
-} from '../../src/train/safetensors';
+} from '../../src/checkpoint/safetensors';
 import { oracleTest, PY } from '../helpers/oracle';
 
 const itPy = oracleTest('numpy');

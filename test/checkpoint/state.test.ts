@@ -1,5 +1,5 @@
 import { initialCheckpoint, parameterSpecs, resolveConfig } from '../../src/graphs';
-import { ModelState } from '../../src/train/state';
+import { ModelState } from '../../src/checkpoint/state';
 
 describe('ModelState.fromCheckpoint', () => {
   const c = resolveConfig({ model: 1, loss: 9, imageSize: 32, width: 1 / 16 });
