@@ -130,8 +130,8 @@ describe('melseg sweep / merge / chart (compiled CLI)', () => {
   test('bad --models / --shard and a missing --data are clear errors', () => {
     const a = melseg(['sweep', '--models', '0-7', '--data', 'synthetic:12'], cwd);
     expect(a.status).not.toBe(0);
-    expect(a.stderr).toMatch(/range 0-7 goes past the last model, 3/);
-    expect(a.stderr).toMatch(/3 {2}UNet_dilate/);
+    expect(a.stderr).toMatch(/range 0-7 goes past the last model, 4/);
+    expect(a.stderr).toMatch(/3 {2}UNet_dilate\n\s+4 {2}EGE-UNet/);
     const b = melseg(['sweep', '--shard', '2/2', '--data', 'synthetic:12'], cwd);
     expect(b.stderr).toMatch(/--shard "2\/2": i must be below n/);
     const c = melseg(['sweep', '--models', '1'], cwd);

@@ -1,4 +1,4 @@
-import { LOSS_NAMES } from '../../src/report/names';
+import { LOSS_NAMES, MODEL_NAMES } from '../../src/report/names';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPORT_FILES, THUMB_WIDTH, drawCharts, predictionGrid, readRunSettings } from '../../src/report';
@@ -106,7 +106,7 @@ describe('drawCharts', () => {
 
   test('a 60-run sweep with 256 px grids gives a report under 10 MB (page + thumbnails); the grids are linked, not copied', async () => {
     const out = path.join(dir, 'sweep60');
-    const rows: ResultRow[] = fakeResults({ seed: 9, epochs: 20, losses: LOSS_NAMES.slice(0, 15) }); // 4 models x the study's 15 losses
+    const rows: ResultRow[] = fakeResults({ seed: 9, epochs: 20, models: MODEL_NAMES.slice(0, 4), losses: LOSS_NAMES.slice(0, 15) }); // the study's 4 models x its 15 losses
     const runs = [...new Map(rows.map((r) => [r.run, r])).values()];
     expect(runs).toHaveLength(60);
     // Six distinct real 256 px grids (six lesion-like images each), copied to the 60 runs: a thumbnail's
