@@ -12,7 +12,7 @@ import * as path from 'path';
 import Papa from 'papaparse';
 import { UNLABELLED } from '../data/labels';
 import { summaryFile } from './evaluate';
-import { FAIL_IOU, mixWeights } from './summary';
+import { mixWeights, summariseIou } from './summary';
 
 /** One evaluate CSV: IoU per image id, and what made it where the file records it. */
 export interface ScoredImages {
@@ -112,8 +112,8 @@ function group(b: readonly number[], c: readonly number[]): GroupComparison {
     ...g,
     better: b.filter((x, i) => c[i] > x + TIE).length,
     worse: b.filter((x, i) => c[i] < x - TIE).length,
-    failsBase: b.filter((x) => x < FAIL_IOU).length,
-    failsCandidate: c.filter((x) => x < FAIL_IOU).length,
+    failsBase: summariseIou(b).countBelow03,
+    failsCandidate: summariseIou(c).countBelow03,
   };
 }
 
@@ -145,9 +145,8 @@ export function comparePaired(
     const w = mixWeights(labelOf, o.mix.counts);
     if (!Object.keys(w.shares).length)
       throw new Error(`--weights-from ${o.mix.name}: none of its labels (${Object.keys(o.mix.counts).join(', ')}) labels a compared image (found ${Object.keys(out.groups).join(', ')})`);
-    const total = w.weights.reduce((s, x) => s + x, 0);
-    const share = (xs: readonly number[]) => xs.reduce((s, x, i) => s + (x < FAIL_IOU ? w.weights[i] : 0), 0) / total;
-    out.reweighted = { mix: o.mix.name, shares: w.shares, gain: weightedGain(b, c, w.weights), failsBase: share(b), failsCandidate: share(c) };
+    const fails = (xs: readonly number[]) => summariseIou(xs, w.weights).below03;
+    out.reweighted = { mix: o.mix.name, shares: w.shares, gain: weightedGain(b, c, w.weights), failsBase: fails(b), failsCandidate: fails(c) };
   }
   return out;
 }
