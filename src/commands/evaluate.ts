@@ -105,6 +105,7 @@ function report(r: Evaluation, masks?: string): string[] {
     `settings: ${describeSettings({ ...r.settings, origin: r.auto ? `${r.origin}; threshold chosen on the valid split` : r.origin })}`,
     `               mean     std`,
     ...rows.map(([label, k]) => `  ${label.padEnd(12)} ${r.mean[k].toFixed(4)}   ${r.std[k].toFixed(4)}`),
+    `pooled over all pixels of the ${r.images.length} images (one confusion matrix, as EGE-UNet's and MALUNet's papers score): IoU ${r.pooled.iou.toFixed(4)}, Dice ${r.pooled.dice.toFixed(4)}`,
   ];
   out.push(...summaryLines(r));
   const ref = r.reference;

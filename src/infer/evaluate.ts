@@ -19,7 +19,7 @@ import { openEnsemble } from './model';
 import { writeMaskPng } from './pictures';
 import { toMask } from './postprocess';
 import { loadRunData, refuseTrainedOn, splitIndices, SPLITS, type SplitName } from './rundata';
-import { meanStd, scoreMask } from './scores';
+import { meanStd, pooledMetrics, scoreMask } from './scores';
 import { summariseEvaluation, type EvaluationSummary } from './summary';
 import { PRESETS, resolveSettings, withThreshold, type InferenceRequest, type InferenceSettings } from './settings';
 import { autoThreshold, type ThresholdChoice } from './threshold';
@@ -74,6 +74,8 @@ export interface Evaluation {
   images: ImageScore[];
   mean: ImageMetrics;
   std: ImageMetrics;
+  /** One confusion matrix over all pixels of all images (as EGE-UNet's and MALUNet's code score). */
+  pooled: ImageMetrics;
   csv: string;
   /** Median, thresholded Jaccard, failures; per label and reweighted when labels are known. */
   summary: EvaluationSummary;
@@ -102,6 +104,8 @@ export interface SummaryRecord {
   data: string;
   settings: InferenceSettings;
   meanIou: number;
+  /** IoU and Dice of one confusion matrix over all pixels (the lightweight-network papers' definition). */
+  pooled?: { iou: number; dice: number };
   summary: EvaluationSummary;
   labels?: string;
   /** The gallery's file name, in the summary's folder. */
@@ -109,7 +113,7 @@ export interface SummaryRecord {
 }
 
 function summaryRecord(e: Evaluation): SummaryRecord {
-  const r: SummaryRecord = { split: e.split, checkpoints: e.checkpoints, data: e.data.spec, settings: e.settings, meanIou: e.mean.iou, summary: e.summary };
+  const r: SummaryRecord = { split: e.split, checkpoints: e.checkpoints, data: e.data.spec, settings: e.settings, meanIou: e.mean.iou, pooled: { iou: e.pooled.iou, dice: e.pooled.dice }, summary: e.summary };
   if (e.labels) r.labels = e.labels;
   if (e.gallery) r.gallery = path.basename(e.gallery.file);
   return r;
@@ -238,6 +242,7 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     images,
     mean,
     std,
+    pooled: pooledMetrics(images),
     csv,
     summary,
   };

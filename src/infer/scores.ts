@@ -31,6 +31,23 @@ export function meanStdOf(xs: readonly number[]): { mean: number; std: number } 
   return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / n) };
 }
 
+/**
+ * The metrics of one confusion matrix summed over every pixel of every image: how EGE-UNet's and
+ * MALUNet's code score a test set (engine.py: TP, FP, FN of all pixels at once, "miou" = TP / (TP +
+ * FP + FN), "f1_or_dsc" = 2 TP / (2 TP + FP + FN)). Large lesions weigh more than in the per-image
+ * mean, and an image whose mask misses entirely costs only its pixels, so this reads higher.
+ */
+export function pooledMetrics(rows: readonly Confusion[]): ImageMetrics {
+  const sum: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (const r of rows) {
+    sum.tp += r.tp;
+    sum.fp += r.fp;
+    sum.fn += r.fn;
+    sum.tn += r.tn;
+  }
+  return imageMetrics(sum);
+}
+
 export function meanStd(rows: readonly ImageMetrics[]): MeanStd {
   const mean = {} as ImageMetrics;
   const std = {} as ImageMetrics;

@@ -19,8 +19,8 @@ export const W = 1 / 16;
  * ~0.2), so a fold that dropped a term would show, and the last conv's weights scaled by `sharpen`,
  * so that probabilities can sit away from 0.5 (a mask then does not hinge on float rounding).
  */
-export function randomCheckpoint(model: number, o: { seed?: number; sharpen?: number; meta?: Partial<Checkpoint['meta']> } = {}): Checkpoint {
-  const c = resolveConfig({ model, loss: 2, imageSize: S, width: W, seed: o.seed ?? 0 });
+export function randomCheckpoint(model: number, o: { seed?: number; sharpen?: number; width?: number; meta?: Partial<Checkpoint['meta']> } = {}): Checkpoint {
+  const c = resolveConfig({ model, loss: 2, imageSize: S, width: o.width ?? W, seed: o.seed ?? 0 });
   const ck = initialCheckpoint(c, parameterSpecs(c));
   const rand = seeded(1000 + (o.seed ?? 0));
   for (const [name, t] of Object.entries(ck.params)) {

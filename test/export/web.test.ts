@@ -67,6 +67,33 @@ function predictOnce(): Promise<Prediction> {
 /** One browser without WebGPU (no adapter), one with SwiftShader's. */
 const browserFor = (b: Backend) => (b === 'webgpu' ? webgpuBrowser : plainBrowser);
 
+/**
+ * onnxruntime-web's network against onnxruntime-node's on the same file and input, with the page's
+ * `ort` (the backend's build): the largest difference of a probability. WebAssembly SIMD against this
+ * CPU's kernels: float rounding (~1e-6). WebGPU: float32 shaders with other convolution algorithms
+ * and summation orders (SwiftShader); measured 3.7e-6 here. Callers allow 1e-4: under 1e-3 of the
+ * spread of a random network's probabilities, so their masks hinge on no rounding.
+ */
+async function worstAgainstNode(page: CheckedPage, backend: Backend, modelFile: string): Promise<number> {
+  const input = Array.from({ length: 3 * 32 * 32 }, (_, i) => ((i * 7919) % 256) / 255);
+  const got: number[] = await page.evaluate(async ([b, x]) => {
+    const o = (window as unknown as { ort: typeof import('onnxruntime-web') }).ort;
+    const s = await o.InferenceSession.create('model.onnx', { executionProviders: [b as string] });
+    const r = await s.run({ image: new o.Tensor('float32', Float32Array.from(x as number[]), [1, 3, 32, 32]) });
+    return Array.from(r.probability.data as Float32Array);
+  }, [backend, input] as const);
+  const node = await ort.InferenceSession.create(modelFile);
+  const want = (await node.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 3, 32, 32]) })).probability.data as Float32Array;
+  expect(got).toHaveLength(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  return worst;
+}
+
+// SwiftShader compiles every WebGPU shader on the CPU: a page's first segmentation took 40-100 s on
+// this loaded 2-core machine, so the WebGPU page loads once and checks everything there.
+const SLOW = 300_000;
+
 describe('the web page of melseg export --web', () => {
   test('the folder holds the page, the model and both onnxruntime-web builds (WebAssembly, WebGPU), nothing from a CDN', () => {
     expect(fs.readdirSync(site).sort()).toEqual(['index.html', 'lesion.png', 'melseg-page.js', 'model.json', 'model.onnx', 'ort']);
@@ -78,10 +105,6 @@ describe('the web page of melseg export --web', () => {
     expect(fs.readFileSync(path.join(site, 'melseg-page.js'), 'utf8')).not.toMatch(/https?:\/\/(?!localhost)/);
     expect(JSON.parse(fs.readFileSync(path.join(site, 'model.json'), 'utf8'))).toMatchObject({ model: 'UNet', imageSize: 32, settings: { tta: 'flips', largestComponent: true, fillHoles: true, threshold: 0.655 } });
   });
-
-  // SwiftShader compiles every WebGPU shader on the CPU: a page's first segmentation took 40-100 s on
-  // this loaded 2-core machine, so the WebGPU page loads once and checks everything there.
-  const SLOW = 300_000;
 
   test.each(['wasm', 'webgpu'] as const)('on %s: ?image=NAME segments the image beside index.html with the mask and lesion fraction melseg predict gives; the page says which backend ran and loaded only its build', async (backend) => {
     const page = await browserFor(backend).newPage();
@@ -97,24 +120,7 @@ describe('the web page of melseg export --web', () => {
     const fraction = Number(await page.evaluate(() => document.body.dataset.lesionFraction));
     const mask = await downloadedMask(page);
 
-    // onnxruntime-web's network against onnxruntime-node's on the same file and input, with the
-    // page's `ort` (the backend's build). WebAssembly SIMD against this CPU's AVX-512 kernels: float
-    // rounding (~1e-6). WebGPU: float32 shaders with other convolution algorithms and summation
-    // orders (SwiftShader); measured 3.7e-6 here. Allowed 1e-4: under 1e-3 of the 0.59..0.72 spread
-    // of the probabilities, so the masks below hinge on no rounding.
-    const input = Array.from({ length: 3 * 32 * 32 }, (_, i) => ((i * 7919) % 256) / 255);
-    const got: number[] = await page.evaluate(async ([b, x]) => {
-      const o = (window as unknown as { ort: typeof import('onnxruntime-web') }).ort;
-      const s = await o.InferenceSession.create('model.onnx', { executionProviders: [b as string] });
-      const r = await s.run({ image: new o.Tensor('float32', Float32Array.from(x as number[]), [1, 3, 32, 32]) });
-      return Array.from(r.probability.data as Float32Array);
-    }, [backend, input] as const);
-    const node = await ort.InferenceSession.create(path.join(site, 'model.onnx'));
-    const want = (await node.run({ image: new ort.Tensor('float32', Float32Array.from(input), [1, 3, 32, 32]) })).probability.data as Float32Array;
-    expect(got).toHaveLength(want.length);
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-    expect(worst).toBeLessThanOrEqual(1e-4);
+    expect(await worstAgainstNode(page, backend, path.join(site, 'model.onnx'))).toBeLessThanOrEqual(1e-4);
 
     const p = await predictOnce();
     const wantMask = await decodeMask(p.mask);
@@ -177,4 +183,29 @@ describe('?backend= of the exported page', () => {
     expect(await page.textContent('#message')).toMatch(message);
     expect(await page.evaluate(() => document.body.dataset.backend)).toBeUndefined();
   });
+});
+
+// The model that ships is EGE-UNet (network 4): depthwise and grouped convolutions, exact GELU (Erf),
+// LayerNorm and GroupNorm composed from Reduce ops, the bilinear resize as MatMuls. The page must run
+// it on both backends, not only the study's networks.
+describe('the page with EGE-UNet (network 4)', () => {
+  const egeSite = path.join(root, 'ege-site');
+  let egeServer: { url: string; close(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    const egeCkpt = saveRandom(path.join(root, 'ege', 'best.ckpt'), 4, { width: 1 });
+    await exportCheckpoint({ checkpoint: egeCkpt, web: egeSite, pageRoot, inference: { preset: 'raw' } });
+    writePng(path.join(egeSite, 'lesion.png'), lesionImage(150, 110));
+    egeServer = await serveStatic(egeSite);
+  });
+  afterAll(async () => egeServer?.close());
+
+  test.each(['wasm', 'webgpu'] as const)('on %s: the page segments an image, and its network gives onnxruntime-node\'s probabilities', async (backend) => {
+    const page = await browserFor(backend).newPage();
+    await page.goto(`${egeServer!.url}index.html?image=lesion.png&backend=${backend}`);
+    expect(await finished(page, SLOW)).toBe('done');
+    expect(page.errors).toEqual([]);
+    expect(await page.evaluate(() => document.body.dataset.backend)).toBe(backend);
+    expect(JSON.parse(fs.readFileSync(path.join(egeSite, 'model.json'), 'utf8'))).toMatchObject({ model: 'EGE-UNet' });
+    expect(await worstAgainstNode(page, backend, path.join(egeSite, 'model.onnx'))).toBeLessThanOrEqual(1e-4);
+  }, SLOW + 60_000);
 });

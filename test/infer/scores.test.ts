@@ -1,4 +1,7 @@
-import { maskConfusion, meanStd, scoreMask } from '../../src/infer/scores';
+import { imageMetrics, type Confusion } from '../../src/metrics';
+import { maskConfusion, meanStd, pooledMetrics, scoreMask } from '../../src/infer/scores';
+
+const scoreOf = (c: Confusion) => imageMetrics(c);
 
 describe('scoreMask', () => {
   it('counts the confusion and derives the five metrics', () => {
@@ -29,5 +32,19 @@ describe('meanStd', () => {
     expect(std.dice).toBeCloseTo(sd, 12);
     expect(std.accuracy).toBe(0);
     expect(mean.specificity).toBe(1);
+  });
+});
+
+describe('pooledMetrics', () => {
+  it('scores one confusion matrix summed over images, so a large lesion outweighs a small missed one', () => {
+    // image 1: a large lesion found well (IoU 90/100); image 2: a small lesion missed (IoU 0)
+    const big = { tp: 90, fp: 5, fn: 5, tn: 900 };
+    const missed = { tp: 0, fp: 0, fn: 10, tn: 990 };
+    const p = pooledMetrics([big, missed]);
+    expect(p.iou).toBeCloseTo(90 / 110, 12);
+    expect(p.dice).toBeCloseTo(180 / 200, 12);
+    expect(p.accuracy).toBeCloseTo(1980 / 2000, 12);
+    // the per-image mean of the same two images is (0.9 + 0) / 2
+    expect(meanStd([scoreOf(big), scoreOf(missed)]).mean.iou).toBeCloseTo(0.45, 12);
   });
 });
