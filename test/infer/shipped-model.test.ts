@@ -8,7 +8,7 @@ import * as path from 'path';
 import { decodeImage, generateSynthetic } from '../../src/data';
 import { resolveCheckpoint, SHIPPED_MODEL } from '../../src/infer/model';
 import { predictImages } from '../../src/infer/predict';
-import { PRESETS } from '../../src/infer/settings';
+import { inferenceSettingsProblem } from '../../src/checkpoint/inference';
 import { firstNonFinite, loadCheckpoint } from '../../src/checkpoint/checkpoint';
 import { pngBytes } from './fixtures';
 
@@ -22,8 +22,9 @@ describe('the model that ships', () => {
     const ck = loadCheckpoint(file);
     expect(firstNonFinite(ck)).toBeNull();
     expect(ck.optimizer).toBeUndefined();
-    expect(ck.meta.model).toBe(3);
-    expect(ck.meta.inference).toEqual(PRESETS.best);
+    expect(ck.meta.model).toBe(4);
+    expect(ck.meta.inference).toBeDefined();
+    expect(inferenceSettingsProblem(ck.meta.inference)).toBeNull();
     expect(String(ck.meta.trainedOn)).toMatch(/ISIC 2017/);
     expect(String(ck.meta.license)).toMatch(/CC0 1\.0/);
   });
