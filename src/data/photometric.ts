@@ -40,15 +40,20 @@ export function gaussianKernel1d(size: number, sigma: number): Float32Array {
  * and stored as float32 (one rounding per pass), however the loops below are arranged.
  */
 export function gaussianBlur(img: Float32Array, width: number, height: number, kx: number, ky: number, sigma: number): void {
-  const C = 3;
-  const wx = Float64Array.from(gaussianKernel1d(kx, sigma));
-  const wy = Float64Array.from(gaussianKernel1d(ky, sigma));
-  const hx = (kx - 1) >> 1;
-  const hy = (ky - 1) >> 1;
-  const rowLen = width * C;
   const tmp = new Float32Array(img.length);
-  // Horizontal pass. Reflected source offsets are tabulated for the columns near the two edges;
-  // the columns in between read x - hx .. x + hx directly.
+  blurRows(img, tmp, width, height, Float64Array.from(gaussianKernel1d(kx, sigma)));
+  blurColumns(tmp, img, width, height, Float64Array.from(gaussianKernel1d(ky, sigma)));
+}
+
+/**
+ * Horizontal pass of gaussianBlur (RGB, img -> tmp). Reflected source offsets are tabulated for the
+ * columns near the two edges; the columns in between read x - hx .. x + hx directly.
+ */
+function blurRows(img: Float32Array, tmp: Float32Array, width: number, height: number, wx: Float64Array): void {
+  const C = 3;
+  const kx = wx.length;
+  const hx = (kx - 1) >> 1;
+  const rowLen = width * C;
   const edge = (x: number): boolean => x < hx || x + hx >= width;
   const xs = new Int32Array(kx);
   for (let y = 0; y < height; y++) {
@@ -81,8 +86,16 @@ export function gaussianBlur(img: Float32Array, width: number, height: number, k
       tmp[d + 2] = b;
     }
   }
-  // Vertical pass: whole rows at a time into a float64 accumulator row, up to four taps per sweep
-  // (still added one after another, in tap order).
+}
+
+/**
+ * Vertical pass of gaussianBlur (RGB, tmp -> img): whole rows at a time into a float64 accumulator
+ * row, up to four taps per sweep (still added one after another, in tap order).
+ */
+function blurColumns(tmp: Float32Array, img: Float32Array, width: number, height: number, wy: Float64Array): void {
+  const ky = wy.length;
+  const hy = (ky - 1) >> 1;
+  const rowLen = width * 3;
   const acc = new Float64Array(rowLen);
   const rows = new Int32Array(ky);
   for (let y = 0; y < height; y++) {

@@ -98,9 +98,12 @@ export function resampleBilinear(
 ): Float32Array {
   checkBox(box, width, height);
   const antialias = opts.antialias ?? true;
-  const tx = bilinearTaps(box.x, box.w, outW, antialias);
-  const ty = bilinearTaps(box.y, box.h, outH, antialias);
-  const C = channels;
+  const tmp = resampleRows(src, width, channels, box, outW, bilinearTaps(box.x, box.w, outW, antialias), opts.flipX ?? false);
+  return resampleColumns(tmp, channels, box, outW, outH, bilinearTaps(box.y, box.h, outH, antialias), opts.flipY ?? false);
+}
+
+/** Horizontal pass of resampleBilinear: the box's rows resampled to outW columns (box.h x outW x C). */
+function resampleRows(src: ArrayLike<number>, width: number, C: number, box: Box, outW: number, tx: Taps, flipX: boolean): Float32Array {
   const tmp = new Float32Array(box.h * outW * C);
   const xw = tx.weights;
   const xStart = tx.start;
@@ -110,7 +113,7 @@ export function resampleBilinear(
   for (let r = 0; r < box.h; r++) {
     const srcRow = (box.y + r) * width * C;
     for (let ox = 0; ox < outW; ox++) {
-      const t = opts.flipX ? outW - 1 - ox : ox;
+      const t = flipX ? outW - 1 - ox : ox;
       const n = xCount[t]!;
       const wOff = t * tx.maxTaps;
       const dst = (r * outW + ox) * C;
@@ -138,10 +141,15 @@ export function resampleBilinear(
       }
     }
   }
+  return tmp;
+}
+
+/** Vertical pass of resampleBilinear: resampleRows' output (box.h rows) resampled to outH rows. */
+function resampleColumns(tmp: Float32Array, C: number, box: Box, outW: number, outH: number, ty: Taps, flipY: boolean): Float32Array {
   const out = new Float32Array(outH * outW * C);
   const rowLen = outW * C;
   for (let oy = 0; oy < outH; oy++) {
-    const t = opts.flipY ? outH - 1 - oy : oy;
+    const t = flipY ? outH - 1 - oy : oy;
     const r0 = ty.start[t]! - box.y;
     const n = ty.count[t]!;
     const wOff = t * ty.maxTaps;
