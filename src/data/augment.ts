@@ -192,10 +192,10 @@ export interface AugmentParams {
  */
 function drawCrop(rng: Rng, W: number, H: number, scale: readonly number[], ratio: readonly number[]): Box {
   const area = W * H;
-  const logLo = Math.log(ratio[0]!);
-  const logHi = Math.log(ratio[1]!);
+  const logLo = Math.log(ratio[0]);
+  const logHi = Math.log(ratio[1]);
   for (let attempt = 0; attempt < 10; attempt++) {
-    const target = area * rng.uniform(scale[0]!, scale[1]!);
+    const target = area * rng.uniform(scale[0], scale[1]);
     const aspect = Math.exp(rng.uniform(logLo, logHi));
     const w = Math.round(Math.sqrt(target * aspect));
     const h = Math.round(Math.sqrt(target / aspect));
@@ -208,8 +208,8 @@ function drawCrop(rng: Rng, W: number, H: number, scale: readonly number[], rati
   let w = W;
   let h = H;
   const inRatio = W / H;
-  if (inRatio < ratio[0]!) h = Math.round(w / ratio[0]!);
-  else if (inRatio > ratio[1]!) w = Math.round(h * ratio[1]!);
+  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
   return { x: (W - w) >> 1, y: (H - h) >> 1, w, h };
 }
 
@@ -302,19 +302,19 @@ export function applyAugment(params: AugmentParams, image: Image, mask: Mask): {
   let f: Float32Array;
   if (params.photometricFirst) {
     const src = new Float32Array(image.data.length);
-    for (let i = 0; i < src.length; i++) src[i] = image.data[i]! / 255;
+    for (let i = 0; i < src.length; i++) src[i] = image.data[i] / 255;
     photometric(params, src, W, H);
     f = resampleBilinear(src, W, H, 3, params.crop, S, S, geo);
   } else {
     f = resampleBilinear(image.data, W, H, 3, params.crop, S, S, geo);
-    for (let i = 0; i < f.length; i++) f[i] = f[i]! / 255;
+    for (let i = 0; i < f.length; i++) f[i] = f[i] / 255;
     photometric(params, f, S, S);
   }
   let m: Uint8Array;
   if (params.maskBilinear) {
     const mf = resampleBilinear(mask.data, W, H, 1, params.crop, S, S, geo);
     m = new Uint8Array(mf.length);
-    for (let i = 0; i < mf.length; i++) m[i] = mf[i]! > 0.5 ? 1 : 0;
+    for (let i = 0; i < mf.length; i++) m[i] = mf[i] > 0.5 ? 1 : 0;
   } else {
     m = resampleNearest(mask.data, W, H, 1, params.crop, S, S, geo);
   }
@@ -336,10 +336,10 @@ export function toTensor(image: Image | FloatImage, out?: Float32Array, offset =
   const dst = out ?? new Float32Array(3 * plane);
   const range = image.data instanceof Float32Array ? 1 : 255;
   for (let c = 0; c < 3; c++) {
-    const a = 1 / (range * IMAGENET_STD[c]!);
-    const b = -IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
+    const a = 1 / (range * IMAGENET_STD[c]);
+    const b = -IMAGENET_MEAN[c] / IMAGENET_STD[c];
     const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) dst[base + i] = image.data[i * 3 + c]! * a + b;
+    for (let i = 0; i < plane; i++) dst[base + i] = image.data[i * 3 + c] * a + b;
   }
   return dst;
 }
@@ -347,6 +347,6 @@ export function toTensor(image: Image | FloatImage, out?: Float32Array, offset =
 /** 0/1 mask -> float32 [1, H, W] (written at `offset` into `out` when given). */
 export function maskToTensor(mask: Mask, out?: Float32Array, offset = 0): Float32Array {
   const dst = out ?? new Float32Array(mask.width * mask.height);
-  for (let i = 0; i < mask.data.length; i++) dst[offset + i] = mask.data[i]!;
+  for (let i = 0; i < mask.data.length; i++) dst[offset + i] = mask.data[i];
   return dst;
 }

@@ -141,8 +141,8 @@ function hairCoverage(rng: Rng, S: number, hairs: number, halfWidth: number): Fl
       const a = (1 - t) * (1 - t);
       const b2 = 2 * (1 - t) * t;
       const c = t * t;
-      const hx = a * p[0]![0] + b2 * p[1]![0] + c * p[2]![0];
-      const hy = a * p[0]![1] + b2 * p[1]![1] + c * p[2]![1];
+      const hx = a * p[0][0] + b2 * p[1][0] + c * p[2][0];
+      const hy = a * p[0][1] + b2 * p[1][1] + c * p[2][1];
       const x0 = Math.floor(hx);
       const y0 = Math.floor(hy);
       for (let yy = y0 - reach; yy <= y0 + reach; yy++) {
@@ -151,7 +151,7 @@ function hairCoverage(rng: Rng, S: number, hairs: number, halfWidth: number): Fl
           if (xx < 0 || xx >= S) continue;
           const dist = Math.hypot(xx + 0.5 - hx, yy + 0.5 - hy);
           const cov = Math.min(1, Math.max(0, halfWidth - dist + 0.5));
-          if (cov > cover[yy * S + xx]!) cover[yy * S + xx] = cov;
+          if (cov > cover[yy * S + xx]) cover[yy * S + xx] = cov;
         }
       }
     }
@@ -166,12 +166,12 @@ function paintHairs(rng: Rng, S: number, rgb: Float32Array): void {
   const halfWidth = Math.max(0.5, rng.uniform(0.002, 0.004) * S);
   const cover = hairCoverage(rng, S, hairs, halfWidth);
   const hair = [rng.uniform(25, 60), 0, 0];
-  hair[1] = hair[0]! * 0.8;
-  hair[2] = hair[0]! * 0.7;
+  hair[1] = hair[0] * 0.8;
+  hair[2] = hair[0] * 0.7;
   for (let k = 0; k < S * S; k++) {
-    const c = cover[k]!;
+    const c = cover[k];
     if (c === 0) continue;
-    for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = rgb[k * 3 + ch]! * (1 - c) + hair[ch]! * c;
+    for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = rgb[k * 3 + ch] * (1 - c) + hair[ch] * c;
   }
 }
 
@@ -182,7 +182,7 @@ function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, ma
   const rgb = new Float32Array(S * S * 3);
   paintSkinAndLesions(scene, rng, S, rgb, masks, maskOff);
   paintHairs(rng, S, rgb);
-  for (let k = 0; k < rgb.length; k++) images[imgOff + k] = Math.min(255, Math.max(0, Math.round(rgb[k]!)));
+  for (let k = 0; k < rgb.length; k++) images[imgOff + k] = Math.min(255, Math.max(0, Math.round(rgb[k])));
 }
 
 /** The ids of `synthetic:N`: `synth-0000` ... (at least four digits). */
