@@ -16,7 +16,7 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { STUDY_AUGMENT, type AugmentConfig } from './augment';
+import { CACHED_AUGMENT, type AugmentConfig } from './augment';
 import { collate, type CollateJob, type SampleStore } from './collate';
 import { Rng, STREAM } from './rng';
 import type { WorkerReply, WorkerRequest } from './worker';
@@ -194,7 +194,7 @@ export class BatchLoader {
     this.seed = opts.seed ?? 0;
     this.shuffle = opts.shuffle ?? mode === 'train';
     const aug = opts.augment === undefined ? mode === 'train' : opts.augment;
-    this.augment = aug === true ? STUDY_AUGMENT : aug === false || aug === null ? null : aug;
+    this.augment = aug === true ? CACHED_AUGMENT : aug === false || aug === null ? null : aug;
     if (this.augment?.cropFrom === 'source') checkSourceRes(dataset, this.augment);
     this.dropLast = opts.dropLast ?? false;
     this.indices = [...indices];

@@ -7,7 +7,8 @@
  * shuffle order, worker count and timing. Augmentation that crops from the source resolution
  * (AugmentConfig.cropFrom 'source') reads the store's `sourceRes`; the rest reads the S x S arrays.
  */
-import { applyAugment, drawParams, maskToTensor, toTensor, type AugmentConfig, type AugmentParams } from './augment';
+import { applyAugment, drawParams, type AugmentConfig, type AugmentParams } from './augment';
+import { maskToTensor, toTensor } from './tensor';
 import type { Image, Mask } from './image';
 import { Rng, STREAM } from './rng';
 
