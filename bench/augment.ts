@@ -15,7 +15,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import * as os from 'os';
 import * as path from 'path';
 import { Jimp } from 'jimp';
-import { AUGMENT_PRESETS, applyAugment, drawParams, toTensor, maskToTensor, type AugmentConfig } from '../src/data/augment';
+import { AUGMENT_PRESETS, applyAugment, drawParams, type AugmentConfig } from '../src/data/augment';
+import { maskToTensor, toTensor } from '../src/data/tensor';
 import { decodeFile } from '../src/data/decode';
 import { defaultSourceMaxSide, loadDataset } from '../src/data/datasets';
 import { decodeImage, decodeMask, fitWithin, resizeBilinear, resizeNearest, type Image, type Mask } from '../src/data/image';

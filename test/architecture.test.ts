@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as os from 'os';
 
 /**
  * ARCHITECTURE.md's arrow rule, checked against every import of src/: an import between two rooms
@@ -18,6 +19,7 @@ const house = require('../scripts/house-metrics.js') as {
   arrowRule(markdown: string): Map<string, number>;
   upwardImports(edges: Edge[], rank: Map<string, number>): Edge[];
   roomCycles(edges: Edge[]): string[][];
+  redundantNonNull(root: string): { file: string; line: number; text: string }[];
 };
 
 const ROOT = path.join(__dirname, '..');
@@ -60,6 +62,36 @@ describe('the arrow rule of ARCHITECTURE.md holds for every import of src/', () 
 
   test('without the allowed imports, no two rooms import each other through any path', () => {
     expect(house.roomCycles(edges.filter((e) => !(key(e) in ALLOWED)))).toEqual([]);
+  });
+});
+
+describe('one strictness for `!`', () => {
+  // noUncheckedIndexedAccess stays off (tsconfig.json): indexing is trusted, as in the hot loops of
+  // data/, so a `!` is left only where a value's type says it may be null or undefined, and then it is
+  // a claim that a reader can see, not noise.
+  test('no `!` in src/ asserts what the type already says', () => {
+    const found = house.redundantNonNull(ROOT).map((r) => `${r.file}:${r.line} ${r.text}`);
+    expect(found).toEqual([]);
+  }, 300_000); // a type-checked program of src/: about a minute on a loaded 2-core machine
+
+  test('the finder flags a `!` on an indexed typed array and keeps one on Map.get or a generic', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-nonnull-'));
+    try {
+      fs.mkdirSync(path.join(root, 'src'));
+      fs.writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', lib: ['ES2022'] } }));
+      fs.writeFileSync(
+        path.join(root, 'src', 'x.ts'),
+        [
+          'export function f<T>(a: Float32Array, m: Map<string, number>, t: T, o: { p?: number }): number {',
+          '  const n = a[0]! + m.get("k")! + (o.p! ?? 0);',
+          '  return t! ? n : 0;',
+          '}',
+        ].join('\n'),
+      );
+      expect(house.redundantNonNull(root).map((r) => r.text)).toEqual(['a[0]!']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,7 +9,7 @@
  * losses of the last run's steps and data-step-ms their times (JSON; the page's first step also
  * creates the session and runs the first time, which on WebGPU compiles its shaders).
  */
-import { IMAGENET_MEAN, IMAGENET_STD } from '../src/data/augment';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../src/data/tensor';
 import type { Image, Mask } from '../src/data/image';
 import { batchOf, FineTuner, type TrainableInfo } from '../src/export/finetune';
 import type { Network } from '../src/infer/tta';

@@ -284,16 +284,11 @@ export interface SafetensorsHeader {
 
 const TRUNC_FIX = 'was the run killed while writing? Use the previous checkpoint (e.g. best.ckpt or an earlier epoch) or re-run training';
 
-/**
- * Read and check the header only. Strict: rejects truncated files, a header length beyond the
- * file, non-UTF-8 or invalid JSON, malformed entries, offsets that overlap / leave gaps / fall
- * outside the file / leave trailing bytes, byte ranges that don't match dtype x shape, and dtypes
- * other than F32 / I64 (every dtype the format defines with `anyDtype`, for importers that convert
- * them). Nothing is allocated beyond the header, whose size was checked first.
- */
-export function readSafetensorsHeader(src: ByteSource, source: string, opts: { anyDtype?: boolean } = {}): SafetensorsHeader {
-  const fail = (code: SafetensorsErrorCode, msg: string) => new SafetensorsError(code, source, `${source}: ${msg}`);
+/** Builds the error of one failed check, its message prefixed by the source. */
+type Fail = (code: SafetensorsErrorCode, msg: string) => SafetensorsError;
 
+/** The header's JSON value (not yet checked beyond being an object) and its length n. */
+function readHeaderJson(src: ByteSource, fail: Fail): { header: Record<string, unknown>; n: number } {
   if (src.size < 8)
     throw fail('TRUNCATED', `expected at least 8 bytes (the header length field), found ${src.size}; the file is truncated or empty: ${TRUNC_FIX}`);
   const lengthField = new Uint8Array(8);
@@ -325,10 +320,14 @@ export function readSafetensorsHeader(src: ByteSource, source: string, opts: { a
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header))
     throw fail('BAD_JSON', `expected the header to be a JSON object, found ${Array.isArray(header) ? 'an array' : typeof header}; re-create the file`);
+  return { header: header as Record<string, unknown>, n };
+}
 
+/** The string metadata and the well-formed tensor entries of a header object, in header order. */
+function parseEntries(header: Record<string, unknown>, fail: Fail): { metadata: Record<string, string>; entries: TensorEntry[] } {
   const metadata: Record<string, string> = {};
   const entries: TensorEntry[] = [];
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+  for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
         throw fail('BAD_ENTRY', `expected "__metadata__" to be an object of strings, found ${JSON.stringify(raw)}; re-create the file`);
@@ -351,20 +350,24 @@ export function readSafetensorsHeader(src: ByteSource, source: string, opts: { a
       throw fail('BAD_OFFSETS', `tensor "${name}": expected "data_offsets" to be [begin, end] with 0 <= begin <= end, found ${JSON.stringify(off)}; the header is corrupted: re-create the file`);
     entries.push({ name, dtype: e.dtype, shape: e.shape as number[], begin: off[0], end: off[1] });
   }
+  return { metadata, entries };
+}
 
-  // dtype checks before layout checks, so a foreign file gets the most useful message.
+/** Each entry's dtype is known (and F32 / I64 unless anyDtype) and its byte range fits dtype x shape. */
+function checkDtypes(entries: readonly TensorEntry[], anyDtype: boolean, fail: Fail): void {
   for (const e of entries) {
     if (!Object.hasOwn(DTYPE_BYTES, e.dtype))
       throw fail('UNSUPPORTED_DTYPE', `tensor "${e.name}": unknown dtype "${e.dtype}" (the format defines ${Object.keys(DTYPE_BYTES).join(', ')}); the file is corrupted or from a newer safetensors: re-save it with F32 / I64 tensors`);
-    if (!opts.anyDtype && !Object.hasOwn(FROM_FILE_DTYPE, e.dtype))
+    if (!anyDtype && !Object.hasOwn(FROM_FILE_DTYPE, e.dtype))
       throw fail('UNSUPPORTED_DTYPE', `tensor "${e.name}": dtype ${e.dtype} is not supported (melseg reads F32 and I64 only); convert before saving, e.g. in PyTorch: {k: (v.float() if v.is_floating_point() else v.long()) for k, v in sd.items()} (found ${TORCH_NAME[e.dtype] ?? e.dtype})`);
     const want = numel(e.shape) * DTYPE_BYTES[e.dtype];
     if (e.end - e.begin !== want)
       throw fail('DTYPE_SIZE_MISMATCH', `tensor "${e.name}": ${e.dtype} with shape [${e.shape.join(', ')}] needs ${numel(e.shape)} x ${DTYPE_BYTES[e.dtype]} = ${want} bytes, but data_offsets [${e.begin}, ${e.end}] span ${e.end - e.begin}; the header is corrupted: re-create the file`);
   }
+}
 
-  // Layout: sorted by offsets the ranges must tile [0, bufferLength) exactly (reference validate()).
-  const bufferLength = src.size - 8 - n;
+/** Sorted by offsets (in place), the ranges tile [0, bufferLength) exactly (reference validate()). */
+function checkLayout(entries: TensorEntry[], bufferLength: number, fail: Fail): void {
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expectedBegin = 0;
   let prev: TensorEntry | undefined;
@@ -380,7 +383,22 @@ export function readSafetensorsHeader(src: ByteSource, source: string, opts: { a
     throw fail('TRUNCATED', `the header describes ${expectedBegin} bytes of tensor data but the file holds only ${bufferLength} after the header (tensor "${prev!.name}" ends at ${prev!.end}); the file is truncated: ${TRUNC_FIX}`);
   if (expectedBegin < bufferLength)
     throw fail('TRAILING_BYTES', `the tensors cover ${expectedBegin} bytes of data but ${bufferLength} follow the header; ${bufferLength - expectedBegin} trailing bytes are not described by the header. The file was corrupted or appended to: re-create it`);
+}
 
+/**
+ * Read and check the header only. Strict: rejects truncated files, a header length beyond the
+ * file, non-UTF-8 or invalid JSON, malformed entries, offsets that overlap / leave gaps / fall
+ * outside the file / leave trailing bytes, byte ranges that don't match dtype x shape, and dtypes
+ * other than F32 / I64 (every dtype the format defines with `anyDtype`, for importers that convert
+ * them). Nothing is allocated beyond the header, whose size was checked first.
+ */
+export function readSafetensorsHeader(src: ByteSource, source: string, opts: { anyDtype?: boolean } = {}): SafetensorsHeader {
+  const fail: Fail = (code, msg) => new SafetensorsError(code, source, `${source}: ${msg}`);
+  const { header, n } = readHeaderJson(src, fail);
+  const { metadata, entries } = parseEntries(header, fail);
+  // dtype checks before layout checks, so a foreign file gets the most useful message.
+  checkDtypes(entries, opts.anyDtype ?? false, fail);
+  checkLayout(entries, src.size - 8 - n, fail);
   entries.sort((a, b) => byName(a.name, b.name));
   return { metadata, entries, dataStart: 8 + n };
 }

@@ -15,7 +15,7 @@
  *    from the S x S image in the cache (mask nearest), then the same photometric transforms at S.
  *    Cheaper, but a sigma-1 blur at S = 128 is a sigma-6 blur at PH2's 765 px, and the crop is
  *    upsampled from S instead of sampled from the original.
- * Normalize(ImageNet) follows in toTensor.
+ * Normalize(ImageNet) follows in toTensor (./tensor.ts).
  */
 import type { FloatImage, Image, Mask } from './image';
 import { resampleBilinear, resampleNearest, type Box } from './resample';
@@ -104,8 +104,8 @@ export const AUGMENT_PRESETS = Object.freeze({
 
 export type AugmentPresetName = keyof typeof AUGMENT_PRESETS;
 
-/** The `cached` preset under its first name (it was the only pipeline then). */
-export const STUDY_AUGMENT: Readonly<AugmentConfig> = AUGMENT_PRESETS.cached;
+/** The `cached` preset: what drawParams and a loader's `augment: true` use when no config is given. */
+export const CACHED_AUGMENT: Readonly<AugmentConfig> = AUGMENT_PRESETS.cached;
 
 /** A preset with some fields replaced; `jitter` may be given in part. */
 export type AugmentOverrides = Partial<Omit<AugmentConfig, 'jitter'>> & { jitter?: Partial<AugmentConfig['jitter']> };
@@ -192,10 +192,10 @@ export interface AugmentParams {
  */
 function drawCrop(rng: Rng, W: number, H: number, scale: readonly number[], ratio: readonly number[]): Box {
   const area = W * H;
-  const logLo = Math.log(ratio[0]!);
-  const logHi = Math.log(ratio[1]!);
+  const logLo = Math.log(ratio[0]);
+  const logHi = Math.log(ratio[1]);
   for (let attempt = 0; attempt < 10; attempt++) {
-    const target = area * rng.uniform(scale[0]!, scale[1]!);
+    const target = area * rng.uniform(scale[0], scale[1]);
     const aspect = Math.exp(rng.uniform(logLo, logHi));
     const w = Math.round(Math.sqrt(target * aspect));
     const h = Math.round(Math.sqrt(target / aspect));
@@ -208,8 +208,8 @@ function drawCrop(rng: Rng, W: number, H: number, scale: readonly number[], rati
   let w = W;
   let h = H;
   const inRatio = W / H;
-  if (inRatio < ratio[0]!) h = Math.round(w / ratio[0]!);
-  else if (inRatio > ratio[1]!) w = Math.round(h * ratio[1]!);
+  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
   return { x: (W - w) >> 1, y: (H - h) >> 1, w, h };
 }
 
@@ -218,7 +218,7 @@ function drawCrop(rng: Rng, W: number, H: number, scale: readonly number[], rati
  * (default S x S, the cache). The number of draws is fixed except inside the crop retry loop, and
  * does not depend on the probabilities, so switching a transform off changes nothing else.
  */
-export function drawParams(rng: Rng, size: number, config: Readonly<AugmentConfig> = STUDY_AUGMENT, source: [number, number] = [size, size]): AugmentParams {
+export function drawParams(rng: Rng, size: number, config: Readonly<AugmentConfig> = CACHED_AUGMENT, source: [number, number] = [size, size]): AugmentParams {
   const crop = drawCrop(rng, source[0], source[1], config.cropScale, config.cropRatio);
   const flipX = rng.bernoulli(config.hflipP);
   const flipY = rng.bernoulli(config.vflipP);
@@ -302,51 +302,21 @@ export function applyAugment(params: AugmentParams, image: Image, mask: Mask): {
   let f: Float32Array;
   if (params.photometricFirst) {
     const src = new Float32Array(image.data.length);
-    for (let i = 0; i < src.length; i++) src[i] = image.data[i]! / 255;
+    for (let i = 0; i < src.length; i++) src[i] = image.data[i] / 255;
     photometric(params, src, W, H);
     f = resampleBilinear(src, W, H, 3, params.crop, S, S, geo);
   } else {
     f = resampleBilinear(image.data, W, H, 3, params.crop, S, S, geo);
-    for (let i = 0; i < f.length; i++) f[i] = f[i]! / 255;
+    for (let i = 0; i < f.length; i++) f[i] = f[i] / 255;
     photometric(params, f, S, S);
   }
   let m: Uint8Array;
   if (params.maskBilinear) {
     const mf = resampleBilinear(mask.data, W, H, 1, params.crop, S, S, geo);
     m = new Uint8Array(mf.length);
-    for (let i = 0; i < mf.length; i++) m[i] = mf[i]! > 0.5 ? 1 : 0;
+    for (let i = 0; i < mf.length; i++) m[i] = mf[i] > 0.5 ? 1 : 0;
   } else {
     m = resampleNearest(mask.data, W, H, 1, params.crop, S, S, geo);
   }
   return { image: { data: f, width: S, height: S, channels: 3 }, mask: { data: m, width: S, height: S } };
-}
-
-/** ImageNet statistics (torchvision's Normalize in the study). */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-
-/**
- * HWC image -> normalised CHW float32: out[c, y, x] = (v / range - mean[c]) / std[c], where range is
- * 255 for an 8-bit Image and 1 for a FloatImage. Writes at `offset` into `out` when given (batching).
- */
-export function toTensor(image: Image | FloatImage, out?: Float32Array, offset = 0): Float32Array {
-  const { width: W, height: H } = image;
-  if (image.channels !== 3) throw new Error(`toTensor: expected 3 channels, found ${image.channels}`);
-  const plane = W * H;
-  const dst = out ?? new Float32Array(3 * plane);
-  const range = image.data instanceof Float32Array ? 1 : 255;
-  for (let c = 0; c < 3; c++) {
-    const a = 1 / (range * IMAGENET_STD[c]!);
-    const b = -IMAGENET_MEAN[c]! / IMAGENET_STD[c]!;
-    const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) dst[base + i] = image.data[i * 3 + c]! * a + b;
-  }
-  return dst;
-}
-
-/** 0/1 mask -> float32 [1, H, W] (written at `offset` into `out` when given). */
-export function maskToTensor(mask: Mask, out?: Float32Array, offset = 0): Float32Array {
-  const dst = out ?? new Float32Array(mask.width * mask.height);
-  for (let i = 0; i < mask.data.length; i++) dst[offset + i] = mask.data[i]!;
-  return dst;
 }

@@ -16,7 +16,7 @@
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { STUDY_AUGMENT, type AugmentConfig } from './augment';
+import { CACHED_AUGMENT, type AugmentConfig } from './augment';
 import { collate, type CollateJob, type SampleStore } from './collate';
 import { Rng, STREAM } from './rng';
 import type { WorkerReply, WorkerRequest } from './worker';
@@ -194,7 +194,7 @@ export class BatchLoader {
     this.seed = opts.seed ?? 0;
     this.shuffle = opts.shuffle ?? mode === 'train';
     const aug = opts.augment === undefined ? mode === 'train' : opts.augment;
-    this.augment = aug === true ? STUDY_AUGMENT : aug === false || aug === null ? null : aug;
+    this.augment = aug === true ? CACHED_AUGMENT : aug === false || aug === null ? null : aug;
     if (this.augment?.cropFrom === 'source') checkSourceRes(dataset, this.augment);
     this.dropLast = opts.dropLast ?? false;
     this.indices = [...indices];
@@ -236,7 +236,7 @@ export class BatchLoader {
     if (this.orderCache?.epoch === epoch) return this.orderCache;
     const pos = this.indices.map((_, k) => k);
     if (this.shuffle) Rng.derive(this.seed, STREAM.shuffle, epoch).shuffleInPlace(pos);
-    this.orderCache = { epoch, order: pos.map((k) => this.indices[k]!), keys: pos.map((k) => this.keys[k]!) };
+    this.orderCache = { epoch, order: pos.map((k) => this.indices[k]), keys: pos.map((k) => this.keys[k]) };
     return this.orderCache;
   }
 
@@ -252,7 +252,7 @@ export class BatchLoader {
     const job: CollateJob = { indices, epoch, seed: this.seed, augment: this.augment };
     if (keys.some((k, j) => k !== indices[j])) job.keys = keys;
     const wrap = (r: { image: Float32Array; mask: Float32Array }): Batch => ({
-      ids: indices.map((i) => this.source.ids[i]!),
+      ids: indices.map((i) => this.source.ids[i]),
       indices,
       image: r.image,
       mask: r.mask,
@@ -269,7 +269,7 @@ export class BatchLoader {
         return Promise.reject(where(e));
       }
     }
-    return this.slots[b % this.slots.length]!.run(job).then(wrap, (e) => {
+    return this.slots[b % this.slots.length].run(job).then(wrap, (e) => {
       throw where(e);
     });
   }

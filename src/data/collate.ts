@@ -7,7 +7,8 @@
  * shuffle order, worker count and timing. Augmentation that crops from the source resolution
  * (AugmentConfig.cropFrom 'source') reads the store's `sourceRes`; the rest reads the S x S arrays.
  */
-import { applyAugment, drawParams, maskToTensor, toTensor, type AugmentConfig, type AugmentParams } from './augment';
+import { applyAugment, drawParams, type AugmentConfig, type AugmentParams } from './augment';
+import { maskToTensor, toTensor } from './tensor';
 import type { Image, Mask } from './image';
 import { Rng, STREAM } from './rng';
 
@@ -67,8 +68,8 @@ export function sourceSampleAt(store: SampleStore, index: number): { image: Imag
   if (!Number.isInteger(index) || index < 0 || index >= src.sizes.length) {
     throw new Error(`collate: sample index ${index} is outside the dataset (0..${src.sizes.length - 1})`);
   }
-  const [width, height] = src.sizes[index]!;
-  return { image: { data: src.images[index]!, width, height, channels: 3 }, mask: { data: src.masks[index]!, width, height } };
+  const [width, height] = src.sizes[index];
+  return { image: { data: src.images[index], width, height, channels: 3 }, mask: { data: src.masks[index], width, height } };
 }
 
 /**
@@ -86,7 +87,7 @@ export function collate(store: SampleStore, job: CollateJob): CollatedBatch {
   const image = new Float32Array(B * 3 * plane);
   const mask = new Float32Array(B * plane);
   for (let b = 0; b < B; b++) {
-    const index = job.indices[b]!;
+    const index = job.indices[b];
     if (job.augment) {
       const sample = job.augment.cropFrom === 'source' ? sourceSampleAt(store, index) : sampleAt(store, index);
       const params = augmentParamsFor(job.seed, job.epoch, job.keys?.[b] ?? index, S, job.augment, [sample.image.width, sample.image.height]);

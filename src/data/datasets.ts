@@ -122,7 +122,7 @@ export function maskWarnings(ids: readonly string[], lesionFractions: readonly n
 
 function lesionFraction(m: Uint8Array): number {
   let s = 0;
-  for (let i = 0; i < m.length; i++) s += m[i]!;
+  for (let i = 0; i < m.length; i++) s += m[i];
   return s / m.length;
 }
 
@@ -240,7 +240,7 @@ async function lookUpCaches(pairs: SamplePair[], layout: Layout, S: number, keep
   const key = cacheKey({ layout, imageSize: S, decoder }, stats);
   const file = cacheFile(dir, `${layout}-${S}`, key);
   const hit = await readCache<SizedHeader>(file, key);
-  const ok = hit && hit.header.ids.length === n && hit.blocks.length === 2 && hit.blocks[0]!.length === n * S * S * 3;
+  const ok = hit && hit.header.ids.length === n && hit.blocks.length === 2 && hit.blocks[0].length === n * S * S * 3;
   sized = { file, key, hit: ok ? hit : null };
   if (keep) {
     const srcKey = cacheKey({ layout, sourceMaxSide: keep.maxSide, decoder }, stats);
@@ -278,7 +278,7 @@ async function decodeAll(pairs: SamplePair[], S: number, keep: { maxSide: number
       const i = next++;
       let d: { image: Image; mask: Mask };
       try {
-        d = await decodePair(pairs[i]!);
+        d = await decodePair(pairs[i]);
       } catch (e) {
         failed = true; // stop the other lanes: the first error is the one reported
         throw e;

@@ -114,7 +114,7 @@ async function decodeWithSharp(bytes: Buffer, mime: 'image/jpeg' | 'image/png'):
 
 /** Bits per sample of a PNG, from its IHDR chunk (always first: signature, length, 'IHDR', w, h, depth). */
 function pngDepth(bytes: Buffer): number {
-  return bytes.length > 24 ? bytes[24]! : 0;
+  return bytes.length > 24 ? bytes[24] : 0;
 }
 
 /** PNG through pngjs; `raw` keeps 16-bit and low-bit-depth grey samples as stored. */

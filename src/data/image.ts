@@ -49,9 +49,9 @@ export async function decodeImage(path: string): Promise<Image> {
   } else {
     const grey = C < 3;
     for (let i = 0; i < n; i++) {
-      data[i * 3] = r.data[i * C]!;
-      data[i * 3 + 1] = r.data[i * C + (grey ? 0 : 1)]!;
-      data[i * 3 + 2] = r.data[i * C + (grey ? 0 : 2)]!;
+      data[i * 3] = r.data[i * C];
+      data[i * 3 + 1] = r.data[i * C + (grey ? 0 : 1)];
+      data[i * 3 + 2] = r.data[i * C + (grey ? 0 : 2)];
     }
   }
   return { data, width: r.width, height: r.height, channels: 3 };
@@ -69,8 +69,8 @@ function greyAndAlpha(r: Raster): { grey: Uint16Array; alpha: Uint16Array | null
   const alpha = hasAlpha ? new Uint16Array(n) : null;
   for (let i = 0; i < n; i++) {
     const o = i * C;
-    grey[i] = C >= 3 ? Math.round((r.data[o]! + r.data[o + 1]! + r.data[o + 2]!) / 3) : r.data[o]!;
-    if (alpha) alpha[i] = r.data[o + C - 1]!;
+    grey[i] = C >= 3 ? Math.round((r.data[o] + r.data[o + 1] + r.data[o + 2]) / 3) : r.data[o];
+    if (alpha) alpha[i] = r.data[o + C - 1];
   }
   return { grey, alpha };
 }
@@ -89,16 +89,16 @@ function isConstant(a: Uint16Array): boolean {
 function binarise(levels: Uint16Array, path: string, channel: string): Uint8Array {
   const n = levels.length;
   let max = 0;
-  for (let i = 0; i < n; i++) if (levels[i]! > max) max = levels[i]!;
+  for (let i = 0; i < n; i++) if (levels[i] > max) max = levels[i];
   const hist = new Uint32Array(max + 1);
-  for (let i = 0; i < n; i++) hist[levels[i]!]!++;
+  for (let i = 0; i < n; i++) hist[levels[i]]++;
   let distinct = 0;
-  for (let g = 0; g <= max; g++) if (hist[g]! > 0) distinct++;
+  for (let g = 0; g <= max; g++) if (hist[g] > 0) distinct++;
   if (distinct > 2) {
     const lo = MASK_TOLERANCE.NEAR * max;
     const hi = (1 - MASK_TOLERANCE.NEAR) * max;
     let intermediate = 0;
-    for (let g = 0; g <= max; g++) if (g > lo && g < hi) intermediate += hist[g]!;
+    for (let g = 0; g <= max; g++) if (g > lo && g < hi) intermediate += hist[g];
     if (intermediate > MASK_TOLERANCE.MAX_INTERMEDIATE * n) {
       const pct = ((100 * intermediate) / n).toFixed(1);
       throw new Error(
@@ -110,7 +110,7 @@ function binarise(levels: Uint16Array, path: string, channel: string): Uint8Arra
     }
   }
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = 2 * levels[i]! > max ? 1 : 0;
+  for (let i = 0; i < n; i++) out[i] = 2 * levels[i] > max ? 1 : 0;
   return out;
 }
 
@@ -126,10 +126,10 @@ export async function decodeMask(path: string): Promise<Mask> {
   const { width, height } = r;
   const { grey, alpha } = greyAndAlpha(r);
   const alphaVaries = alpha !== null && !isConstant(alpha);
-  if (alphaVaries && isConstant(grey)) return { data: binarise(alpha!, path, 'alpha'), width, height };
+  if (alphaVaries && isConstant(grey)) return { data: binarise(alpha, path, 'alpha'), width, height };
   const data = binarise(grey, path, 'grey');
   if (alphaVaries) {
-    const a = binarise(alpha!, path, 'alpha');
+    const a = binarise(alpha, path, 'alpha');
     let differ = 0;
     for (let i = 0; i < data.length; i++) if (a[i] !== data[i]) differ++;
     if (differ > MASK_TOLERANCE.MAX_INTERMEDIATE * data.length) {
@@ -153,7 +153,7 @@ export async function decodeMask(path: string): Promise<Mask> {
 export function resizeBilinear(img: Image, size: number, height = size): Image {
   const f = resampleBilinear(img.data, img.width, img.height, img.channels, { x: 0, y: 0, w: img.width, h: img.height }, size, height);
   const data = new Uint8Array(f.length);
-  for (let i = 0; i < f.length; i++) data[i] = Math.min(255, Math.max(0, Math.round(f[i]!)));
+  for (let i = 0; i < f.length; i++) data[i] = Math.min(255, Math.max(0, Math.round(f[i])));
   return { data, width: size, height, channels: img.channels };
 }
 
@@ -163,7 +163,7 @@ export function resizeBilinear(img: Image, size: number, height = size): Image {
  */
 export function resizeNearest(mask: Mask, size: number, height = size): Mask {
   const out = resampleNearest(mask.data, mask.width, mask.height, 1, { x: 0, y: 0, w: mask.width, h: mask.height }, size, height);
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! >= 0.5 ? 1 : 0;
+  for (let i = 0; i < out.length; i++) out[i] = out[i] >= 0.5 ? 1 : 0;
   return { data: out, width: size, height };
 }
 

@@ -17,9 +17,7 @@ export {
   drawParams,
   applyAugment,
   identityParams,
-  toTensor,
-  maskToTensor,
-  STUDY_AUGMENT,
+  CACHED_AUGMENT,
   GEOMETRY_ONLY,
   AUGMENT_PRESETS,
   AUGMENT_TRANSFORMS,
@@ -30,11 +28,10 @@ export {
   type AugmentPresetName,
   type AugmentTransform,
   type AugmentOverrides,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   type AugmentConfig,
   type AugmentParams,
 } from './augment';
+export { toTensor, maskToTensor, IMAGENET_MEAN, IMAGENET_STD } from './tensor';
 export { augmentParamsFor, collate } from './collate';
 export { BatchLoader, defaultWorkerScript, type Batch, type BatchLoaderOptions, type BatchSource } from './batches';
 export { Rng, STREAM } from './rng';

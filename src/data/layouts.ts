@@ -125,7 +125,7 @@ export function detectLayout(spec: string): DetectedLayout {
     const truth = findSub(subs, /_GroundTruth$/i);
     if (data && truth) return { layout: 'isic', root: dir, imagesDir: path.join(dir, data), masksDir: path.join(dir, truth) };
     if (subs.length === 1 && depth < MAX_DESCENT) {
-      dir = path.join(dir, subs[0]!);
+      dir = path.join(dir, subs[0]);
       continue;
     }
     const more = subs.length > 8 ? ` and ${subs.length - 8} more` : '';

@@ -28,9 +28,9 @@ export function gaussianKernel1d(size: number, sigma: number): Float32Array {
   for (let i = 0; i < size; i++) {
     const x = (i - half) / sigma;
     k[i] = Math.exp(-0.5 * x * x);
-    sum += k[i]!;
+    sum += k[i];
   }
-  for (let i = 0; i < size; i++) k[i]! /= sum;
+  for (let i = 0; i < size; i++) k[i] /= sum;
   return k;
 }
 
@@ -40,15 +40,20 @@ export function gaussianKernel1d(size: number, sigma: number): Float32Array {
  * and stored as float32 (one rounding per pass), however the loops below are arranged.
  */
 export function gaussianBlur(img: Float32Array, width: number, height: number, kx: number, ky: number, sigma: number): void {
-  const C = 3;
-  const wx = Float64Array.from(gaussianKernel1d(kx, sigma));
-  const wy = Float64Array.from(gaussianKernel1d(ky, sigma));
-  const hx = (kx - 1) >> 1;
-  const hy = (ky - 1) >> 1;
-  const rowLen = width * C;
   const tmp = new Float32Array(img.length);
-  // Horizontal pass. Reflected source offsets are tabulated for the columns near the two edges;
-  // the columns in between read x - hx .. x + hx directly.
+  blurRows(img, tmp, width, height, Float64Array.from(gaussianKernel1d(kx, sigma)));
+  blurColumns(tmp, img, width, height, Float64Array.from(gaussianKernel1d(ky, sigma)));
+}
+
+/**
+ * Horizontal pass of gaussianBlur (RGB, img -> tmp). Reflected source offsets are tabulated for the
+ * columns near the two edges; the columns in between read x - hx .. x + hx directly.
+ */
+function blurRows(img: Float32Array, tmp: Float32Array, width: number, height: number, wx: Float64Array): void {
+  const C = 3;
+  const kx = wx.length;
+  const hx = (kx - 1) >> 1;
+  const rowLen = width * C;
   const edge = (x: number): boolean => x < hx || x + hx >= width;
   const xs = new Int32Array(kx);
   for (let y = 0; y < height; y++) {
@@ -60,19 +65,19 @@ export function gaussianBlur(img: Float32Array, width: number, height: number, k
       if (edge(x)) {
         for (let k = 0; k < kx; k++) xs[k] = row + reflect(x + k - hx, width) * C;
         for (let k = 0; k < kx; k++) {
-          const s = xs[k]!;
-          const w = wx[k]!;
-          r += w * img[s]!;
-          g += w * img[s + 1]!;
-          b += w * img[s + 2]!;
+          const s = xs[k];
+          const w = wx[k];
+          r += w * img[s];
+          g += w * img[s + 1];
+          b += w * img[s + 2];
         }
       } else {
         let s = row + (x - hx) * C;
         for (let k = 0; k < kx; k++, s += C) {
-          const w = wx[k]!;
-          r += w * img[s]!;
-          g += w * img[s + 1]!;
-          b += w * img[s + 2]!;
+          const w = wx[k];
+          r += w * img[s];
+          g += w * img[s + 1];
+          b += w * img[s + 2];
         }
       }
       const d = row + x * C;
@@ -81,8 +86,16 @@ export function gaussianBlur(img: Float32Array, width: number, height: number, k
       tmp[d + 2] = b;
     }
   }
-  // Vertical pass: whole rows at a time into a float64 accumulator row, up to four taps per sweep
-  // (still added one after another, in tap order).
+}
+
+/**
+ * Vertical pass of gaussianBlur (RGB, tmp -> img): whole rows at a time into a float64 accumulator
+ * row, up to four taps per sweep (still added one after another, in tap order).
+ */
+function blurColumns(tmp: Float32Array, img: Float32Array, width: number, height: number, wy: Float64Array): void {
+  const ky = wy.length;
+  const hy = (ky - 1) >> 1;
+  const rowLen = width * 3;
   const acc = new Float64Array(rowLen);
   const rows = new Int32Array(ky);
   for (let y = 0; y < height; y++) {
@@ -90,31 +103,31 @@ export function gaussianBlur(img: Float32Array, width: number, height: number, k
     acc.fill(0);
     let k = 0;
     for (; k + 4 <= ky; k += 4) {
-      const r0 = rows[k]!, r1 = rows[k + 1]!, r2 = rows[k + 2]!, r3 = rows[k + 3]!;
-      const w0 = wy[k]!, w1 = wy[k + 1]!, w2 = wy[k + 2]!, w3 = wy[k + 3]!;
+      const r0 = rows[k], r1 = rows[k + 1], r2 = rows[k + 2], r3 = rows[k + 3];
+      const w0 = wy[k], w1 = wy[k + 1], w2 = wy[k + 2], w3 = wy[k + 3];
       for (let i = 0; i < rowLen; i++) {
-        let a = acc[i]!;
-        a += w0 * tmp[r0 + i]!;
-        a += w1 * tmp[r1 + i]!;
-        a += w2 * tmp[r2 + i]!;
-        a += w3 * tmp[r3 + i]!;
+        let a = acc[i];
+        a += w0 * tmp[r0 + i];
+        a += w1 * tmp[r1 + i];
+        a += w2 * tmp[r2 + i];
+        a += w3 * tmp[r3 + i];
         acc[i] = a;
       }
     }
     for (; k < ky; k++) {
-      const r = rows[k]!;
-      const w = wy[k]!;
-      for (let i = 0; i < rowLen; i++) acc[i] += w * tmp[r + i]!;
+      const r = rows[k];
+      const w = wy[k];
+      for (let i = 0; i < rowLen; i++) acc[i] += w * tmp[r + i];
     }
     const d = y * rowLen;
-    for (let i = 0; i < rowLen; i++) img[d + i] = acc[i]!;
+    for (let i = 0; i < rowLen; i++) img[d + i] = acc[i];
   }
 }
 
 /** rgb_to_grayscale, replicated to 3 channels. */
 export function greyscale(img: Float32Array): void {
   for (let i = 0; i < img.length; i += 3) {
-    const l = LUMA[0] * img[i]! + LUMA[1] * img[i + 1]! + LUMA[2] * img[i + 2]!;
+    const l = LUMA[0] * img[i] + LUMA[1] * img[i + 1] + LUMA[2] * img[i + 2];
     img[i] = img[i + 1] = img[i + 2] = l;
   }
 }
@@ -128,9 +141,9 @@ export function autocontrast(img: Float32Array): void {
   const hi = [-Infinity, -Infinity, -Infinity];
   let r0 = Infinity, g0 = Infinity, b0 = Infinity, r1 = -Infinity, g1 = -Infinity, b1 = -Infinity;
   for (let i = 0; i < img.length; i += 3) {
-    const r = img[i]!;
-    const g = img[i + 1]!;
-    const b = img[i + 2]!;
+    const r = img[i];
+    const g = img[i + 1];
+    const b = img[i + 2];
     if (r < r0) r0 = r;
     if (r > r1) r1 = r;
     if (g < g0) g0 = g;
@@ -145,41 +158,41 @@ export function autocontrast(img: Float32Array): void {
     const sg = 1 / (g1 - g0);
     const sb = 1 / (b1 - b0);
     for (let i = 0; i < img.length; i += 3) {
-      img[i] = clamp01((img[i]! - r0) * sr);
-      img[i + 1] = clamp01((img[i + 1]! - g0) * sg);
-      img[i + 2] = clamp01((img[i + 2]! - b0) * sb);
+      img[i] = clamp01((img[i] - r0) * sr);
+      img[i + 1] = clamp01((img[i + 1] - g0) * sg);
+      img[i + 2] = clamp01((img[i + 2] - b0) * sb);
     }
     return;
   }
   for (let c = 0; c < 3; c++) {
-    const l = lo[c]!;
-    if (!(hi[c]! > l)) continue;
-    const scale = 1 / (hi[c]! - l);
-    for (let i = c; i < img.length; i += 3) img[i] = clamp01((img[i]! - l) * scale);
+    const l = lo[c];
+    if (!(hi[c] > l)) continue;
+    const scale = 1 / (hi[c] - l);
+    for (let i = c; i < img.length; i += 3) img[i] = clamp01((img[i] - l) * scale);
   }
 }
 
 /** adjust_brightness: x' = clamp(f x). */
 export function adjustBrightness(img: Float32Array, f: number): void {
-  for (let i = 0; i < img.length; i++) img[i] = clamp01(f * img[i]!);
+  for (let i = 0; i < img.length; i++) img[i] = clamp01(f * img[i]);
 }
 
 /** adjust_contrast: x' = clamp(f x + (1 - f) mean), mean = the image's mean luma (one scalar). */
 export function adjustContrast(img: Float32Array, f: number): void {
   let sum = 0;
-  for (let i = 0; i < img.length; i += 3) sum += LUMA[0] * img[i]! + LUMA[1] * img[i + 1]! + LUMA[2] * img[i + 2]!;
+  for (let i = 0; i < img.length; i += 3) sum += LUMA[0] * img[i] + LUMA[1] * img[i + 1] + LUMA[2] * img[i + 2];
   const mean = sum / (img.length / 3);
   const m = (1 - f) * mean;
-  for (let i = 0; i < img.length; i++) img[i] = clamp01(f * img[i]! + m);
+  for (let i = 0; i < img.length; i++) img[i] = clamp01(f * img[i] + m);
 }
 
 /** adjust_saturation: x' = clamp(f x + (1 - f) luma(pixel)). */
 export function adjustSaturation(img: Float32Array, f: number): void {
   for (let i = 0; i < img.length; i += 3) {
-    const m = (1 - f) * (LUMA[0] * img[i]! + LUMA[1] * img[i + 1]! + LUMA[2] * img[i + 2]!);
-    img[i] = clamp01(f * img[i]! + m);
-    img[i + 1] = clamp01(f * img[i + 1]! + m);
-    img[i + 2] = clamp01(f * img[i + 2]! + m);
+    const m = (1 - f) * (LUMA[0] * img[i] + LUMA[1] * img[i + 1] + LUMA[2] * img[i + 2]);
+    img[i] = clamp01(f * img[i] + m);
+    img[i + 1] = clamp01(f * img[i + 1] + m);
+    img[i + 2] = clamp01(f * img[i + 2] + m);
   }
 }
 
@@ -189,9 +202,9 @@ export function adjustSaturation(img: Float32Array, f: number): void {
  */
 export function adjustHue(img: Float32Array, shift: number): void {
   for (let i = 0; i < img.length; i += 3) {
-    const r = img[i]!;
-    const g = img[i + 1]!;
-    const b = img[i + 2]!;
+    const r = img[i];
+    const g = img[i + 1];
+    const b = img[i + 2];
     const maxc = Math.max(r, g, b);
     const minc = Math.min(r, g, b);
     const cr = maxc - minc;

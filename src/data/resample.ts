@@ -63,7 +63,7 @@ function bilinearTaps(start0: number, length: number, outSize: number, antialias
     let b = tmp.length - 1;
     while (a < b && tmp[a] === 0) a++;
     while (b > a && tmp[b] === 0) b--;
-    for (let k = a; k <= b; k++) weights[o * maxTaps + n++] = sum > 0 ? tmp[k]! / sum : 1;
+    for (let k = a; k <= b; k++) weights[o * maxTaps + n++] = sum > 0 ? tmp[k] / sum : 1;
     start[o] = lo + a;
     count[o] = n;
   }
@@ -98,9 +98,12 @@ export function resampleBilinear(
 ): Float32Array {
   checkBox(box, width, height);
   const antialias = opts.antialias ?? true;
-  const tx = bilinearTaps(box.x, box.w, outW, antialias);
-  const ty = bilinearTaps(box.y, box.h, outH, antialias);
-  const C = channels;
+  const tmp = resampleRows(src, width, channels, box, outW, bilinearTaps(box.x, box.w, outW, antialias), opts.flipX ?? false);
+  return resampleColumns(tmp, channels, box, outW, outH, bilinearTaps(box.y, box.h, outH, antialias), opts.flipY ?? false);
+}
+
+/** Horizontal pass of resampleBilinear: the box's rows resampled to outW columns (box.h x outW x C). */
+function resampleRows(src: ArrayLike<number>, width: number, C: number, box: Box, outW: number, tx: Taps, flipX: boolean): Float32Array {
   const tmp = new Float32Array(box.h * outW * C);
   const xw = tx.weights;
   const xStart = tx.start;
@@ -110,46 +113,51 @@ export function resampleBilinear(
   for (let r = 0; r < box.h; r++) {
     const srcRow = (box.y + r) * width * C;
     for (let ox = 0; ox < outW; ox++) {
-      const t = opts.flipX ? outW - 1 - ox : ox;
-      const n = xCount[t]!;
+      const t = flipX ? outW - 1 - ox : ox;
+      const n = xCount[t];
       const wOff = t * tx.maxTaps;
       const dst = (r * outW + ox) * C;
       if (C === 3) {
-        let s = srcRow + xStart[t]! * 3;
+        let s = srcRow + xStart[t] * 3;
         let a0 = 0;
         let a1 = 0;
         let a2 = 0;
         for (let k = 0; k < n; k++, s += 3) {
-          const w = xw[wOff + k]!;
-          a0 += w * src[s]!;
-          a1 += w * src[s + 1]!;
-          a2 += w * src[s + 2]!;
+          const w = xw[wOff + k];
+          a0 += w * src[s];
+          a1 += w * src[s + 1];
+          a2 += w * src[s + 2];
         }
         tmp[dst] = a0;
         tmp[dst + 1] = a1;
         tmp[dst + 2] = a2;
       } else {
-        const s0 = xStart[t]!;
+        const s0 = xStart[t];
         for (let ch = 0; ch < C; ch++) {
           let acc = 0;
-          for (let k = 0; k < n; k++) acc += xw[wOff + k]! * src[srcRow + (s0 + k) * C + ch]!;
+          for (let k = 0; k < n; k++) acc += xw[wOff + k] * src[srcRow + (s0 + k) * C + ch];
           tmp[dst + ch] = acc;
         }
       }
     }
   }
+  return tmp;
+}
+
+/** Vertical pass of resampleBilinear: resampleRows' output (box.h rows) resampled to outH rows. */
+function resampleColumns(tmp: Float32Array, C: number, box: Box, outW: number, outH: number, ty: Taps, flipY: boolean): Float32Array {
   const out = new Float32Array(outH * outW * C);
   const rowLen = outW * C;
   for (let oy = 0; oy < outH; oy++) {
-    const t = opts.flipY ? outH - 1 - oy : oy;
-    const r0 = ty.start[t]! - box.y;
-    const n = ty.count[t]!;
+    const t = flipY ? outH - 1 - oy : oy;
+    const r0 = ty.start[t] - box.y;
+    const n = ty.count[t];
     const wOff = t * ty.maxTaps;
     const dst = oy * rowLen;
     for (let k = 0; k < n; k++) {
-      const w = ty.weights[wOff + k]!;
+      const w = ty.weights[wOff + k];
       const srcOff = (r0 + k) * rowLen;
-      for (let i = 0; i < rowLen; i++) out[dst + i] += w * tmp[srcOff + i]!;
+      for (let i = 0; i < rowLen; i++) out[dst + i] += w * tmp[srcOff + i];
     }
   }
   return out;
@@ -183,9 +191,9 @@ export function resampleNearest(
     const srcRow = y * width * C;
     const dstRow = oy * outW * C;
     for (let ox = 0; ox < outW; ox++) {
-      const s = srcRow + sx[ox]! * C;
+      const s = srcRow + sx[ox] * C;
       const d = dstRow + ox * C;
-      for (let ch = 0; ch < C; ch++) out[d + ch] = src[s + ch]!;
+      for (let ch = 0; ch < C; ch++) out[d + ch] = src[s + ch];
     }
   }
   return out;

@@ -42,9 +42,19 @@ function radius(b: Blob, t: number): number {
   return b.r0 * s;
 }
 
-/** Draws sample i into image (S*S*3) and mask (S*S) at the given offsets. */
-function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, masks: Uint8Array, maskOff: number): void {
-  const rng = Rng.derive(SYNTHETIC_SEED, STREAM.synthetic, i);
+/** The per-image parameters of a sample's background and lesions, drawn in this order from its stream. */
+interface Scene {
+  skin: [number, number, number];
+  /** Low-frequency shading: plane waves over the whole image. */
+  waves: { amp: number; fx: number; fy: number; p: number }[];
+  vignette: number;
+  noise: number;
+  blobs: Blob[];
+  /** Lesion texture: a few plane waves of random direction (pigment network-ish mottling). */
+  texture: { fx: number; fy: number; p: number; amp: number }[];
+}
+
+function drawScene(rng: Rng): Scene {
   const skinR = rng.uniform(185, 235);
   const skin: [number, number, number] = [skinR, skinR * rng.uniform(0.7, 0.82), 0];
   skin[2] = skin[1] * rng.uniform(0.78, 0.92);
@@ -58,15 +68,22 @@ function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, ma
   const noise = rng.uniform(2, 6);
   const blobs = [drawBlob(rng, true)];
   if (rng.bernoulli(0.3)) blobs.push(drawBlob(rng, false));
-  // Lesion texture: a few plane waves of random direction (pigment network-ish mottling).
   const texture = Array.from({ length: 3 }, () => {
     const f = rng.uniform(6, 16) * 2 * Math.PI;
     const t = rng.uniform(0, Math.PI);
     return { fx: f * Math.cos(t), fy: f * Math.sin(t), p: rng.uniform(0, 2 * Math.PI), amp: rng.uniform(0.02, 0.07) };
   });
+  return { skin, waves, vignette, noise, blobs, texture };
+}
 
+/**
+ * Paints the shaded, vignetted skin with the lesions over it into rgb (S*S*3, unclamped) plus pixel
+ * noise from rng, and the union of the blobs into masks. One pass per pixel: the per-pixel loop stays
+ * whole because the noise is drawn in pixel order.
+ */
+function paintSkinAndLesions(scene: Scene, rng: Rng, S: number, rgb: Float32Array, masks: Uint8Array, maskOff: number): void {
+  const { skin, waves, vignette, noise, blobs, texture } = scene;
   const px = 1 / S; // one pixel in normalised units: the width of the image's soft lesion edge
-  const rgb = new Float32Array(S * S * 3);
   for (let y = 0; y < S; y++) {
     const v = (y + 0.5) / S;
     for (let x = 0; x < S; x++) {
@@ -107,47 +124,65 @@ function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, ma
       masks[maskOff + y * S + x] = inside;
     }
   }
+}
 
-  // Hairs: quadratic Bezier curves between random points beyond the borders, composited with the
-  // per-pixel maximum coverage so that crossing strokes do not darken twice.
-  if (rng.bernoulli(0.4)) {
-    const hairs = rng.int(1, 5);
-    const cover = new Float32Array(S * S);
-    const halfWidth = Math.max(0.5, rng.uniform(0.002, 0.004) * S);
-    for (let h = 0; h < hairs; h++) {
-      const p = Array.from({ length: 3 }, () => [rng.uniform(-0.1, 1.1) * S, rng.uniform(-0.1, 1.1) * S] as const);
-      const steps = 3 * S;
-      const reach = Math.ceil(halfWidth + 1);
-      for (let s = 0; s <= steps; s++) {
-        const t = s / steps;
-        const a = (1 - t) * (1 - t);
-        const b2 = 2 * (1 - t) * t;
-        const c = t * t;
-        const hx = a * p[0]![0] + b2 * p[1]![0] + c * p[2]![0];
-        const hy = a * p[0]![1] + b2 * p[1]![1] + c * p[2]![1];
-        const x0 = Math.floor(hx);
-        const y0 = Math.floor(hy);
-        for (let yy = y0 - reach; yy <= y0 + reach; yy++) {
-          if (yy < 0 || yy >= S) continue;
-          for (let xx = x0 - reach; xx <= x0 + reach; xx++) {
-            if (xx < 0 || xx >= S) continue;
-            const dist = Math.hypot(xx + 0.5 - hx, yy + 0.5 - hy);
-            const cov = Math.min(1, Math.max(0, halfWidth - dist + 0.5));
-            if (cov > cover[yy * S + xx]!) cover[yy * S + xx] = cov;
-          }
+/**
+ * The coverage (S*S, 0..1) of `hairs` quadratic Bezier curves between random points beyond the
+ * borders, each pixel taking the maximum over the strokes so that crossing strokes do not darken twice.
+ */
+function hairCoverage(rng: Rng, S: number, hairs: number, halfWidth: number): Float32Array {
+  const cover = new Float32Array(S * S);
+  const steps = 3 * S;
+  const reach = Math.ceil(halfWidth + 1);
+  for (let h = 0; h < hairs; h++) {
+    const p = Array.from({ length: 3 }, () => [rng.uniform(-0.1, 1.1) * S, rng.uniform(-0.1, 1.1) * S] as const);
+    for (let s = 0; s <= steps; s++) {
+      const t = s / steps;
+      const a = (1 - t) * (1 - t);
+      const b2 = 2 * (1 - t) * t;
+      const c = t * t;
+      const hx = a * p[0][0] + b2 * p[1][0] + c * p[2][0];
+      const hy = a * p[0][1] + b2 * p[1][1] + c * p[2][1];
+      const x0 = Math.floor(hx);
+      const y0 = Math.floor(hy);
+      for (let yy = y0 - reach; yy <= y0 + reach; yy++) {
+        if (yy < 0 || yy >= S) continue;
+        for (let xx = x0 - reach; xx <= x0 + reach; xx++) {
+          if (xx < 0 || xx >= S) continue;
+          const dist = Math.hypot(xx + 0.5 - hx, yy + 0.5 - hy);
+          const cov = Math.min(1, Math.max(0, halfWidth - dist + 0.5));
+          if (cov > cover[yy * S + xx]) cover[yy * S + xx] = cov;
         }
       }
     }
-    const hair = [rng.uniform(25, 60), 0, 0];
-    hair[1] = hair[0]! * 0.8;
-    hair[2] = hair[0]! * 0.7;
-    for (let k = 0; k < S * S; k++) {
-      const c = cover[k]!;
-      if (c === 0) continue;
-      for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = rgb[k * 3 + ch]! * (1 - c) + hair[ch]! * c;
-    }
   }
-  for (let k = 0; k < rgb.length; k++) images[imgOff + k] = Math.min(255, Math.max(0, Math.round(rgb[k]!)));
+  return cover;
+}
+
+/** Sometimes (p = 0.4) dark hairs drawn over everything in rgb. */
+function paintHairs(rng: Rng, S: number, rgb: Float32Array): void {
+  if (!rng.bernoulli(0.4)) return;
+  const hairs = rng.int(1, 5);
+  const halfWidth = Math.max(0.5, rng.uniform(0.002, 0.004) * S);
+  const cover = hairCoverage(rng, S, hairs, halfWidth);
+  const hair = [rng.uniform(25, 60), 0, 0];
+  hair[1] = hair[0] * 0.8;
+  hair[2] = hair[0] * 0.7;
+  for (let k = 0; k < S * S; k++) {
+    const c = cover[k];
+    if (c === 0) continue;
+    for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = rgb[k * 3 + ch] * (1 - c) + hair[ch] * c;
+  }
+}
+
+/** Draws sample i into image (S*S*3) and mask (S*S) at the given offsets. */
+function drawSample(i: number, S: number, images: Uint8Array, imgOff: number, masks: Uint8Array, maskOff: number): void {
+  const rng = Rng.derive(SYNTHETIC_SEED, STREAM.synthetic, i);
+  const scene = drawScene(rng);
+  const rgb = new Float32Array(S * S * 3);
+  paintSkinAndLesions(scene, rng, S, rgb, masks, maskOff);
+  paintHairs(rng, S, rgb);
+  for (let k = 0; k < rgb.length; k++) images[imgOff + k] = Math.min(255, Math.max(0, Math.round(rgb[k])));
 }
 
 /** The ids of `synthetic:N`: `synth-0000` ... (at least four digits). */

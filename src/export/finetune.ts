@@ -4,7 +4,7 @@
  * the updated ones), written against no runtime, so the page (onnxruntime-web) and the tests
  * (onnxruntime-node) run the same code on the same graph.
  */
-import { maskToTensor, toTensor } from '../data/augment';
+import { maskToTensor, toTensor } from '../data/tensor';
 import { resizeBilinear, resizeNearest, type Image, type Mask } from '../data/image';
 import * as N from '../onnx/names';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointMeta } from '../checkpoint/checkpoint';

@@ -6,7 +6,7 @@
  *   image        float32 [N, 3, S, S], RGB in [0, 1] (8-bit value / 255), already resized to S x S
  *   probability  float32 [N, 1, S, S], sigmoid of the network's logits
  */
-import { IMAGENET_MEAN, IMAGENET_STD } from '../data/augment';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/tensor';
 import { exportPipeline, type Pipeline, type ResolvedConfig } from '../graphs';
 import { baseWidth } from '../models';
 import { ModelBuilder } from '../models/builder';
@@ -21,7 +21,7 @@ export function exportGraph(c: ResolvedConfig, weights: Weights, passes: Pipelin
   const S = c.imageSize;
   const g = new Graph('melseg_export');
   const image = g.input(N.IMAGE, [N.BATCH, 3, S, S]);
-  // (x - mean) / std per channel, as toTensor (src/data/augment.ts) does before every other graph
+  // (x - mean) / std per channel, as toTensor (src/data/tensor.ts) does before every other graph
   const normalised = g.op1('Div', [g.op1('Sub', [image, g.f32([...IMAGENET_MEAN], [1, 3, 1, 1])]), g.f32([...IMAGENET_STD], [1, 3, 1, 1])], {}, 'normalised');
   const mb = new ModelBuilder(g, 'eval');
   const logits = c.model.build(mb, normalised, baseWidth(c.width));

@@ -181,8 +181,13 @@ export async function compareCheckpointSettings(o: EvaluateOptions): Promise<Set
   return { ...(await compareSettings(net, rd, which, { threshold, batchSize })), config: net.config, data: rd.spec };
 }
 
-export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
-  const { log, which, batchSize, net, r, auto, rd, indices } = await prepare(o, false);
+type Prepared = Awaited<ReturnType<typeof prepare>>;
+
+/**
+ * The per-image CSV (--csv, else defaultCsvPath), checked before the network runs: --csv is new or
+ * --force and no input; --save-masks is never inside --data.
+ */
+function checkedCsv(o: EvaluateOptions, { which, net, rd }: Prepared): string {
   const ensemble = net.members.length > 1 ? `_ensemble${net.members.length}` : '';
   const name = `eval_${which}${ensemble}.csv`;
   if (o.csv !== undefined)
@@ -195,25 +200,29 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
       inputDirs: rd.dataset.layout === 'synthetic' ? [] : [{ flag: '--data', dir: rd.dataset.root }],
       force: o.force,
     });
-  const csv = o.csv ?? defaultCsvPath(net.file, name);
   if (o.saveMasks && rd.dataset.layout !== 'synthetic' && isInside(o.saveMasks, rd.dataset.root))
     throw new Error(`--save-masks ${o.saveMasks} is inside ${rd.dataset.root}, the --data folder melseg reads; it never writes there: choose a folder outside it, e.g. --save-masks masks/`);
+  return o.csv ?? defaultCsvPath(net.file, name);
+}
 
-  let choice: ThresholdChoice | undefined;
-  if (auto) {
-    choice = await autoThreshold(net, rd, r, batchSize);
-    log(`threshold auto: ${choice.threshold} (mean IoU ${choice.table.find((t) => t.threshold === choice!.threshold)!.iou.toFixed(4)} on the ${choice.images} valid images)`);
-  }
-  const settings = withThreshold(r, choice ? choice.threshold : (r.threshold as number));
-
-  // labels and mix are checked before the network runs, so a typo costs nothing
+/** The labels (--labels, else a labels.csv found beside the data; none with false) and the --weights-from mix. */
+function labelsAndMix(o: EvaluateOptions, rd: Prepared['rd']) {
   const labelsFile = o.labels === false ? undefined : (o.labels ?? findLabels(rd.spec));
   const labels = labelsFile ? readLabels(labelsFile) : undefined;
   const mix = o.weightsFrom ? { name: o.weightsFrom, counts: parseMix(o.weightsFrom) } : undefined;
   if (mix && !labels) throw new Error(`--weights-from ${o.weightsFrom} needs the images' labels, and no labels.csv was found beside ${rd.spec}: pass --labels FILE (image id and label per row)`);
-  const gallery = new FailureGallery(o.gallery ?? 8, rd.dataset.size);
-  const S = rd.dataset.size;
+  return { labelsFile, labels, mix };
+}
 
+/** Every image of the split scored at its original resolution; the worst kept by the gallery, masks saved if asked. */
+async function scoreImages(
+  o: EvaluateOptions,
+  { batchSize, net, rd, indices }: Prepared,
+  settings: InferenceSettings,
+  labels: ReturnType<typeof readLabels> | undefined,
+  gallery: FailureGallery,
+): Promise<ImageScore[]> {
+  const S = rd.dataset.size;
   if (o.saveMasks) fs.mkdirSync(o.saveMasks, { recursive: true });
   const images: ImageScore[] = [];
   await forEachFullResolution(net.run, rd.dataset, indices, { tta: settings.tta, batchSize, truth: rd.truth }, async (s) => {
@@ -226,6 +235,25 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     }
     if (o.saveMasks) await writeMaskPng(mask, s.width, s.height, path.join(o.saveMasks, `${s.id}_mask.png`));
   });
+  return images;
+}
+
+export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation> {
+  const p = await prepare(o, false);
+  const { log, which, batchSize, net, r, auto, rd } = p;
+  const csv = checkedCsv(o, p);
+
+  let choice: ThresholdChoice | undefined;
+  if (auto) {
+    choice = await autoThreshold(net, rd, r, batchSize);
+    log(`threshold auto: ${choice.threshold} (mean IoU ${choice.table.find((t) => t.threshold === choice!.threshold)!.iou.toFixed(4)} on the ${choice.images} valid images)`);
+  }
+  const settings = withThreshold(r, choice ? choice.threshold : (r.threshold as number));
+  // labels and mix are checked before the split is scored, so a typo costs little
+  const { labelsFile, labels, mix } = labelsAndMix(o, rd);
+  const gallery = new FailureGallery(o.gallery ?? 8, rd.dataset.size);
+  const images = await scoreImages(o, p, settings, labels, gallery);
+
   const sha256 = net.members.map(fileSha256);
   await writeFileAtomic(csv, perImageCsv(images, { split: which, ...settings, origin: auto ? `${r.origin}; threshold chosen on the valid split` : r.origin, checkpoints: net.members, sha256 }));
   const worst = galleryFile(csv);

@@ -12,7 +12,7 @@
 import type { Node, Value } from '../onnx/graph';
 import { webgpuConvAsMatMul } from '../onnx/providers';
 import { spatial } from '../ops/shapes';
-import { operands, rewritePass, tryConvAttrs, type RewriteRule } from './pass';
+import { matchConv, rewritePass, type RewriteRule } from './pass';
 
 interface Match {
   n: Node;
@@ -27,12 +27,12 @@ interface Match {
 const convTailPad: RewriteRule<Match> = {
   name: 'conv-tail-pad',
   pattern: (g, n) => {
-    if (n.op !== 'Conv' || n.domain !== '') return undefined;
-    const [x, w, b] = operands(g, n);
-    const a = w && tryConvAttrs(w, n.attrs);
-    if (!x || !w || !a || x.shape.length !== 4 || typeof x.shape[2] !== 'number' || typeof x.shape[3] !== 'number') return undefined;
+    const m = matchConv(g, n);
+    if (!m) return undefined;
+    const { x, w, b, a } = m;
+    if (x.shape.length !== 4 || typeof x.shape[2] !== 'number' || typeof x.shape[3] !== 'number') return undefined;
     if (!webgpuConvAsMatMul(a.k, a.s, a.pads, spatial(x, 'Conv'))) return undefined;
-    return { n, x, w, b: b ?? null, tail: [a.pads[2], a.pads[3]], sh: a.s[0] };
+    return { n, x, w, b, tail: [a.pads[2], a.pads[3]], sh: a.s[0] };
   },
   check: (_g, { tail }) => tail[0] > 0 || tail[1] > 0,
   replacement: (g, { n, x, w, b, tail, sh }) => {

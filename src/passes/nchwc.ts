@@ -9,7 +9,7 @@
 import type { Graph, Value } from '../onnx/graph';
 import type { Conv2dAttrs } from '../ops/conv-attrs';
 import { staticShape } from '../ops/shapes';
-import { operands, rewritePass, tryConvAttrs, type Pass, type RewriteRule } from './pass';
+import { matchConv, rewritePass, type Pass, type RewriteRule } from './pass';
 
 /**
  * W [O, C, kh, kw] in the order NchwcConv reads: OIHWBiBo ([O/B, C/B, kh, kw, B(in), B(out)]) for a
@@ -47,10 +47,8 @@ function nchwcConvRule(B: number, filter: NchwcFilter = nchwcDefaultFilter): Rew
   return {
     name: `nchwc${B}`,
     pattern: (g, n) => {
-      if (n.op !== 'Conv') return undefined;
-      const [x, w, b] = operands(g, n);
-      const a = x && w && tryConvAttrs(w, n.attrs);
-      return x && w && a && x.shape.length === 4 ? { x, w, b, a } : undefined;
+      const m = matchConv(g, n);
+      return m && m.x.shape.length === 4 ? m : undefined;
     },
     check: (_g, { w }) => {
       const [O, C] = staticShape(w, 'NchwcConv');

@@ -58,3 +58,11 @@ export function tryConvAttrs(w: Value, attrs: Attrs): Conv2dAttrs | undefined {
     return undefined;
   }
 }
+
+/** A standard dense Conv node's input, weight, bias (null when absent) and attributes; undefined for any other node. */
+export function matchConv(g: Graph, n: Node): { x: Value; w: Value; b: Value | null; a: Conv2dAttrs } | undefined {
+  if (n.op !== 'Conv' || n.domain !== '') return undefined;
+  const [x, w, b] = operands(g, n);
+  const a = x && w ? tryConvAttrs(w, n.attrs) : undefined;
+  return x && w && a ? { x, w, b: b ?? null, a } : undefined;
+}

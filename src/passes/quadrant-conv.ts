@@ -13,7 +13,7 @@
 import type { Graph, Value } from '../onnx/graph';
 import type { Conv2dAttrs } from '../ops/conv-attrs';
 import { spatial, staticShape } from '../ops/shapes';
-import { operands, rewritePass, tryConvAttrs, type RewriteRule } from './pass';
+import { matchConv, rewritePass, type RewriteRule } from './pass';
 
 /** Conv(x, w [O, C, 2, 2], b, dilations [H/2, W/2]) for x [N, C, H, W], H and W even: [N, O, H/2, W/2]. */
 export function quadrantConv(g: Graph, x: Value, w: Value, b: Value | null, hint = 'qconv'): Value {
@@ -38,10 +38,7 @@ interface Match {
 const quadrantDilatedConv: RewriteRule<Match> = {
   name: 'quadrant-dilated-conv',
   pattern: (g, n) => {
-    if (n.op !== 'Conv') return undefined;
-    const [x, w, b] = operands(g, n);
-    const a = x && w && tryConvAttrs(w, n.attrs);
-    return x && w && a ? { x, w, b, a } : undefined;
+    return matchConv(g, n);
   },
   check: (_g, { x, a }) => {
     const [H, W] = x.shape.slice(2);

@@ -53,18 +53,14 @@ function thumbName(id: string, taken: Set<string>): string {
   return name;
 }
 
-/**
- * Writes the three PNG charts, the thumbnails and report.html into outDir (see the file comment);
- * returns the paths. Grids are checked before anything is written.
- */
-export async function drawCharts(rows: readonly ResultRow[], outDir: string, opts: DrawChartsOptions = {}): Promise<ChartFiles> {
+/** The arguments of drawCharts checked before anything is written: rows to draw, --top, readable grids. */
+function checkChartInputs(rows: readonly ResultRow[], outDir: string, opts: DrawChartsOptions): number {
   if (rows.length === 0) {
     throw new Error(
       `charts for ${outDir}: expected at least one results row; found none. ` +
         `Check that the results CSV has rows, e.g. that training finished an epoch.`,
     );
   }
-  const title = opts.title ?? 'melseg';
   const top = opts.top ?? 5;
   if (!Number.isInteger(top) || top < 1) throw new Error(`--top: expected a positive whole number of combinations; found ${top}.`);
   for (const [key, file] of Object.entries(opts.grids ?? {})) {
@@ -77,7 +73,39 @@ export async function drawCharts(rows: readonly ResultRow[], outDir: string, opt
       );
     }
   }
+  return top;
+}
 
+/** The report's card of one combination: its settings, and thumbnails of its grid and failure gallery (written). */
+async function runCard(b: RunCard['summary'], outDir: string, opts: DrawChartsOptions, taken: Set<string>): Promise<RunCard> {
+  const grid = opts.grids?.[`${b.model}|${b.criterion}`];
+  const card: RunCard = { summary: b, settings: (b.run && opts.settings?.[b.run]) || null };
+  if (grid) {
+    const name = thumbName(b.run || `${b.model}_${b.criterion}`, taken);
+    const size = await makeThumbnail(grid, path.join(outDir, REPORT_FILES, name));
+    card.thumb = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size };
+    card.grid = relativeUrl(outDir, grid);
+  }
+  const ev = b.run ? opts.evaluations?.[b.run] : undefined;
+  if (ev) {
+    const { gallery, ...figures } = ev;
+    card.evaluation = figures;
+    if (gallery) {
+      const name = thumbName(`${b.run}_worst`, taken);
+      const size = await makeThumbnail(gallery, path.join(outDir, REPORT_FILES, name));
+      card.evaluation.gallery = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size, full: relativeUrl(outDir, gallery) };
+    }
+  }
+  return card;
+}
+
+/**
+ * Writes the three PNG charts, the thumbnails and report.html into outDir (see the file comment);
+ * returns the paths. Grids are checked before anything is written.
+ */
+export async function drawCharts(rows: readonly ResultRow[], outDir: string, opts: DrawChartsOptions = {}): Promise<ChartFiles> {
+  const top = checkChartInputs(rows, outDir, opts);
+  const title = opts.title ?? 'melseg';
   const files: ChartFiles = {
     curves: path.join(outDir, 'curves.png'),
     curvesTop: path.join(outDir, 'curves_top.png'),
@@ -92,27 +120,7 @@ export async function drawCharts(rows: readonly ResultRow[], outDir: string, opt
 
   const taken = new Set<string>();
   const cards: RunCard[] = [];
-  for (const b of rankByBestIoU(best)) {
-    const grid = opts.grids?.[`${b.model}|${b.criterion}`];
-    const card: RunCard = { summary: b, settings: (b.run && opts.settings?.[b.run]) || null };
-    if (grid) {
-      const name = thumbName(b.run || `${b.model}_${b.criterion}`, taken);
-      const size = await makeThumbnail(grid, path.join(outDir, REPORT_FILES, name));
-      card.thumb = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size };
-      card.grid = relativeUrl(outDir, grid);
-    }
-    const ev = b.run ? opts.evaluations?.[b.run] : undefined;
-    if (ev) {
-      const { gallery, ...figures } = ev;
-      card.evaluation = figures;
-      if (gallery) {
-        const name = thumbName(`${b.run}_worst`, taken);
-        const size = await makeThumbnail(gallery, path.join(outDir, REPORT_FILES, name));
-        card.evaluation.gallery = { src: `${REPORT_FILES}/${encodeURIComponent(name)}`, ...size, full: relativeUrl(outDir, gallery) };
-      }
-    }
-    cards.push(card);
-  }
+  for (const b of rankByBestIoU(best)) cards.push(await runCard(b, outDir, opts, taken));
   const rel = (f: string) => relativeUrl(outDir, f);
   await writeFileAtomic(
     files.report,

@@ -159,8 +159,8 @@ async function openState(o: SweepOptions, p: ReturnType<typeof sweepPaths>, reci
   const resumed = !!prev && diffs.length === 0 && prev.status === 'running';
   let backup: string | null = null;
   if (resumed) {
-    const done = Object.values(prev!.runs).filter((s) => s === 'done').length;
-    log(`${where}resuming the sweep started ${prev!.startedAt} (${done} run(s) done)${o.newDataframe ? '; --new-dataframe 1 applies only when a sweep starts, so the results CSV is kept' : ''}`);
+    const done = Object.values(prev.runs).filter((s) => s === 'done').length;
+    log(`${where}resuming the sweep started ${prev.startedAt} (${done} run(s) done)${o.newDataframe ? '; --new-dataframe 1 applies only when a sweep starts, so the results CSV is kept' : ''}`);
   } else if (o.newDataframe) {
     // Before the state is written: killed in between, the re-run starts fresh again (harmless).
     backup = await startFresh(p.results);
@@ -168,7 +168,7 @@ async function openState(o: SweepOptions, p: ReturnType<typeof sweepPaths>, reci
   }
   const now = new Date().toISOString();
   const state: SweepState = resumed
-    ? prev!
+    ? prev
     : { version: 2, recipe, fresh: !!o.newDataframe, status: 'running', startedAt: now, updatedAt: now, epochs, models, losses, shard: shard ?? null, resultsFile: p.results, runs: {}, errors: {} };
   Object.assign(state, { epochs, models, losses, shard: shard ?? null, resultsFile: p.results, status: 'running' as const });
   await writeState(p.state, state);

@@ -240,11 +240,35 @@ export function resolveSettings(given: SettingsInput): RunSettings {
   const d = RECIPES[recipe];
   if (!d) fail('recipe', recipe, `one of ${RECIPE_NAMES.join(', ')}`);
   if (!input.data || !String(input.data).trim()) throw new Error('--data is required: a PH2 folder, an ISIC-style folder (images/ + masks/), or synthetic[:N]');
+  const s = mergeSettings(recipe, d, input, input.data);
+  if (file?.splitSha256 && given.split === undefined && 'sha256' in s.split && s.split.sha256 !== file.splitSha256)
+    throw new Error(
+      `--config ${given.config}: its split file ${s.split.file} has changed since that run (sha256 ${file.splitSha256.slice(0, 12)}... then, ${s.split.sha256.slice(0, 12)}... now); ` +
+        `restore the file, or give the split to use with --split-file FILE`,
+    );
+  checkSettings(s, input.epochs !== undefined);
+  if (input.epochs === undefined && typeof d.epochs !== 'number') {
+    const split = planSplit(listIds(s.data), s.split, s.seed, s.fold).train.length;
+    const trainImages = s.limit !== undefined ? Math.min(s.limit, split) : split;
+    s.epochs = ruleEpochs(d.epochs, trainImages);
+    s.epochsFrom = { ...d.epochs, trainImages };
+  }
+  s.warmupEpochs = input.warmupEpochs ?? defaultWarmup(d, s.schedule, s.epochs);
+  wholeNumber('warmupEpochs', s.warmupEpochs, 0, 100_000);
+  if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) fail('warmupEpochs', s.warmupEpochs, `fewer warm-up epochs than --epochs (${s.epochs})`);
+  return s;
+}
+
+/**
+ * The recipe's defaults overridden by the input, the split file read (hashed) and the fold, oversample
+ * and limit parsed; the other values are checked by checkSettings, the epochs of a rule counted after.
+ */
+function mergeSettings(recipe: RecipeName, d: Readonly<RecipeDefaults>, input: SettingsInput, data: string): RunSettings {
   const s: RunSettings = {
     recipe,
     model: resolveModel(input.model ?? d.model).id,
     loss: resolveLoss(input.loss ?? d.loss).id,
-    data: normaliseData(input.data),
+    data: normaliseData(data),
     imageSize: input.imageSize ?? d.imageSize,
     width: input.width ?? d.width,
     seed: input.seed ?? 0,
@@ -262,11 +286,11 @@ export function resolveSettings(given: SettingsInput): RunSettings {
   if (input.oversample !== undefined)
     s.oversample = parseOversample(typeof input.oversample === 'string' ? input.oversample : Object.entries(input.oversample).map(([l, n]) => `${l}=${n}`).join(','));
   if (input.limit !== undefined) s.limit = wholeNumber('limit', input.limit, 1, 1_000_000_000);
-  if (file?.splitSha256 && given.split === undefined && 'sha256' in s.split && s.split.sha256 !== file.splitSha256)
-    throw new Error(
-      `--config ${given.config}: its split file ${s.split.file} has changed since that run (sha256 ${file.splitSha256.slice(0, 12)}... then, ${s.split.sha256.slice(0, 12)}... now); ` +
-        `restore the file, or give the split to use with --split-file FILE`,
-    );
+  return s;
+}
+
+/** The checks of the merged values that need no dataset; the epochs only when given (a rule's are counted later). */
+function checkSettings(s: RunSettings, epochsGiven: boolean): void {
   try {
     checkImageSize(s.imageSize);
   } catch (e) {
@@ -281,7 +305,7 @@ export function resolveSettings(given: SettingsInput): RunSettings {
   }
   // the seeded generators take 32 bits: larger seeds would alias (2^32 and 2^33 gave the same weights)
   wholeNumber('seed', s.seed, 0, 2 ** 32 - 1);
-  if (input.epochs !== undefined) wholeNumber('epochs', s.epochs, 1, 100_000);
+  if (epochsGiven) wholeNumber('epochs', s.epochs, 1, 100_000);
   wholeNumber('batchSize', s.batchSize, 1, 100_000);
   if (!(s.lr > 0) || !Number.isFinite(s.lr)) fail('lr', s.lr, 'a positive number such as 3e-4');
   if (!SCHEDULES.includes(s.schedule)) fail('schedule', s.schedule, `one of ${SCHEDULES.join(', ')}`);
@@ -290,16 +314,6 @@ export function resolveSettings(given: SettingsInput): RunSettings {
   const badOff = s.augmentOff.filter((t) => !AUGMENT_OFF_NAMES.includes(t));
   if (badOff.length) fail('augmentOff', s.augmentOff.join(','), `a list from ${AUGMENT_OFF_NAMES.join(', ')}`);
   if (s.augmentOff.length && s.augment === 'none') fail('augmentOff', s.augmentOff.join(','), 'no list with --augmentation none (nothing to switch off)');
-  if (input.epochs === undefined && typeof d.epochs !== 'number') {
-    const split = planSplit(listIds(s.data), s.split, s.seed, s.fold).train.length;
-    const trainImages = s.limit !== undefined ? Math.min(s.limit, split) : split;
-    s.epochs = ruleEpochs(d.epochs, trainImages);
-    s.epochsFrom = { ...d.epochs, trainImages };
-  }
-  s.warmupEpochs = input.warmupEpochs ?? defaultWarmup(d, s.schedule, s.epochs);
-  wholeNumber('warmupEpochs', s.warmupEpochs, 0, 100_000);
-  if (s.warmupEpochs >= s.epochs && s.warmupEpochs > 0) fail('warmupEpochs', s.warmupEpochs, `fewer warm-up epochs than --epochs (${s.epochs})`);
-  return s;
 }
 
 /** `input` without the fields left undefined (a flag not given), so they cannot hide a --config value. */
@@ -322,6 +336,38 @@ export function readSettingsFile(file: string): { input: SettingsInput; splitSha
   const bad = (what: string): never => {
     throw new Error(`--config ${file}: ${what}; expected a run's run.json (artifacts/<run>/run.json) or a JSON object of settings such as {"model": 3, "loss": 15, "data": "synthetic:200", "epochs": 10}`);
   };
+  const obj = settingsObject(file, bad);
+  const input: SettingsInput = { data: '' };
+  let splitSha256: string | undefined;
+  for (const [k, v] of Object.entries(obj) as [keyof typeof FLAG, unknown][]) {
+    const found = JSON.stringify(v);
+    if (NUMBER_KEYS.includes(k) && typeof v !== 'number') bad(`"${k}" is ${found}, expected a number (the value of ${FLAG[k]})`);
+    if (STRING_KEYS.includes(k) && typeof v !== 'string') bad(`"${k}" is ${found}, expected a string (the value of ${FLAG[k]})`);
+    if (k === 'split') splitSha256 = readSplitValue(v, input, bad) ?? splitSha256;
+    else if (k === 'fold') {
+      if (typeof v === 'string') input.fold = v;
+      else if (v && typeof v === 'object' && typeof (v as Fold).index === 'number' && typeof (v as Fold).count === 'number') input.fold = `${(v as Fold).index}/${(v as Fold).count}`;
+      else bad(`"fold" is ${found}, expected "I/K" or {"index": I, "count": K}`);
+    } else if (k === 'augmentOff') {
+      if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) bad(`"augmentOff" is ${found}, expected a list of transform names such as ["blur"]`);
+      input.augmentOff = v as string[];
+    } else if (k === 'model' || k === 'loss') {
+      if (typeof v !== 'number' && typeof v !== 'string') bad(`"${k}" is ${found}, expected a number or a name (the value of ${FLAG[k]})`);
+      input[k] = v as number | string;
+    } else if (k === 'oversample') {
+      if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v))) bad(`"oversample" is ${found}, expected {"label": copies} or "label=copies"`);
+      input.oversample = v as string | Record<string, number>;
+    } else (input as Record<string, unknown>)[k] = v;
+  }
+  if (input.data === '') delete (input as Partial<SettingsInput>).data;
+  return { input, splitSha256 };
+}
+
+/**
+ * A --config file's object of settings: run.json's `settings` or the plain object, without a rule's
+ * epochs (the rule chooses again), every key a setting.
+ */
+function settingsObject(file: string, bad: (what: string) => never): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = readJsonFile(file, 'give a run.json written by melseg train, or fix the JSON');
@@ -350,38 +396,20 @@ export function readSettingsFile(file: string): { input: SettingsInput; splitSha
     const near = closest(k, known);
     bad(`unknown setting "${k}"${near ? ` (did you mean "${near}"?)` : ''}; the settings are ${known.join(', ')}`);
   }
-  const input: SettingsInput = { data: '' };
-  let splitSha256: string | undefined;
-  for (const [k, v] of Object.entries(obj) as [keyof typeof FLAG, unknown][]) {
-    const found = JSON.stringify(v);
-    if (NUMBER_KEYS.includes(k) && typeof v !== 'number') bad(`"${k}" is ${found}, expected a number (the value of ${FLAG[k]})`);
-    if (STRING_KEYS.includes(k) && typeof v !== 'string') bad(`"${k}" is ${found}, expected a string (the value of ${FLAG[k]})`);
-    if (k === 'split') {
-      if (typeof v === 'string') input.split = v;
-      else if (v && typeof v === 'object' && typeof (v as { file?: unknown }).file === 'string') {
-        input.split = (v as { file: string }).file;
-        const sha = (v as { sha256?: unknown }).sha256;
-        if (typeof sha === 'string') splitSha256 = sha;
-      } else if (v && typeof v === 'object' && Array.isArray((v as { fractions?: unknown }).fractions) && (v as { fractions: unknown[] }).fractions.length === 3 && (v as { fractions: unknown[] }).fractions.every((x) => typeof x === 'number'))
-        input.splitFractions = (v as { fractions: [number, number, number] }).fractions;
-      else bad(`"split" is ${found}, expected a split file's path, {"file": PATH, "sha256": HASH} or {"fractions": [train, valid, test]}`);
-    } else if (k === 'fold') {
-      if (typeof v === 'string') input.fold = v;
-      else if (v && typeof v === 'object' && typeof (v as Fold).index === 'number' && typeof (v as Fold).count === 'number') input.fold = `${(v as Fold).index}/${(v as Fold).count}`;
-      else bad(`"fold" is ${found}, expected "I/K" or {"index": I, "count": K}`);
-    } else if (k === 'augmentOff') {
-      if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) bad(`"augmentOff" is ${found}, expected a list of transform names such as ["blur"]`);
-      input.augmentOff = v as string[];
-    } else if (k === 'model' || k === 'loss') {
-      if (typeof v !== 'number' && typeof v !== 'string') bad(`"${k}" is ${found}, expected a number or a name (the value of ${FLAG[k]})`);
-      input[k] = v as number | string;
-    } else if (k === 'oversample') {
-      if (typeof v !== 'string' && (typeof v !== 'object' || v === null || Array.isArray(v))) bad(`"oversample" is ${found}, expected {"label": copies} or "label=copies"`);
-      input.oversample = v as string | Record<string, number>;
-    } else (input as Record<string, unknown>)[k] = v;
-  }
-  if (input.data === '') delete (input as Partial<SettingsInput>).data;
-  return { input, splitSha256 };
+  return obj;
+}
+
+/** A recorded split into input (a path, {file, sha256} or {fractions}); returns the sha256 the file must still have. */
+function readSplitValue(v: unknown, input: SettingsInput, bad: (what: string) => never): string | undefined {
+  if (typeof v === 'string') input.split = v;
+  else if (v && typeof v === 'object' && typeof (v as { file?: unknown }).file === 'string') {
+    input.split = (v as { file: string }).file;
+    const sha = (v as { sha256?: unknown }).sha256;
+    if (typeof sha === 'string') return sha;
+  } else if (v && typeof v === 'object' && Array.isArray((v as { fractions?: unknown }).fractions) && (v as { fractions: unknown[] }).fractions.length === 3 && (v as { fractions: unknown[] }).fractions.every((x) => typeof x === 'number'))
+    input.splitFractions = (v as { fractions: [number, number, number] }).fractions;
+  else bad(`"split" is ${JSON.stringify(v)}, expected a split file's path, {"file": PATH, "sha256": HASH} or {"fractions": [train, valid, test]}`);
+  return undefined;
 }
 
 /** "seborrheic_keratosis=2,melanoma=2" -> copies per label, each a whole number from 1 to 10. */

@@ -152,6 +152,42 @@ function keptEpochs(now: RunSettings, saved: RunSettings): RunSettings {
   return { ...rest, epochs: saved.epochs, ...(saved.epochsFrom ? { epochsFrom: saved.epochsFrom } : {}) };
 }
 
+/**
+ * The saved record carried on with the settings given: refused unless each difference is allowed by
+ * --allow-change; the epochs may change (kept from the saved run with keepEpochs). Each change is
+ * logged and recorded with the epoch after which it applies.
+ */
+function continuedRecord(
+  o: OpenRunOptions,
+  p: RunPaths,
+  saved: RunRecord,
+  at: { epochs: number; diffs: SettingChange[]; now: string },
+): { record: RunRecord; changes: SettingChange[] } {
+  const { epochs, diffs, now } = at;
+  const refused = diffs.filter((d) => !o.allowChange.includes(d.key));
+  if (refused.length) {
+    const allowable = refused.filter((d) => CHANGEABLE.includes(d.key));
+    const fixed = refused.filter((d) => !CHANGEABLE.includes(d.key));
+    throw new Error(
+      `--resume: ${p.dir} was trained with other settings: ${refused.map(describeChange).join('; ')}. ` +
+        `Resume with the run's own settings (drop or restore those flags)` +
+        (allowable.length ? `, or change them from here on with --allow-change ${allowable.map((d) => FLAG[d.key].slice(2)).join(',')}` : '') +
+        (fixed.length ? `; ${fixed.map((d) => FLAG[d.key]).join(', ')} cannot change in a run: start a new one with --run-id NAME, another --out, or --overwrite` : '') +
+        '.',
+    );
+  }
+  const changes = [...diffs];
+  const settings = o.keepEpochs ? keptEpochs(o.settings, saved.settings) : o.settings;
+  if (saved.settings.epochs !== settings.epochs) changes.push({ key: 'epochs', from: saved.settings.epochs, to: settings.epochs });
+  const record = {
+    ...saved,
+    settings,
+    changes: [...saved.changes, ...changes.map((c) => ({ at: now, afterEpoch: epochs, change: describeChange(c) }))],
+  };
+  for (const c of changes) o.log(`changing ${describeChange(c)} from epoch ${epochs + 1} on${c.key === 'epochs' ? '' : ' (--allow-change)'}`);
+  return { record, changes };
+}
+
 export async function openRun(o: OpenRunOptions): Promise<OpenedRun> {
   const p = runPaths(o.artifacts, o.runId);
   let lock = lockFolder(p.dir, 'run folder');
@@ -186,27 +222,7 @@ export async function openRun(o: OpenRunOptions): Promise<OpenedRun> {
       record = fresh();
       resume = true;
     } else {
-      const refused = diffs.filter((d) => !o.allowChange.includes(d.key));
-      if (refused.length) {
-        const allowable = refused.filter((d) => CHANGEABLE.includes(d.key));
-        const fixed = refused.filter((d) => !CHANGEABLE.includes(d.key));
-        throw new Error(
-          `--resume: ${p.dir} was trained with other settings: ${refused.map(describeChange).join('; ')}. ` +
-            `Resume with the run's own settings (drop or restore those flags)` +
-            (allowable.length ? `, or change them from here on with --allow-change ${allowable.map((d) => FLAG[d.key].slice(2)).join(',')}` : '') +
-            (fixed.length ? `; ${fixed.map((d) => FLAG[d.key]).join(', ')} cannot change in a run: start a new one with --run-id NAME, another --out, or --overwrite` : '') +
-            '.',
-        );
-      }
-      changes = [...diffs];
-      const settings = o.keepEpochs ? keptEpochs(o.settings, saved.settings) : o.settings;
-      if (saved.settings.epochs !== settings.epochs) changes.push({ key: 'epochs', from: saved.settings.epochs, to: settings.epochs });
-      record = {
-        ...saved,
-        settings,
-        changes: [...saved.changes, ...changes.map((c) => ({ at: now, afterEpoch: epochs, change: describeChange(c) }))],
-      };
-      for (const c of changes) o.log(`changing ${describeChange(c)} from epoch ${epochs + 1} on${c.key === 'epochs' ? '' : ' (--allow-change)'}`);
+      ({ record, changes } = continuedRecord(o, p, saved, { epochs, diffs, now }));
       resume = true;
     }
     await writeFileAtomic(p.runJson, JSON.stringify(record, null, 2) + '\n');

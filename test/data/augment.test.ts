@@ -8,10 +8,7 @@ import {
   withOverrides,
   withoutTransforms,
   identityParams,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  STUDY_AUGMENT,
-  toTensor,
+  CACHED_AUGMENT,
   type AugmentParams,
 } from '../../src/data/augment';
 import { augmentParamsFor } from '../../src/data/collate';
@@ -39,11 +36,11 @@ function pair(seed: number): { image: Image; mask: Mask } {
 
 describe('drawParams', () => {
   it('is a pure function of (seed, epoch, sample index)', () => {
-    const a = augmentParamsFor(42, 3, 17, S, STUDY_AUGMENT);
-    expect(augmentParamsFor(42, 3, 17, S, STUDY_AUGMENT)).toEqual(a);
-    expect(augmentParamsFor(42, 4, 17, S, STUDY_AUGMENT)).not.toEqual(a);
-    expect(augmentParamsFor(42, 3, 18, S, STUDY_AUGMENT)).not.toEqual(a);
-    expect(augmentParamsFor(43, 3, 17, S, STUDY_AUGMENT)).not.toEqual(a);
+    const a = augmentParamsFor(42, 3, 17, S, CACHED_AUGMENT);
+    expect(augmentParamsFor(42, 3, 17, S, CACHED_AUGMENT)).toEqual(a);
+    expect(augmentParamsFor(42, 4, 17, S, CACHED_AUGMENT)).not.toEqual(a);
+    expect(augmentParamsFor(42, 3, 18, S, CACHED_AUGMENT)).not.toEqual(a);
+    expect(augmentParamsFor(43, 3, 17, S, CACHED_AUGMENT)).not.toEqual(a);
     expect(JSON.parse(JSON.stringify(a))).toEqual(a);
   });
 
@@ -143,7 +140,7 @@ describe('applyAugment', () => {
 
   it('is deterministic for the same (seed, epoch, index)', () => {
     const { image, mask } = pair(3);
-    const run = (): Float32Array => applyAugment(augmentParamsFor(1, 2, 3, S, STUDY_AUGMENT), image, mask).image.data;
+    const run = (): Float32Array => applyAugment(augmentParamsFor(1, 2, 3, S, CACHED_AUGMENT), image, mask).image.data;
     expect(Buffer.from(run().buffer).equals(Buffer.from(run().buffer))).toBe(true);
   });
 
@@ -157,9 +154,9 @@ describe('applyAugment', () => {
 });
 
 describe('augmentation presets', () => {
-  it('are study, cached, plain and none; cached is the first pipeline (STUDY_AUGMENT)', () => {
+  it('are study, cached, plain and none; cached is the first pipeline and the default (CACHED_AUGMENT)', () => {
     expect(Object.keys(AUGMENT_PRESETS)).toEqual(['study', 'cached', 'plain', 'none']);
-    expect(AUGMENT_PRESETS.cached).toBe(STUDY_AUGMENT);
+    expect(AUGMENT_PRESETS.cached).toBe(CACHED_AUGMENT);
     expect(AUGMENT_PRESETS.none).toBeNull();
     const { study, cached, plain } = AUGMENT_PRESETS;
     expect([study.cropFrom, study.photometric, study.maskResample]).toEqual(['source', 'before-crop', 'bilinear']);
@@ -335,18 +332,5 @@ describe('photometric operations', () => {
     const red = new Float32Array([1, 0, 0]);
     adjustHue(red, 1 / 3);
     expect(Array.from(red).map((v) => Number(v.toFixed(5)))).toEqual([0, 1, 0]);
-  });
-});
-
-describe('toTensor', () => {
-  it('normalises with ImageNet statistics into CHW order', () => {
-    const img: Image = { data: new Uint8Array([255, 0, 128, 0, 255, 64]), width: 2, height: 1, channels: 3 };
-    const t = toTensor(img);
-    const expected = [
-      (1 - IMAGENET_MEAN[0]) / IMAGENET_STD[0], (0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0],
-      (0 - IMAGENET_MEAN[1]) / IMAGENET_STD[1], (1 - IMAGENET_MEAN[1]) / IMAGENET_STD[1],
-      (128 / 255 - IMAGENET_MEAN[2]) / IMAGENET_STD[2], (64 / 255 - IMAGENET_MEAN[2]) / IMAGENET_STD[2],
-    ];
-    Array.from(t).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
   });
 });

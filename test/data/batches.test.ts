@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { AUGMENT_PRESETS, augmentPreset, GEOMETRY_ONLY, STUDY_AUGMENT, toTensor } from '../../src/data/augment';
+import { AUGMENT_PRESETS, augmentPreset, CACHED_AUGMENT, GEOMETRY_ONLY } from '../../src/data/augment';
+import { toTensor } from '../../src/data/tensor';
 import { BatchLoader, defaultWorkerScript, type Batch, type BatchSource } from '../../src/data/batches';
 import { loadDataset, type Dataset } from '../../src/data/datasets';
 import { generateSynthetic } from '../../src/data/synthetic';
@@ -106,21 +107,21 @@ describe('BatchLoader', () => {
   it('augments each copy of a repeated index differently (oversampling), in workers and in this thread alike', async () => {
     // index 3 three times: its copies must differ from each other, and the first copy stays what index 3 alone gives
     const idx = [0, 1, 2, 3, 3, 3, 4];
-    const inThread = loader(idx, { batchSize: 7, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT });
+    const inThread = loader(idx, { batchSize: 7, seed: 5, workers: 0, shuffle: false, augment: CACHED_AUGMENT });
     const [b] = await all(inThread, 1);
     const plane = 3 * S * S;
     const img = (k: number) => Buffer.from(b!.image.buffer, k * plane * 4, plane * 4);
     expect(b!.indices).toEqual(idx);
     expect(img(3).equals(img(4)) || img(4).equals(img(5)) || img(3).equals(img(5))).toBe(false);
-    const [alone] = await all(loader([3], { batchSize: 1, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT }), 1);
+    const [alone] = await all(loader([3], { batchSize: 1, seed: 5, workers: 0, shuffle: false, augment: CACHED_AUGMENT }), 1);
     expect(Buffer.from(alone!.image.buffer).equals(img(3))).toBe(true);
-    same(await all(loader(idx, { batchSize: 3, seed: 5, workerScript, shuffle: false, augment: STUDY_AUGMENT }), 1), await all(loader(idx, { batchSize: 3, seed: 5, workers: 0, shuffle: false, augment: STUDY_AUGMENT }), 1));
+    same(await all(loader(idx, { batchSize: 3, seed: 5, workerScript, shuffle: false, augment: CACHED_AUGMENT }), 1), await all(loader(idx, { batchSize: 3, seed: 5, workers: 0, shuffle: false, augment: CACHED_AUGMENT }), 1));
   });
 
   it('reports a worker failure on the batch that failed', async () => {
-    const l = loader(range(10), { batchSize: 4, seed: 9, workerScript, augment: { ...STUDY_AUGMENT, blurKernel: [-1, -1] } });
+    const l = loader(range(10), { batchSize: 4, seed: 9, workerScript, augment: { ...CACHED_AUGMENT, blurKernel: [-1, -1] } });
     await expect(all(l, 0)).rejects.toThrow(/^BatchLoader: epoch 0 batch 0 \(samples [\d, ]+\): BatchLoader worker \(.*worker\.js\) failed: /);
-    const inThread = loader(range(10), { batchSize: 4, workers: 0, augment: { ...STUDY_AUGMENT, blurKernel: [-1, -1] } });
+    const inThread = loader(range(10), { batchSize: 4, workers: 0, augment: { ...CACHED_AUGMENT, blurKernel: [-1, -1] } });
     await expect(all(inThread, 0)).rejects.toThrow(/^BatchLoader: epoch 0 batch 0 \(samples [\d, ]+\): /);
   });
 
@@ -151,7 +152,7 @@ describe('BatchLoader', () => {
       }
       return h.digest('hex');
     };
-    // Recorded at commit eee7af7 (melseg 0.1, before the presets) with STUDY_AUGMENT and GEOMETRY_ONLY.
+    // Recorded at commit eee7af7 (melseg 0.1, before the presets) with STUDY_AUGMENT (now CACHED_AUGMENT) and GEOMETRY_ONLY.
     const STUDY_V01 = 'eb262d9db0b5743bf05a5ccd8f98b3940973a014dcb78e4a8791e854801ab698';
     const GEOMETRY_V01 = 'f20583fb600002358c478dd4cd79913deae49bfb3702e5897677a2e5d5ee68df';
     expect(await digest(AUGMENT_PRESETS.cached, 0)).toBe(STUDY_V01);

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { gradients } from '../../src/autodiff';
-import { augmentParamsFor, applyAugment, maskToTensor, resizeBilinear, resizeNearest, STUDY_AUGMENT, toTensor } from '../../src/data';
+import { augmentParamsFor, applyAugment, maskToTensor, resizeBilinear, resizeNearest, CACHED_AUGMENT, toTensor } from '../../src/data';
 import { evalGraph, initialCheckpoint, parameterSpecs, resolveConfig, trainStepGraph } from '../../src/graphs';
 import { LOSSES } from '../../src/losses';
 import { Graph } from '../../src/onnx/graph';
@@ -397,7 +397,7 @@ describe('the melseg pipeline of torch_data.py is melseg\'s data preparation', (
   const augment = Array.from({ length: 8 }, (_, k) => {
     const image = new Uint8Array(S * S * 3).map((_, i) => Math.min(255, Math.floor(120 + 60 * Math.sin(i / 37) + 70 * rand())));
     const mask = new Uint8Array(S * S).map((_, i) => (((i % S) - 15) ** 2 + (Math.floor(i / S) - 13) ** 2 < 80 ? 1 : 0));
-    const params = augmentParamsFor(21, 1, k, S, STUDY_AUGMENT);
+    const params = augmentParamsFor(21, 1, k, S, CACHED_AUGMENT);
     const out = applyAugment(params, { data: image, width: S, height: S, channels: 3 }, { data: mask, width: S, height: S });
     return { image: Array.from(image), mask: Array.from(mask), params, want: Array.from(toTensor(out.image)), wantMask: Array.from(maskToTensor(out.mask)) };
   });

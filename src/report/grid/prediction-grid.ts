@@ -48,11 +48,7 @@ function ellipsise(ctx: CanvasRenderingContext2D, text: string, maxWidth: number
   return t;
 }
 
-/**
- * Writes the grid PNG atomically (see the file comment); returns the layout (for callers placing it in
- * a report).
- */
-export async function predictionGrid(items: readonly GridItem[], S: number, file: string, opts: GridOptions = {}): Promise<GridLayout> {
+function checkItems(items: readonly GridItem[], S: number, file: string): void {
   if (items.length === 0) throw new Error(`prediction grid ${file}: expected at least one item; found none. Pass the images to show.`);
   if (!Number.isInteger(S) || S < 1) throw new Error(`prediction grid ${file}: expected a positive integer size S; found ${S}.`);
   items.forEach((it, k) => {
@@ -61,26 +57,22 @@ export async function predictionGrid(items: readonly GridItem[], S: number, file
     checkLength(`prediction grid item ${k} (${it.id}) mask`, it.mask, S * S, `${S}x${S} 0/1 mask`);
     if (it.overlayMask) checkLength(`prediction grid item ${k} (${it.id}) overlay mask`, it.overlayMask, S * S, `${S}x${S} 0/1 mask`);
   });
-  const threshold = opts.threshold ?? 0.5;
-  const L = gridLayout(items.length, S, opts);
-  const canvas = createCanvas(L.width, L.height);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#ffffff';
-  ctx.fillRect(0, 0, L.width, L.height);
-  ctx.textBaseline = 'middle';
+}
 
-  if (L.headerH > 0) {
-    // One size for every title (the largest at which all fit), so a long title is not smaller than its neighbours.
-    const px = Math.min(...GRID_COLUMNS.map((t) => fittingSize(ctx, t, S, L.fontPx, 'bold')));
-    ctx.font = font(px, 'bold');
-    ctx.fillStyle = '#222222';
-    GRID_COLUMNS.forEach((title, col) => {
-      const { x } = L.tile(0, col);
-      const t = ellipsise(ctx, title, S);
-      ctx.fillText(t, x + (S - ctx.measureText(t).width) / 2, L.gutter + L.headerH / 2);
-    });
-  }
+/** The column titles, all at one size (the largest at which all fit), so a long title is not smaller than its neighbours. */
+function drawTitles(ctx: CanvasRenderingContext2D, L: GridLayout, S: number): void {
+  const px = Math.min(...GRID_COLUMNS.map((t) => fittingSize(ctx, t, S, L.fontPx, 'bold')));
+  ctx.font = font(px, 'bold');
+  ctx.fillStyle = '#222222';
+  GRID_COLUMNS.forEach((title, col) => {
+    const { x } = L.tile(0, col);
+    const t = ellipsise(ctx, title, S);
+    ctx.fillText(t, x + (S - ctx.measureText(t).width) / 2, L.gutter + L.headerH / 2);
+  });
+}
 
+/** One item's row: its four tiles (image, prediction, ground truth, overlay) and its caption. */
+function drawRow(ctx: CanvasRenderingContext2D, L: GridLayout, S: number, it: GridItem, row: number, threshold: number): void {
   const tilePx = new Uint8ClampedArray(S * S * 4);
   const put = (rgbAt: (i: number, c: number) => number, x: number, y: number) => {
     for (let i = 0; i < S * S; i++) {
@@ -91,33 +83,45 @@ export async function predictionGrid(items: readonly GridItem[], S: number, file
     }
     ctx.putImageData(createImageData(tilePx, S, S), x, y);
   };
-
-  items.forEach((it, row) => {
-    const pred = probToMask(it.prob, threshold);
-    const ov = it.overlayMask
-      ? overlayImage(it.image, Float32Array.from(it.overlayMask, (v) => (v ? 1 : 0)), S, { mask: it.mask, threshold: 0.5 })
-      : overlayImage(it.image, it.prob, S, { mask: it.mask, threshold });
-    const cols: ((i: number, c: number) => number)[] = [
-      (i, c) => it.image[i * 3 + c],
-      (i) => Math.round(Math.min(1, Math.max(0, Number.isNaN(it.prob[i]) ? 0 : it.prob[i])) * 255),
-      (i) => (it.mask[i] ? 255 : 0),
-      (i, c) => ov[i * 3 + c],
-    ];
-    cols.forEach((f, col) => {
-      const { x, y } = L.tile(row, col);
-      put(f, x, y);
-    });
-    if (L.captionH > 0) {
-      const { x, y } = L.tile(row, 0);
-      ctx.fillStyle = '#333333';
-      const text = it.caption ?? `${it.id}   IoU ${maskIoU(pred, it.mask).toFixed(3)}`;
-      fittingSize(ctx, text, L.width - 2 * L.gutter, L.fontPx - 1);
-      ctx.fillText(ellipsise(ctx, text, L.width - 2 * L.gutter), x, y - L.captionH / 2);
-    }
+  const pred = probToMask(it.prob, threshold);
+  const ov = it.overlayMask
+    ? overlayImage(it.image, Float32Array.from(it.overlayMask, (v) => (v ? 1 : 0)), S, { mask: it.mask, threshold: 0.5 })
+    : overlayImage(it.image, it.prob, S, { mask: it.mask, threshold });
+  const cols: ((i: number, c: number) => number)[] = [
+    (i, c) => it.image[i * 3 + c],
+    (i) => Math.round(Math.min(1, Math.max(0, Number.isNaN(it.prob[i]) ? 0 : it.prob[i])) * 255),
+    (i) => (it.mask[i] ? 255 : 0),
+    (i, c) => ov[i * 3 + c],
+  ];
+  cols.forEach((f, col) => {
+    const { x, y } = L.tile(row, col);
+    put(f, x, y);
   });
+  if (L.captionH > 0) {
+    const { x, y } = L.tile(row, 0);
+    ctx.fillStyle = '#333333';
+    const text = it.caption ?? `${it.id}   IoU ${maskIoU(pred, it.mask).toFixed(3)}`;
+    fittingSize(ctx, text, L.width - 2 * L.gutter, L.fontPx - 1);
+    ctx.fillText(ellipsise(ctx, text, L.width - 2 * L.gutter), x, y - L.captionH / 2);
+  }
+}
 
+/**
+ * Writes the grid PNG atomically (see the file comment); returns the layout (for callers placing it in
+ * a report).
+ */
+export async function predictionGrid(items: readonly GridItem[], S: number, file: string, opts: GridOptions = {}): Promise<GridLayout> {
+  checkItems(items, S, file);
+  const threshold = opts.threshold ?? 0.5;
+  const L = gridLayout(items.length, S, opts);
+  const canvas = createCanvas(L.width, L.height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, L.width, L.height);
+  ctx.textBaseline = 'middle';
+  if (L.headerH > 0) drawTitles(ctx, L, S);
+  items.forEach((it, row) => drawRow(ctx, L, S, it, row, threshold));
   if (L.legendH > 0) drawLegend(ctx, L.gutter, L.height - L.legendH / 2 - 1, L.width - 2 * L.gutter, L.fontPx - 1);
-
   await writeFileAtomic(file, canvas.toBuffer('image/png'));
   return L;
 }

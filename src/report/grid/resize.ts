@@ -27,12 +27,3 @@ export function resizeProbability(prob: ArrayLike<number>, sw: number, sh: numbe
   }
   return out;
 }
-
-/** S of an S*S probability map; a clear error for anything else. */
-export function squareSide(what: string, prob: ArrayLike<number>): number {
-  const s = Math.round(Math.sqrt(prob.length));
-  if (s * s !== prob.length || s === 0) {
-    throw new Error(`${what}: expected a square S*S probability map; found ${prob.length} values (not a perfect square). Pass the network output for one image.`);
-  }
-  return s;
-}
