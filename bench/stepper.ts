@@ -34,7 +34,7 @@ export interface StepperOptions {
   target?: Target['device'];
   /** the CPU pipeline's NCHWc choice, overridden (src/graphs/pipeline.ts) */
   nchwc?: boolean;
-  /** device passes dropped from the target's pipeline, and added before its final prune (by name) */
+  /** device passes dropped from the target's pipeline, and added before its prune (by name) */
   drop?: string[];
   add?: string[];
   /** a train-step graph file to run instead of compiling one (e.g. an older melseg's, for before/after) */
@@ -112,7 +112,9 @@ export class TrainStepper {
     const unknown = [...(o.drop ?? []), ...(o.add ?? [])].filter((n) => !DEVICE_PASSES[n] && !p.devicePasses.some((q) => q.name === n));
     if (unknown.length) throw new Error(`bench: no device pass named ${unknown.join(', ')} (known: ${Object.keys(DEVICE_PASSES).join(', ')})`);
     const kept = p.devicePasses.filter((q) => !o.drop?.includes(q.name));
-    const devicePasses = [...kept.slice(0, -1), ...(o.add ?? []).map((n) => DEVICE_PASSES[n]), ...kept.slice(-1)];
+    const at = kept.findIndex((q) => q.name === 'prune');
+    const last = at < 0 ? kept.length : at;
+    const devicePasses = [...kept.slice(0, last), ...(o.add ?? []).map((n) => DEVICE_PASSES[n]), ...kept.slice(last)];
     const g = o.file ? undefined : trainStepGraph(c, { ...p, devicePasses });
     const bytes = g ? serialize(g) : fs.readFileSync(o.file ?? '');
     const t1 = performance.now();

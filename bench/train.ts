@@ -23,13 +23,14 @@ const USAGE = `usage: npm run bench:train -- --model M --image-size S --width W 
   [--target T]            compile for cpu (default), cuda, webgpu or portable, and run on this CPU
   [--file F]              run this train-step graph file instead (e.g. one an older melseg built)
   [--session JSON]        extra onnxruntime session options, e.g. '{"enableMemPattern":true}'
-  [--fresh-outputs]       new output tensors each step, as melseg ran the step before it updated the state in place (memory before/after)`;
+  [--fresh-outputs]       new output tensors each step, as melseg ran the step before it updated the state in place (memory before/after)
+  [--drop P,Q]            compile without these device passes (by name, src/graphs/pipeline.ts DEVICE_PASSES), e.g. backward-side-inputs-first`;
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), {
     model: 'string', 'image-size': 'number', width: 'number', 'batch-size': 'number', steps: 'number', warmup: 'number',
     threads: 'number', profile: 'flag', json: 'flag', serve: 'flag', loss: 'number', session: 'string', nchwc: 'flag', 'no-nchwc': 'flag',
-    target: 'string', file: 'string', 'fresh-outputs': 'flag',
+    target: 'string', file: 'string', 'fresh-outputs': 'flag', drop: 'string',
   }, USAGE);
   const model = (a.model as string) ?? '1';
   const imageSize = (a['image-size'] as number) ?? 128;
@@ -46,8 +47,9 @@ async function main(): Promise<void> {
   const mem = (phase: string) => ({ phase, ...process.memoryUsage(), peakRss: peakRss() });
   const memory = [mem('start')];
   const stepper = await TrainStepper.create({ model, imageSize, width, batch, threads, loss: (a.loss as number) ?? 9, profile: !!a.profile,
-    session: a.session ? JSON.parse(a.session as string) : undefined, nchwc, target, file: graphFile, fresh: !!a['fresh-outputs'] });
-  const variant = { target: target ?? 'cpu', ...(nchwc !== undefined ? { nchwc } : {}), ...(graphFile ? { file: graphFile } : {}), ...(a['fresh-outputs'] ? { freshOutputs: true } : {}) };
+    session: a.session ? JSON.parse(a.session as string) : undefined, nchwc, target, file: graphFile, fresh: !!a['fresh-outputs'],
+    drop: a.drop ? String(a.drop).split(',') : undefined });
+  const variant = { target: target ?? 'cpu', ...(nchwc !== undefined ? { nchwc } : {}), ...(graphFile ? { file: graphFile } : {}), ...(a['fresh-outputs'] ? { freshOutputs: true } : {}), ...(a.drop ? { drop: String(a.drop).split(',') } : {}) };
   const flops = stepFlops(stepper.info.config, batch);
   memory.push(mem('session'));
   for (let i = 0; i < warmup; i++) await stepper.run();

@@ -18,7 +18,10 @@ export function gradients(g: Graph, loss: Value, wrt: Value[]): Map<string, Valu
   }
   if (!active.has(loss.name)) throw new Error(`autodiff: '${loss.name}' does not depend on any of the requested inputs`);
   const pending = new Map<string, Value[]>();
-  pending.set(loss.name, [loss.shape.length === 0 ? g.f32(1) : g.op1('Add', [g.op1('Mul', [loss, g.f32(0)]), g.f32(1)])]);
+  // the seed dloss = loss * 0 + 1 (1 for a finite loss) reads the loss node, so every gradient depends
+  // on it: what the backward pass computes from forward values alone is told apart by that
+  // (src/passes/backward-side-inputs-first.ts)
+  pending.set(loss.name, [g.op1('Add', [g.op1('Mul', [loss, g.f32(0)]), g.f32(1)])]);
   const total = (name: string): Value | null => {
     const parts = pending.get(name);
     if (!parts || parts.length === 0) return null;

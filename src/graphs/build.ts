@@ -82,8 +82,9 @@ export function trainingGraph(c: ResolvedConfig, target: Target | Pipeline = CPU
 
 /**
  * Training and AdamW fused: one run per step; parameters and moments go in and come out updated.
- * Every update waits for the first parameter's gradient, the backward pass's last (it needs the
- * input layer's dy), so the new weights and moments are not held through the activation peak
+ * Every update waits for every gradient, the first parameter's included (the backward pass's last:
+ * it needs the input layer's dy), so the new weights and moments are not held through the
+ * activation peak, and the gradients are reached in the order the backward pass computes them
  * (src/optim/adamw.ts).
  */
 export function trainStepGraph(c: ResolvedConfig, target: Target | Pipeline = CPU): Graph {
@@ -92,7 +93,7 @@ export function trainStepGraph(c: ResolvedConfig, target: Target | Pipeline = CP
   const g = h.g;
   const params = trainable(h);
   const grads = gradientsOf(h, params);
-  const s = adamwScalars(g, g.input(N.LR, []), g.input(N.STEP, []), grads[0]);
+  const s = adamwScalars(g, g.input(N.LR, []), g.input(N.STEP, []), inComputedOrder(g, grads));
   g.output(h.loss, N.LOSS);
   params.forEach((q, i) => {
     const m = g.input(N.firstMoment(q.spec.name), q.spec.shape);
@@ -104,6 +105,13 @@ export function trainStepGraph(c: ResolvedConfig, target: Target | Pipeline = CP
   });
   for (const u of h.bnUpdates) g.output(u.value, N.nextName(u.name));
   return run(g, p.devicePasses);
+}
+
+/** `values` in the order the graph's nodes compute them (graph inputs first). */
+function inComputedOrder(g: Graph, values: Value[]): Value[] {
+  const at = new Map<string, number>();
+  g.nodes.forEach((n, i) => n.outputs.forEach((o) => at.set(o, i)));
+  return [...values].sort((a, b) => (at.get(a.name) ?? -1) - (at.get(b.name) ?? -1));
 }
 
 /** AdamW for `params` (their trainable ones); only elementwise ops, which no device pass changes. */

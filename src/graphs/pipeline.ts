@@ -13,6 +13,7 @@
 import type { Graph } from '../onnx/graph';
 import { refusedAtRun } from '../onnx/providers';
 import type { Device } from '../onnx/session';
+import { backwardSideInputsFirstPass } from '../passes/backward-side-inputs-first';
 import { convTailPadPass } from '../passes/conv-tail-pad';
 import { foldBatchNormPass } from '../passes/fold-batchnorm';
 import { maxPoolGradByComparisonPass } from '../passes/maxpool-grad';
@@ -80,7 +81,7 @@ function refuseAtRunFailures(...devices: Exclude<Device, 'cpu'>[]): Pass {
 
 /** The device passes a pipeline may hold, by name (benchmarks add or drop them to time one at a time). */
 export const DEVICE_PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune].map((p) => [p.name, p]),
+  [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, backwardSideInputsFirstPass].map((p) => [p.name, p]),
 );
 
 /**
@@ -97,19 +98,19 @@ export function pipeline(c: ResolvedConfig, t: Target): Pipeline {
   switch (t.device) {
     case 'cpu': {
       const B = cpuUsesNchwc(c, t.nchwcBlock ?? 0) ? t.nchwcBlock ?? 0 : 0;
-      return { tag: B ? `cpu-nchwc${B}` : 'cpu', rewrites, devicePasses: [lowerComposites, ...(B ? [nchwcPass(B)] : []), prune] };
+      return { tag: B ? `cpu-nchwc${B}` : 'cpu', rewrites, devicePasses: [lowerComposites, ...(B ? [nchwcPass(B)] : []), prune, backwardSideInputsFirstPass] };
     }
     case 'cuda':
       // no MaxUnpool kernel. CUDA's MaxPool computes Indices, but none is read once MaxUnpool is gone:
       // dropping them keeps cuda's MaxPool the form the WebGPU run proves (README "GPU")
-      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, maxPoolWithoutIndicesPass, prune, refuseAtRunFailures('cuda')] };
+      return { tag: 'cuda', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, maxPoolWithoutIndicesPass, prune, backwardSideInputsFirstPass, refuseAtRunFailures('cuda')] };
     case 'webgpu':
       // no MaxUnpool or SpaceToDepth kernel; MaxPool refuses its Indices output at run time; a Conv
       // on its MatMul shortcut ignores trailing pads (both found by running)
-      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('webgpu')] };
+      return { tag: 'webgpu', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, backwardSideInputsFirstPass, refuseAtRunFailures('webgpu')] };
     case 'portable':
       // what every provider runs whole: webgpu's passes, checked against both GPU providers
-      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, refuseAtRunFailures('cuda', 'webgpu')] };
+      return { tag: 'portable', rewrites, devicePasses: [lowerComposites, maxPoolGradByComparisonPass, spaceToDepthByTransposePass, maxPoolWithoutIndicesPass, convTailPadPass, prune, backwardSideInputsFirstPass, refuseAtRunFailures('cuda', 'webgpu')] };
   }
 }
 

@@ -114,13 +114,19 @@ export class ModelBuilder {
     return y;
   }
 
-  /** M = N*H*W as a float scalar; N is symbolic so it is read at run time. */
+  /**
+   * M = N*H*W as a float scalar; N is symbolic so it is read at run time, from the image input's
+   * shape (a graph input, held anyway): Shape(x) would keep the activation x alive until the
+   * running-statistics update reads it, which onnxruntime runs among the step's last nodes.
+   */
   private count(x: Value): Value {
     const g = this.g;
     const [N, , H, W] = x.shape;
     if (typeof H !== 'number' || typeof W !== 'number') throw new Error(`model: BatchNorm input [${x.shape}] has a symbolic height or width`);
     if (typeof N === 'number') return g.f32(N * H * W);
-    const n = g.op1('Gather', [g.op1('Shape', [x]), g.i64([0], true)], { axis: 0 });
+    const image = g.values.get(IMAGE);
+    const batchOf = image && image.shape[0] === N ? image : x;
+    const n = g.op1('Gather', [g.op1('Shape', [batchOf]), g.i64([0], true)], { axis: 0 });
     return g.op1('Mul', [g.op1('Cast', [n], { to: 1 }), g.f32(H * W)]);
   }
 

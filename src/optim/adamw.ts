@@ -22,16 +22,26 @@ export interface AdamWScalars {
 }
 
 /**
- * The per-graph scalars of the update. With `after` (a tensor the backward pass computes last), every
- * scalar, and so every update, data-depends on it: onnxruntime then runs all updates after the whole
- * backward pass instead of each as soon as its gradient exists, so the new parameters and moments
- * (3x the parameter bytes) are not held through the backward pass's activation peak; only the
- * gradients (1x) are. gate = 0 * max(after) is 0 for finite gradients (NaN otherwise, which the NaN
- * check of the loss catches on the next step).
+ * The per-graph scalars of the update. With `after` (the gradients, in the order the backward pass
+ * computes them), every scalar, and so every update, data-depends on all of them:
+ * - onnxruntime then runs all updates after the whole backward pass instead of each as soon as its
+ *   gradient exists, so the new parameters and moments are not held through the backward pass's
+ *   activation peak (and src/train/step.ts may write them over their inputs);
+ * - the gate is a chain, (max(g1) + max(g2)) + max(g3) ..., built so that onnxruntime's order (a
+ *   depth-first walk that takes a node's highest-numbered producer first, src/graphs/liveness.ts
+ *   ortOrder) reaches the gradients in that order: each weight gradient then runs as soon as its dy
+ *   exists and frees the activation it reads, where with one gate on the last gradient the others
+ *   ran after the whole backward pass, holding their activations and dy's until then.
+ * gate = 0 * (...) is 0 for finite gradients (NaN otherwise, which the NaN check of the loss
+ * catches on the next step).
  */
-export function adamwScalars(g: Graph, lr: Value, step: Value, after?: Value): AdamWScalars {
+export function adamwScalars(g: Graph, lr: Value, step: Value, after: Value[] = []): AdamWScalars {
   const { beta1, beta2, weightDecay } = ADAMW;
-  const gate = after ? g.op1('Mul', [g.op1('ReduceMax', [after], { keepdims: 0 }), g.f32(0)]) : undefined;
+  // the maxima numbered last gradient first, then the chain after them: at each Add the walk takes
+  // the chain (higher number) before the gradient, so the first gradient is reached first
+  const peaks = [...after].reverse().map((v) => g.op1('ReduceMax', [v], { keepdims: 0 })).reverse();
+  const chained = peaks.length ? peaks.slice(1).reduce((m, p) => g.op1('Add', [m, p]), peaks[0]) : undefined;
+  const gate = chained ? g.op1('Mul', [chained, g.f32(0)]) : undefined;
   const k = (x: number) => (gate ? g.op1('Add', [gate, g.f32(x)]) : g.f32(x));
   const bc1 = g.op1('Sub', [g.f32(1), g.op1('Pow', [g.f32(beta1), step])]);
   const bc2 = g.op1('Sub', [g.f32(1), g.op1('Pow', [g.f32(beta2), step])]);

@@ -4,7 +4,9 @@
  * fills pre-allocated output tensors (`session.run(feeds, fetches)`), so ModelState keeps the same
  * buffers step after step and onnxruntime's arena holds no output. What it does not save (measured,
  * README "Speed and memory"): the binding (onnxruntime-node 1.30) still returns a JS copy of every
- * fetched output, the state's size each step, allocated while the arena is resident; handing those
+ * fetched output (its Run converts each one with OrtValueToNapiValue, js/node/src/tensor_helper.cc:
+ * a new ArrayBuffer and a memcpy for any CPU tensor, a pre-allocated one included; no option skips
+ * it), the state's size each step, allocated while the arena is resident; handing those
  * copies back at once (a transfer into a closed MessageChannel) kept one set alive all the same and
  * left the peak where it was, so the step just drops them. And the outputs were never the arena's
  * peak: they are written after the backward pass has freed the activations.
@@ -12,9 +14,11 @@
  * Why writing over an input is safe in this graph (trainStepGraph, src/graphs/build.ts): onnxruntime
  * never lends a graph input's buffer to an intermediate value, so a state buffer is written once, by
  * the node that computes its output; and every read of the old value happens before that write:
- * - a parameter w: the forward pass and the backward's dx = f(dy, w) are ancestors of the input
- *   layer's gradient, which every AdamW update waits for (adamwScalars), and its own update reads w
- *   before the node that writes w' = w - lr (m^/(sqrt(v^) + eps) + wd w);
+ * - a parameter w: the forward pass and the backward's dx = f(dy, w) (with what it reads of w, e.g.
+ *   w transposed: src/passes/backward-side-inputs-first.ts renumbers such nodes, it does not cut
+ *   them from dx) are ancestors of the input layer's gradient, which every AdamW update waits for
+ *   (adamwScalars chains every gradient, that one included), and its own update reads w before the
+ *   node that writes w' = w - lr (m^/(sqrt(v^) + eps) + wd w);
  * - a moment: only its own update reads it (m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2);
  * - a BatchNorm running statistic: only its own update (r' = (1 - momentum) r + momentum batch stat).
  * test/train/step.test.ts checks the result bit for bit against fresh output buffers.

@@ -18,9 +18,9 @@ describe('the pipeline per target', () => {
 
   test('every target rewrites the same formulations; each GPU gets forms of the ops it lacks', () => {
     const rewrites = ['subpixel-upconv', 'quadrant-dilated-conv', 'lower-composites'];
-    expect(names(pipeline(c, { device: 'cpu' }))).toEqual([...rewrites, 'prune']);
-    expect(names(pipeline(c, { device: 'cuda' }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'maxpool-without-indices', 'prune', 'check-cuda']);
-    const gpu = [...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'maxpool-without-indices', 'conv-tail-pad', 'prune'];
+    expect(names(pipeline(c, { device: 'cpu' }))).toEqual([...rewrites, 'prune', 'backward-side-inputs-first']);
+    expect(names(pipeline(c, { device: 'cuda' }))).toEqual([...rewrites, 'maxpool-grad-by-comparison', 'maxpool-without-indices', 'prune', 'backward-side-inputs-first', 'check-cuda']);
+    const gpu = [...rewrites, 'maxpool-grad-by-comparison', 'space-to-depth-by-transpose', 'maxpool-without-indices', 'conv-tail-pad', 'prune', 'backward-side-inputs-first'];
     expect(names(pipeline(c, { device: 'webgpu' }))).toEqual([...gpu, 'check-webgpu']);
     expect(names(pipeline(c, { device: 'portable' }))).toEqual([...gpu, 'check-cuda-webgpu']);
   });
@@ -28,7 +28,7 @@ describe('the pipeline per target', () => {
   test('--nchwc adds the NCHWc pass on the CPU, names the block in the tag, and is refused elsewhere or without the kernels', () => {
     const forced = resolveConfig({ model: 1, loss: 9, imageSize: 128, width: 0.25, nchwc: true });
     const p = pipeline(forced, { device: 'cpu', nchwcBlock: 16 });
-    expect([p.tag, names(p).slice(-2)]).toEqual(['cpu-nchwc16', ['nchwc16', 'prune']]);
+    expect([p.tag, names(p).slice(-3)]).toEqual(['cpu-nchwc16', ['nchwc16', 'prune', 'backward-side-inputs-first']]);
     expect(pipeline(resolveConfig({ model: 1, loss: 9, imageSize: 256, width: 1, nchwc: false }), { device: 'cpu', nchwcBlock: 8 }).tag).toBe('cpu');
     expect(() => pipeline(forced, { device: 'cuda' })).toThrow(/--nchwc with --device cuda: .*CPU-only/);
     expect(() => pipeline(forced, { device: 'cpu', nchwcBlock: 0 })).toThrow(/--nchwc: this onnxruntime-node build has no com\.microsoft\.nchwc kernels/);
