@@ -22,6 +22,8 @@ const site = path.join(root, 'site');
 let plainBrowser: TestBrowser;
 let webgpuBrowser: TestBrowser;
 let server: { url: string; close(): Promise<void> };
+/** The EGE-UNet page's server (below): closed after the browsers, whose open connections it waits for. */
+let egeServer: { url: string; close(): Promise<void> } | undefined;
 
 // A network whose every layer matters (see fixtures), on a non-square image. Its probabilities on
 // this image spread over 0.59..0.72; the threshold at their median (0.655) makes the mask about half
@@ -41,6 +43,7 @@ afterAll(async () => {
   await plainBrowser?.close();
   await webgpuBrowser?.close();
   await server?.close();
+  await egeServer?.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -190,15 +193,12 @@ describe('?backend= of the exported page', () => {
 // it on both backends, not only the study's networks.
 describe('the page with EGE-UNet (network 4)', () => {
   const egeSite = path.join(root, 'ege-site');
-  let egeServer: { url: string; close(): Promise<void> } | undefined;
   beforeAll(async () => {
     const egeCkpt = saveRandom(path.join(root, 'ege', 'best.ckpt'), 4, { width: 1 });
     await exportCheckpoint({ checkpoint: egeCkpt, web: egeSite, pageRoot, inference: { preset: 'raw' } });
     writePng(path.join(egeSite, 'lesion.png'), lesionImage(150, 110));
     egeServer = await serveStatic(egeSite);
   });
-  afterAll(async () => egeServer?.close());
-
   test.each(['wasm', 'webgpu'] as const)('on %s: the page segments an image, and its network gives onnxruntime-node\'s probabilities', async (backend) => {
     const page = await browserFor(backend).newPage();
     await page.goto(`${egeServer!.url}index.html?image=lesion.png&backend=${backend}`);
