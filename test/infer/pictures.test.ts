@@ -2,15 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeMaskPng, writeOverlayPng } from '../../src/infer/pictures';
 import { PRED_COLOUR } from '../../src/report/grid';
-import { pngPixels, tempDir } from '../report/helpers';
+import { pngPixels, tempDirForFile } from '../report/helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 describe('the files predict and evaluate --save-masks write', () => {
   test('writeMaskPng writes the mask as 8-bit grey 0/255 at its size', async () => {

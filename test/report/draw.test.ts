@@ -4,15 +4,9 @@ import * as path from 'path';
 import { REPORT_FILES, THUMB_WIDTH, drawCharts, predictionGrid, readRunSettings } from '../../src/report';
 import type { ResultRow } from '../../src/report';
 import { fakeResults, lesionItem } from './fixtures';
-import { row, tempDir } from './helpers';
+import { row, tempDirForFile } from './helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 const MODELS = ['UNet', 'SegNet'];
 const LOSSES = ['dice_loss', 'BCELoss', 'tversky_loss_alpha_0.30'];

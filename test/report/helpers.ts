@@ -12,6 +12,13 @@ export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'melseg-report-'));
 }
 
+/** A temp dir for the whole test file, removed after its last test. */
+export function tempDirForFile(): string {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function row(over: Partial<ResultRow> = {}): ResultRow {
   return {
     train_loss: 0.5,

@@ -1,17 +1,10 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { PALETTE, drawCurves } from '../../../src/report/charts';
 import { PANEL_H, PANEL_W } from '../../../src/report/charts/curves';
 import { fakeResults } from '../fixtures';
-import { countColour, inkStats, pngPixels, pngSize, tempDir } from '../helpers';
+import { countColour, inkStats, pngPixels, pngSize, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 /** Rows [y0, y1) of a picture that hold any ink (grey < 200) in columns [x0, x1). */
 function inkColumns(p: { width: number; data: Uint8ClampedArray }, y0: number, y1: number): number[] {

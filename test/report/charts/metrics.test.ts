@@ -1,17 +1,10 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { PALETTE, drawMetricBars, textOn } from '../../../src/report/charts';
 import { MIN_BAR_PX, METRICS_H, metricsWidth } from '../../../src/report/charts/metrics';
 import type { CombinationSummary } from '../../../src/report/results';
-import { countColour, pngPixels, pngSize, tempDir } from '../helpers';
+import { countColour, pngPixels, pngSize, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 function summary(model: string, criterion: string, bestMetric: number): CombinationSummary {
   return { model, criterion, run: `${model}-${criterion}`, bestMetric, bestEpoch: 3, finalTrainLoss: 0.1, finalValidLoss: 0.2, epochs: 3, runs: 1 };

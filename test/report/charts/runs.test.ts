@@ -1,17 +1,10 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { PALETTE } from '../../../src/report/charts';
 import { RUNS_H, RUNS_W, drawRunCurves } from '../../../src/report/charts/runs';
 import { fakeResults } from '../fixtures';
-import { countColour, inkStats, pngPixels, pngSize, tempDir } from '../helpers';
+import { countColour, inkStats, pngPixels, pngSize, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 describe('runs.png', () => {
   test('one colour per group of runs, at the documented size', async () => {

@@ -1,18 +1,11 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { PALETTE, drawTopCurves, topCombinations } from '../../../src/report/charts';
 import { TOP_H, TOP_W } from '../../../src/report/charts/top';
 import { bestPerCombination } from '../../../src/report/results';
 import { fakeResults } from '../fixtures';
-import { countColour, inkStats, pngPixels, pngSize, row, tempDir } from '../helpers';
+import { countColour, inkStats, pngPixels, pngSize, row, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 describe('curves_top.png', () => {
   test('the n best combinations by best IoU, best first; combinations without any IoU left out', () => {

@@ -2,15 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { encodePng } from '../../../src/report/grid';
 import { mulberry32 } from '../fixtures';
-import { pngPixels, tempDir } from '../helpers';
+import { pngPixels, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 /** Decoded by canvas (libpng), not by jimp, which encoded them. */
 const readRgba = pngPixels;

@@ -1,16 +1,9 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { GRID_COLUMNS, GridItem, gridLayout, overlayImage, predictionGrid } from '../../../src/report/grid';
 import { lesionItem, noisyItem } from '../fixtures';
-import { pngPixels, pngSize, tempDir } from '../helpers';
+import { pngPixels, pngSize, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 /** Decoded by canvas (libpng), an independent decoder. */
 const readRgba = pngPixels;

@@ -2,15 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { THUMB_WIDTH, makeThumbnail, predictionGrid } from '../../../src/report';
 import { lesionItem } from '../fixtures';
-import { inkStats, pngPixels, tempDir } from '../helpers';
+import { inkStats, pngPixels, tempDirForFile } from '../helpers';
 
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDirForFile();
 
 describe('makeThumbnail', () => {
   test('scales a grid to THUMB_WIDTH keeping its aspect, as a JPEG far smaller than the grid', async () => {
