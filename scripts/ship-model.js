@@ -7,7 +7,8 @@
 //   node scripts/ship-model.js --checkpoint artifacts/<run>/best.ckpt [--preset raw|best|...] [--out models/isic2017.safetensors]
 const path = require('path');
 const dist = path.join(__dirname, '..', 'dist');
-const { loadCheckpoint, saveCheckpoint, firstNonFinite } = require(path.join(dist, 'checkpoint', 'checkpoint'));
+const { loadCheckpoint, encodeCheckpoint, decodeCheckpoint, firstNonFinite } = require(path.join(dist, 'checkpoint', 'checkpoint'));
+const { writeFileAtomic } = require(path.join(dist, 'util', 'atomic'));
 const { PRESETS } = require(path.join(dist, 'infer', 'settings'));
 
 const arg = (name, dflt) => {
@@ -43,12 +44,11 @@ ck.meta = {
 };
 delete ck.optimizer;
 delete ck.trainerState;
-saveCheckpoint(out, ck).then(
-  () => {
-    // read back what was written: a model that ships must load
-    const back = loadCheckpoint(out);
-    if (firstNonFinite(back) || JSON.stringify(back.meta.inference) !== JSON.stringify(inference)) fail(`${out} did not read back as written`);
-    console.log(`wrote ${out} (${preset ? `preset ${preset}` : 'the settings stored in the checkpoint'}: ${JSON.stringify(inference)}; from ${from}, epoch ${meta.epoch})`);
-  },
+// decode the bytes before they replace anything: a model that ships must load, with its settings
+const bytes = encodeCheckpoint(ck, out);
+const back = decodeCheckpoint(Buffer.concat(bytes), out);
+if (firstNonFinite(back) || JSON.stringify(back.meta.inference) !== JSON.stringify(inference)) fail(`${out} would not read back as written; left as it was`);
+writeFileAtomic(out, bytes).then(
+  () => console.log(`wrote ${out} (${preset ? `preset ${preset}` : 'the settings stored in the checkpoint'}: ${JSON.stringify(inference)}; from ${from}, epoch ${meta.epoch})`),
   (e) => fail(`${e.message}; ${out} was left as it was`),
 );
