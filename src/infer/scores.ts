@@ -34,8 +34,9 @@ export function meanStdOf(xs: readonly number[]): { mean: number; std: number } 
 /**
  * The metrics of one confusion matrix summed over every pixel of every image: how EGE-UNet's and
  * MALUNet's code score a test set (engine.py: TP, FP, FN of all pixels at once, "miou" = TP / (TP +
- * FP + FN), "f1_or_dsc" = 2 TP / (2 TP + FP + FN)). Large lesions weigh more than in the per-image
- * mean, and an image whose mask misses entirely costs only its pixels, so this reads higher.
+ * FP + FN), "f1_or_dsc" = 2 TP / (2 TP + FP + FN)). Each image weighs by its lesion's size: a missed
+ * small lesion costs only its pixels, a large one half found costs many, so it can read higher or
+ * lower than the per-image mean (both happen on melseg's ISIC test split, README).
  */
 export function pooledMetrics(rows: readonly Confusion[]): ImageMetrics {
   const sum: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
